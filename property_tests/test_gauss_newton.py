@@ -1,0 +1,104 @@
+"""Gram, GGN and GD steps against the explicit Jacobian, and convergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import dense_jacobian, dense_outputs, problems, seeds
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from verify_sublin import NumericalError, ShiftedReLUNet, make_trainer, shift_for, sphere_data
+from verify_sublin.solvers import gram_from_patterns
+
+
+@given(problem=problems())
+def test_gram_from_fire_sets_equals_j_jt(problem):
+    net, X, _ = problem
+    trainer = make_trainer("ggn", net, X, np.zeros(X.shape[0]))
+    G, _ = gram_from_patterns(trainer.fire_sets.union_patterns(), X @ X.T, net.m)
+    J = dense_jacobian(net.W, net.a, X, net.shift)
+    assert np.allclose(G, J @ J.T, rtol=1e-12, atol=1e-15)
+
+
+@given(problem=problems(), mu=st.sampled_from([0.0, 1e-4, 0.1]), eta=st.sampled_from([None, 0.5]))
+def test_one_ggn_step_equals_explicit_jacobian_step(problem, mu, eta):
+    net, X, y = problem
+    J = dense_jacobian(net.W, net.a, X, net.shift)
+    A = J @ J.T + mu * np.eye(X.shape[0])
+    assume(np.linalg.cond(A) < 1e8)
+    r = dense_outputs(net.W, net.a, X, net.shift) - y
+    g = np.linalg.lstsq(A, r, rcond=None)[0]
+    step = (1.0 if eta is None else eta) * (J.T @ g)
+    want = net.W - step.reshape(net.W.shape)
+    trainer = make_trainer("ggn", net, X, y, mu=mu, eta=eta)
+    trainer.step()
+    err = np.linalg.norm(trainer.net.W - want)
+    assert err <= 1e-10 * max(np.linalg.norm(step), 1e-300) + 1e-14
+
+
+@given(problem=problems(), eta=st.floats(1e-3, 2.0))
+def test_one_gd_step_equals_w_minus_eta_jt_r(problem, eta):
+    net, X, y = problem
+    J = dense_jacobian(net.W, net.a, X, net.shift)
+    r = dense_outputs(net.W, net.a, X, net.shift) - y
+    want = net.W - eta * (J.T @ r).reshape(net.W.shape)
+    trainer = make_trainer("gd", net, X, y, eta=eta)
+    trainer.step()
+    assert np.allclose(trainer.net.W, want, rtol=1e-13, atol=1e-15)
+
+
+def test_gd_default_step_size_is_inverse_top_eigenvalue():
+    X, y = sphere_data(6, 3, seed=1)
+    net = ShiftedReLUNet.init(200, 3, 0.2, seed=1)
+    J = dense_jacobian(net.W, net.a, X, net.shift)
+    trainer = make_trainer("gd", net, X, y)
+    assert trainer.eta == pytest.approx(1 / np.linalg.eigvalsh(J @ J.T)[-1], rel=1e-12)
+
+
+def test_empty_fire_set_is_diagnosed():
+    X, y = sphere_data(4, 3, seed=0)
+    net = ShiftedReLUNet.init(64, 3, shift=0.0, seed=0)
+    net.W[:] = 0.0
+    net.W[:, 0] = 5.0 * np.sign(X[0, 0])  # every neuron is (+-5, 0, 0): fires on x_0
+    X = X.copy()
+    X[1] = -X[0]                           # so x_1 = -x_0 fires nothing
+    trainer = make_trainer("ggn", net, X, y)
+    with pytest.raises(NumericalError, match=r"step 0: .*input\(s\) 1.* empty fire set"):
+        trainer.step()
+    res = make_trainer("ggn", net, X, y, mu=1e-2).step()
+    assert np.isfinite(res.residual_after) and res.residual_after < res.residual_before
+
+
+# --------------------------------------------------------------- convergence
+# Regime: m = 4096, n = 16, d = 8, b = shift_for(m) (c = 0.4), teacher labels.
+CONV = dict(m=4096, n=16, d=8)
+
+
+@settings(max_examples=12)
+@given(seed=seeds)
+def test_ggn_contracts_by_two_per_step_until_1e_10(seed):
+    X, y = sphere_data(CONV["n"], CONV["d"], seed=seed, labels="teacher")
+    net = ShiftedReLUNet.init(CONV["m"], CONV["d"], shift_for(CONV["m"]), seed=seed)
+    trainer = make_trainer("ggn", net, X, y)
+    steps = trainer.run(30, tol=1e-10)
+    assert steps and steps[-1].residual_after < 1e-10
+    for res in steps:
+        assert res.residual_after <= 0.5 * res.residual_before, (res.step, res.contraction)
+
+
+@settings(max_examples=6)
+@given(seed=seeds)
+def test_gd_with_inverse_top_eigenvalue_decreases_monotonically(seed):
+    X, y = sphere_data(CONV["n"], CONV["d"], seed=seed, labels="teacher")
+    net = ShiftedReLUNet.init(CONV["m"], CONV["d"], shift_for(CONV["m"]), seed=seed)
+    trainer = make_trainer("gd", net, X, y)
+    loss = 0.5 * trainer.residual**2
+    for _ in range(2000):
+        if loss < 1e-20:
+            break
+        res = trainer.step()
+        new = 0.5 * res.residual_after**2
+        assert new < loss, (res.step, new, loss)
+        loss = new
+    assert loss < 1e-20

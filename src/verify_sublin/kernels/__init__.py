@@ -1,0 +1,1 @@
+"""Compiled and array-API kernels, one module per backend."""

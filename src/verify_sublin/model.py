@@ -1,0 +1,180 @@
+"""The two-layer shifted-ReLU network of the papers.
+
+f(W, x) = (1/sqrt(m)) * sum_r a_r * sigma_b(<w_r, x>),  sigma_b(z) = max(z - b, 0).
+
+This is the *subtracted* form of the shifted ReLU. One of the papers writes
+max(z, b) instead; both have derivative 1[z > b], hence the same Jacobian and the
+same fire sets S_i = {r : <w_r, x_i> > b}, which is all the algorithms use. We use
+max(z - b, 0) everywhere (outputs, Jacobian, multi-layer net) so that a silent neuron
+contributes exactly zero.
+
+Sizes: m neurons (width), d input dimension, n inputs, b >= 0 the shift.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError, check_array, check_choice, check_float, check_int, check_seed
+
+__all__ = ["JACOBIAN_MAX_ENTRIES", "ShiftedReLUNet", "shift_for"]
+
+#: `ShiftedReLUNet.jacobian` refuses to build more entries than this (400 MB of float64).
+JACOBIAN_MAX_ENTRIES = 50_000_000
+
+BACKENDS = ("numpy",)
+
+
+def shift_for(m: int, c: float = 0.4) -> float:
+    """The papers' shift b = sqrt(c ln m) (natural log), so alpha = c / 2.
+
+    With this shift E|S_i(0)| = m Q(b) <= m^(1 - c/2).
+
+    >>> round(shift_for(2**20, 0.4), 4)
+    2.3548
+    >>> shift_for(1)
+    0.0
+
+    Cost: O(1).
+    """
+    m = check_int("m", m, minimum=1)
+    c = check_float("c", c, minimum=0.0)
+    return math.sqrt(c * math.log(m))
+
+
+@dataclass(eq=False)
+class ShiftedReLUNet:
+    """Two-layer shifted-ReLU network with weights `W` (m x d), output signs `a` (m,).
+
+    Parameters
+    ----------
+    W : array (m, d), float64
+        First-layer weights; row r is w_r.
+    a : array (m,)
+        Second-layer weights. The papers fix a_r in {-1, +1}; any finite value is
+        accepted so that the ablation that trains `a` can use the same class.
+    shift : float
+        The shift b >= 0 of sigma_b(z) = max(z - b, 0).
+    backend : str
+        Array backend of the weights ("numpy").
+
+    Methods
+    -------
+    init          random network as in the papers (W ~ N(0, I), a uniform +-1)
+    forward       outputs f(W, x_i) for the rows of X              O(n m d)
+    preactivations  <w_r, x_i> as an n x m array                   O(n m d)
+    fire_sets     S_i = {r : <w_r, x_i> > b}, one sorted array each  O(n m d)
+    jacobian      dense n x (m d) Jacobian, small sizes only       O(n m d)
+
+    Examples
+    --------
+    >>> net = ShiftedReLUNet.init(m=8, d=3, shift=0.5, seed=1)
+    >>> net.W.shape, net.a.shape, net.shift
+    ((8, 3), (8,), 0.5)
+    >>> X = np.eye(3)
+    >>> net.forward(X).shape
+    (3,)
+    """
+
+    W: np.ndarray
+    a: np.ndarray
+    shift: float
+    backend: str = "numpy"
+
+    def __post_init__(self) -> None:
+        self.backend = check_choice("backend", self.backend, BACKENDS)
+        self.W = check_array("W", self.W, ndim=2)
+        m, _ = self.W.shape
+        if m < 1 or self.W.shape[1] < 1:
+            raise InputError("W", f"shape {self.W.shape}", "an m x d array with m >= 1 and d >= 1")
+        self.a = check_array("a", self.a, ndim=1, shape=(m,))
+        self.shift = check_float("shift", self.shift, minimum=0.0)
+
+    @classmethod
+    def init(cls, m: int, d: int, shift: float, seed: int, *,
+             backend: str = "numpy") -> ShiftedReLUNet:
+        """Random network: W ~ N(0, I_d) row by row, then a uniform in {-1, +1}.
+
+        Both are drawn, W first, from ``numpy.random.default_rng(seed)`` on the host,
+        so every backend and executor gets the same network for the same seed.
+
+        Cost: O(m d) time and memory.
+
+        >>> net = ShiftedReLUNet.init(4, 2, shift=0.0, seed=0)
+        >>> sorted(set(net.a.tolist())) in ([-1.0, 1.0], [-1.0], [1.0])
+        True
+        """
+        m = check_int("m", m, minimum=1)
+        d = check_int("d", d, minimum=1)
+        shift = check_float("shift", shift, minimum=0.0)
+        seed = check_seed("seed", seed)
+        rng = np.random.default_rng(seed)
+        W = rng.standard_normal((m, d))
+        a = rng.choice(np.array([-1.0, 1.0]), size=m)
+        return cls(W, a, shift, backend=backend)
+
+    @property
+    def m(self) -> int:
+        """Width m (number of neurons)."""
+        return self.W.shape[0]
+
+    @property
+    def d(self) -> int:
+        """Input dimension d."""
+        return self.W.shape[1]
+
+    def copy(self) -> ShiftedReLUNet:
+        """An independent copy (weights copied). Cost: O(m d)."""
+        return ShiftedReLUNet(self.W.copy(), self.a.copy(), self.shift, backend=self.backend)
+
+    def _inputs(self, X) -> np.ndarray:
+        return check_array("X", X, ndim=2, shape=(None, self.d))
+
+    def preactivations(self, X) -> np.ndarray:
+        """The n x m matrix P with P[i, r] = <w_r, x_i>. Cost: O(n m d)."""
+        X = self._inputs(X)
+        return X @ self.W.T
+
+    def forward(self, X) -> np.ndarray:
+        """Outputs f(W, x_i) = (1/sqrt m) sum_r a_r max(<w_r, x_i> - b, 0), shape (n,).
+
+        Cost: O(n m d) time, O(n m) memory.
+        """
+        P = self.preactivations(X)
+        np.subtract(P, self.shift, out=P)
+        np.maximum(P, 0.0, out=P)
+        return (P @ self.a) / math.sqrt(self.m)
+
+    def fire_sets(self, X) -> list[np.ndarray]:
+        """Fire sets S_i = {r : <w_r, x_i> > b}, each a sorted int64 array.
+
+        Cost: O(n m d).
+
+        >>> net = ShiftedReLUNet(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]),
+        ...                      np.ones(3), shift=0.5)
+        >>> [s.tolist() for s in net.fire_sets(np.array([[1.0, 0.0], [0.0, 1.0]]))]
+        [[0], [1]]
+        """
+        P = self.preactivations(X)
+        return [np.flatnonzero(row > self.shift) for row in P]
+
+    def jacobian(self, X) -> np.ndarray:
+        """Dense Jacobian J (n x (m d)) of the outputs with respect to W, flattened row-major.
+
+        Block r of row i is (1/sqrt m) a_r 1[r in S_i] x_i. For tests and small
+        sizes only: refuses more than `JACOBIAN_MAX_ENTRIES` entries.
+
+        Cost: O(n m d) time and memory.
+        """
+        X = self._inputs(X)
+        n = X.shape[0]
+        if n * self.m * self.d > JACOBIAN_MAX_ENTRIES:
+            raise InputError("X", f"n m d = {n * self.m * self.d} Jacobian entries",
+                             f"at most {JACOBIAN_MAX_ENTRIES} entries (the dense Jacobian "
+                             "is for small sizes and tests only)")
+        mask = (X @ self.W.T) > self.shift
+        coef = mask * (self.a / math.sqrt(self.m))          # n x m
+        return (coef[:, :, None] * X[:, None, :]).reshape(n, self.m * self.d)

@@ -1,0 +1,123 @@
+"""Training methods behind one contract (`Trainer`) and one factory (`make_trainer`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError, check_choice, check_float, check_int, check_seed
+from .base import COUNT_KEYS, PHASES, SolverInfo, StepResult, Trainer, TrainerOptions
+from .dense import GradientDescent, GramGaussNewton
+
+__all__ = [
+    "COUNT_KEYS",
+    "METHODS",
+    "PHASES",
+    "SolverInfo",
+    "StepResult",
+    "Trainer",
+    "TrainerOptions",
+    "make_trainer",
+]
+
+#: Method name -> Trainer class. Later methods register here.
+METHODS: dict[str, type[Trainer]] = {
+    cls.method: cls for cls in (GradientDescent, GramGaussNewton)
+}
+
+_CHOICES = {
+    "solver": ("cholesky", "sketch"),
+    "sketch": ("gaussian", "srht", "countsketch", "tensor"),
+    "fire_sets": ("tree", "cache", "scan"),
+    "backend": ("numpy",),
+    "preactivations": ("explicit", "implicit"),
+}
+
+
+def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float = 0.0,
+                 solver: str = "cholesky", sketch: str = "countsketch",
+                 sketch_factor: float | None = None, tol: float = 1e-10, max_iter: int = 100,
+                 fire_sets: str = "tree", refresh_every: int = 0, train_a: bool = False,
+                 seed: int = 0, backend: str = "numpy",
+                 preactivations: str = "explicit") -> Trainer:
+    """Build a trainer for `method` on the network `net` (copied) and data (X, y).
+
+    Parameters
+    ----------
+    method : str
+        One of `METHODS`: "gd" (gradient descent), "ggn" (Gram-Gauss-Newton), and the
+        methods later modules register.
+    net : ShiftedReLUNet
+        Initial network; the trainer works on its own copy.
+    X, y : arrays (n, d) and (n,)
+        Inputs with unit-norm rows, and labels.
+    eta : float, optional
+        Step size (GD: 1 / lambda_max(G_0) by default; Gauss-Newton methods: 1).
+    mu : float
+        Damping of the Gauss-Newton system (G + mu I) g = r, >= 0.
+    solver : {"cholesky", "sketch"}
+        Direct solve of the exact Gram, or the sketch-and-precondition solver.
+    sketch : {"gaussian", "srht", "countsketch", "tensor"}
+        Sketch type of the preconditioner.
+    sketch_factor : float, optional
+        Sketch size factor (per-type default; see `verify_sublin.sketch`).
+    tol, max_iter :
+        Relative tolerance and iteration cap of an iterative solver.
+    fire_sets : {"tree", "cache", "scan"}
+        How the sublinear method maintains fire sets.
+    refresh_every : int
+        Period (steps) of a full refresh of cached inner products; 0 = never.
+    train_a : bool
+        Also train the second layer.
+    seed : int
+        Seed of the method's own randomness (sketches).
+    backend : {"numpy"}
+        Array backend.
+    preactivations : {"explicit", "implicit"}
+        How the sublinear method refreshes the cached inner products of changed neurons.
+
+    An option the chosen method does not use must keep its default; anything else is
+    an `InputError` naming it.
+
+    Examples
+    --------
+    >>> from verify_sublin import ShiftedReLUNet, sphere_data, shift_for
+    >>> X, y = sphere_data(8, 4, seed=0)
+    >>> net = ShiftedReLUNet.init(512, 4, shift_for(512), seed=0)
+    >>> trainer = make_trainer("ggn", net, X, y)
+    >>> result = trainer.step()
+    >>> result.residual_after < result.residual_before
+    True
+    >>> make_trainer("gd", net, X, y, mu=0.1)
+    Traceback (most recent call last):
+    ...
+    verify_sublin.errors.InputError: mu: expected the default 0.0 (method 'gd' ...), got 0.1
+    """
+    method = check_choice("method", method, sorted(METHODS))
+    given = dict(eta=eta, mu=mu, solver=solver, sketch=sketch, sketch_factor=sketch_factor,
+                 tol=tol, max_iter=max_iter, fire_sets=fire_sets, refresh_every=refresh_every,
+                 train_a=train_a, seed=seed, backend=backend, preactivations=preactivations)
+    _check_values(given)
+    cls = METHODS[method]
+    defaults = TrainerOptions.defaults()
+    for name, value in given.items():
+        if name not in cls.uses and value != defaults[name]:
+            raise InputError(name, repr(value),
+                             f"the default {defaults[name]!r} (method {method!r} does not use it)")
+    return cls(net, X, y, TrainerOptions(**given))
+
+
+def _check_values(o: dict[str, Any]) -> None:
+    """Type and range checks common to every method."""
+    if o["eta"] is not None:
+        check_float("eta", o["eta"], minimum=0.0, strict_min=True)
+    check_float("mu", o["mu"], minimum=0.0)
+    for name, choices in _CHOICES.items():
+        check_choice(name, o[name], choices)
+    if o["sketch_factor"] is not None:
+        check_float("sketch_factor", o["sketch_factor"], minimum=0.0, strict_min=True)
+    check_float("tol", o["tol"], minimum=0.0, strict_min=True, maximum=1.0, strict_max=True)
+    check_int("max_iter", o["max_iter"], minimum=1)
+    check_int("refresh_every", o["refresh_every"], minimum=0)
+    if not isinstance(o["train_a"], bool):
+        raise InputError("train_a", repr(o["train_a"]), "True or False")
+    check_seed("seed", o["seed"])

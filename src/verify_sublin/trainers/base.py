@@ -1,0 +1,318 @@
+"""The contract every training method follows, and what a step reports.
+
+Contract (after benchopt's solvers):
+
+* construction does all untimed preparation (copies the network, computes the
+  initial forward pass, builds trees and buffers) and is never timed;
+* `Trainer.step()` does exactly one iteration and nothing else, and returns a
+  `StepResult`; it is what benchmarks time;
+* `Trainer.net` is the current model.
+
+The forward pass at the new weights is computed inside the step that produced them
+(phase ``"update"``, counted in that step's operation counts) and reused by the next
+step, so ``residual_after`` of step t equals ``residual_before`` of step t + 1 and no
+forward pass is done twice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..data import check_inputs
+from ..errors import InputError, NumericalError
+from ..model import ShiftedReLUNet
+
+__all__ = ["COUNT_KEYS", "PHASES", "SolverInfo", "StepResult", "Trainer", "TrainerOptions"]
+
+#: Keys of `StepResult.counts`, always all present. Deterministic for a given seed.
+COUNT_KEYS = (
+    "inner_products",          # <w_r, x_i> evaluated, d multiply-adds each
+    "tree_nodes_visited",      # tree nodes read by queries or recomputed by updates
+    "jacobian_nnz",            # nonzeros of J (entries) read by sparse J u / J^T v products
+    "solver_products",         # J u and J^T v products made by an iterative solver
+    "dense_flops",             # multiply-adds of dense linear algebra (Gram, factorisations,
+                               # sketch application, QR, dense operator products)
+    "preactivation_updates",   # cached pre-activations rewritten or re-thresholded
+)
+
+#: Keys of `StepResult.times` (seconds, time.perf_counter), always all present.
+PHASES = ("fire_sets", "gram", "solve", "update", "tree")
+
+
+@dataclass(frozen=True)
+class SolverInfo:
+    """Diagnostics of an iterative solve, as scipy's solvers report them.
+
+    Attributes
+    ----------
+    method : str
+        e.g. "pcg".
+    iterations : int
+        Iterations performed.
+    relative_residual : float
+        ||r - A g|| / ||r|| of the returned direction, A = J J^T + mu I.
+    condition_estimate : float
+        Estimate of the condition number of the preconditioned operator (from the
+        Lanczos tridiagonal matrix of CG).
+    stop_reason : str
+        "converged", "max_iter" or "exact" (zero right-hand side).
+    sketch : str or None
+        Sketch type used to build the preconditioner.
+    sketch_size : int or None
+        Number of sketch rows s.
+    """
+
+    method: str
+    iterations: int
+    relative_residual: float
+    condition_estimate: float
+    stop_reason: str
+    sketch: str | None = None
+    sketch_size: int | None = None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one `Trainer.step()` did.
+
+    Attributes
+    ----------
+    step : int
+        0-based index of the step.
+    residual_before, residual_after : float
+        ||f(W_t) - y|| and ||f(W_{t+1}) - y||.
+    fire_set_sizes : (n,) int array
+        |S_i(t)|, the fire sets the step used.
+    union_size : int
+        |S_1(t) u ... u S_n(t)|: the neurons whose weights the step may change.
+    flips : (n,) int array
+        |S_i(t+1) symmetric-difference S_i(t)|.
+    counts : mapping
+        Deterministic operation counts, keys `COUNT_KEYS`.
+    claimed_cost : float
+        The paper's cost formula for this method at this step's sizes.
+    claimed_terms : mapping
+        The terms of that formula, by name (e.g. "m^(1-alpha) n d", "n^3").
+    times : mapping
+        Seconds per phase, keys `PHASES`.
+    solver : SolverInfo or None
+        Diagnostics of an iterative solver, None for a direct solve or none at all.
+    """
+
+    step: int
+    residual_before: float
+    residual_after: float
+    fire_set_sizes: np.ndarray
+    union_size: int
+    flips: np.ndarray
+    counts: Mapping[str, int]
+    claimed_cost: float
+    claimed_terms: Mapping[str, float]
+    times: Mapping[str, float]
+    solver: SolverInfo | None = None
+
+    @property
+    def contraction(self) -> float:
+        """residual_after / residual_before (0 when the residual was already 0)."""
+        return self.residual_after / self.residual_before if self.residual_before > 0 else 0.0
+
+    @property
+    def total_time(self) -> float:
+        """Sum of the phase times, seconds."""
+        return float(sum(self.times.values()))
+
+    def total_ops(self, d: int) -> int:
+        """One scalar operation count: d per inner product, one per everything else."""
+        c = self.counts
+        return int(d * c["inner_products"] + c["tree_nodes_visited"] + c["jacobian_nnz"]
+                   + c["dense_flops"] + c["preactivation_updates"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (arrays as lists)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                v = v.tolist()
+            elif isinstance(v, Mapping):
+                v = dict(v)
+            elif isinstance(v, SolverInfo):
+                v = {g.name: getattr(v, g.name) for g in fields(v)}
+            out[f.name] = v
+        return out
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    """Every option `make_trainer` takes, with its default. See `make_trainer`."""
+
+    eta: float | None = None
+    mu: float = 0.0
+    solver: str = "cholesky"
+    sketch: str = "countsketch"
+    sketch_factor: float | None = None
+    tol: float = 1e-10
+    max_iter: int = 100
+    fire_sets: str = "tree"
+    refresh_every: int = 0
+    train_a: bool = False
+    seed: int = 0
+    backend: str = "numpy"
+    preactivations: str = "explicit"
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {f.name: f.default for f in fields(cls)}
+
+
+class _PhaseTimer:
+    """Accumulates perf_counter seconds per phase: ``with timer("gram"): ...``."""
+
+    def __init__(self) -> None:
+        self.times = dict.fromkeys(PHASES, 0.0)
+        self._phase = ""
+        self._t0 = 0.0
+
+    def __call__(self, phase: str) -> _PhaseTimer:
+        self._phase = phase
+        return self
+
+    def __enter__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        self.times[self._phase] += time.perf_counter() - self._t0
+
+
+@dataclass
+class _StepRecord:
+    """Mutable scratch a `_step` fills in; frozen into a `StepResult` by `step()`."""
+
+    fire_set_sizes: np.ndarray | None = None
+    union_size: int = 0
+    flips: np.ndarray | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
+    solver: SolverInfo | None = None
+    sizes_for_claim: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer(ABC):
+    """Base class of every training method. Subclasses implement `_step`.
+
+    Subclass attributes
+    -------------------
+    method : str
+        Name under which `make_trainer` knows the method.
+    uses : frozenset of str
+        Options of `TrainerOptions` the method reads; passing any other option with
+        a non-default value is an error.
+    """
+
+    method: ClassVar[str] = ""
+    uses: ClassVar[frozenset[str]] = frozenset({"seed", "backend"})
+
+    def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
+        if not isinstance(net, ShiftedReLUNet):
+            raise InputError("net", type(net).__name__, "a ShiftedReLUNet")
+        X, y = check_inputs(X, y, d=net.d)
+        if y is None:
+            raise InputError("y", "None", "labels, one per row of X")
+        self.options = options
+        self.X = np.ascontiguousarray(X)
+        self.y = np.array(y, dtype=np.float64)
+        self.n = self.X.shape[0]
+        self.m, self.d = net.m, net.d
+        self.shift = net.shift
+        self.steps_done = 0
+        self._timer = _PhaseTimer()
+
+    # ------------------------------------------------------------- contract
+    @property
+    @abstractmethod
+    def net(self) -> ShiftedReLUNet:
+        """The current model. Treat it as read-only; it may share memory with the trainer."""
+
+    @property
+    @abstractmethod
+    def outputs(self) -> np.ndarray:
+        """f(W_t, x_i) for the training inputs, shape (n,)."""
+
+    @property
+    def residual(self) -> float:
+        """||f(W_t) - y||_2."""
+        return float(np.linalg.norm(self.outputs - self.y))
+
+    @abstractmethod
+    def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
+        """One iteration: fill `rec`, time phases with `timer`."""
+
+    @abstractmethod
+    def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
+        """The paper's per-iteration cost terms for this method at this step's sizes."""
+
+    def step(self) -> StepResult:
+        """Do exactly one iteration and report it.
+
+        Raises `NumericalError` (with the step number) if the residual becomes NaN or
+        infinite or the linear system cannot be solved.
+        """
+        before = self.residual
+        timer = _PhaseTimer()
+        rec = _StepRecord()
+        try:
+            self._step(rec, timer)
+        except NumericalError as exc:
+            raise NumericalError(exc.diagnosis, step=self.steps_done) from None
+        after = self.residual
+        if not math.isfinite(after):
+            raise NumericalError("the residual became NaN or infinite; the step size eta "
+                                 f"({self.options.eta}) or damping mu may be unsuitable",
+                                 step=self.steps_done)
+        terms = self.claimed_terms(rec)
+        result = StepResult(
+            step=self.steps_done,
+            residual_before=before,
+            residual_after=after,
+            fire_set_sizes=rec.fire_set_sizes,
+            union_size=int(rec.union_size),
+            flips=rec.flips,
+            counts=MappingProxyType({k: int(rec.counts[k]) for k in COUNT_KEYS}),
+            claimed_cost=float(sum(terms.values())),
+            claimed_terms=MappingProxyType(terms),
+            times=MappingProxyType(dict(timer.times)),
+            solver=rec.solver,
+        )
+        self.steps_done += 1
+        return result
+
+    def run(self, steps: int, *, tol: float = 0.0,
+            callback: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+        """Up to `steps` iterations, stopping early once the residual is <= tol.
+
+        `callback` is called with each `StepResult` (for progress output); the
+        algorithms themselves never print.
+        """
+        from ..errors import check_float, check_int
+        steps = check_int("steps", steps, minimum=0)
+        tol = check_float("tol", tol, minimum=0.0)
+        out = []
+        for _ in range(steps):
+            if self.residual <= tol:
+                break
+            res = self.step()
+            out.append(res)
+            if callback is not None:
+                callback(res)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} method={self.method!r} m={self.m} n={self.n} "
+                f"d={self.d} b={self.shift:.4g} steps_done={self.steps_done}>")

@@ -1,0 +1,234 @@
+"""The correlation tree (DTree of Alman et al.; "DSWS" in the sublinear-GN paper).
+
+One max-tree per input x_i over the m neurons. Leaf r of tree i holds <w_r, x_i>;
+each inner node holds the max of its two children. A threshold query descends only
+into nodes whose max exceeds the threshold, so it reports S_i = {r : <w_r, x_i> > b}
+after visiting O(|S_i| log m) nodes instead of scanning all m leaves.
+
+Layout: all n trees in one contiguous (n, 2M) float64 array in heap order (node 1
+the root, children of k at 2k and 2k + 1, leaf r at M + r), M the smallest power of
+two >= m; leaves M + m .. 2M - 1 hold -inf. Memory: 16 n M bytes (1 GiB at
+n = 64, m = 2^20) plus a copy of the weights (8 m d bytes).
+
+Operations and their costs (m neurons, n inputs, d dimension):
+
+=====================  =====================================================
+``CorrelationTree``    build: one BLAS product X W^T (n m d) + max pass (n m)
+``query(i)``           O(|S_i| log m) node visits
+``query_all()``        O(sum_i |S_i| log m) node visits, one compiled pass
+``update(rows, Wr)``   O(k n d) for the k new inner products (one BLAS
+                       product) + O(k n log m) ancestor refreshes, fewer when
+                       a refreshed max is unchanged (the walk stops there)
+``check_invariants``   O(n m d): recomputes everything
+=====================  =====================================================
+
+Every operation adds to ``counts["inner_products"]`` (inner products <w_r, x_i>
+computed) and ``counts["tree_nodes_visited"]`` (nodes read by queries, inner nodes
+recomputed by updates), deterministic figures that tests and benchmarks read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError, check_array, check_float
+from .firesets import FireSets
+from .kernels import numpy_backend as K
+
+__all__ = ["CorrelationTree"]
+
+
+class CorrelationTree:
+    """n max-trees over the inner products <w_r, x_i>; threshold queries report fire sets.
+
+    Parameters
+    ----------
+    W : (m, d) array
+        Neuron weights (copied).
+    X : (n, d) array
+        Inputs (copied). Unit norm is not required by the tree.
+    threshold : float
+        Default threshold b of the queries (a leaf is reported if strictly greater).
+
+    Examples
+    --------
+    >>> W = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> tree = CorrelationTree(W, X, threshold=0.5)
+    >>> tree.query(0).tolist(), tree.query(1).tolist()
+    ([0, 2], [1, 2])
+    >>> tree.update([2], [[-1.0, 0.0]])
+    >>> [s.tolist() for s in tree.query_all().to_list()]
+    [[0], [1]]
+    >>> tree.check_invariants()
+    """
+
+    def __init__(self, W, X, threshold: float):
+        W = check_array("W", W, ndim=2, copy=True)
+        X = check_array("X", X, ndim=2, shape=(None, W.shape[1]), copy=True)
+        if W.shape[0] < 1 or X.shape[0] < 1:
+            raise InputError("W, X", f"shapes {W.shape} and {X.shape}",
+                             "at least one neuron and one input")
+        self.threshold = check_float("threshold", threshold)
+        self._W = W
+        self._X = X
+        self._weights_current = True
+        self.m, self.d = W.shape
+        self.n = X.shape[0]
+        self.M = 1 << max(self.m - 1, 0).bit_length()
+        self.counts = {"inner_products": 0, "tree_nodes_visited": 0}
+        self._cap = 64  # per-tree output buffer of queries, grown on demand
+        self.nodes = np.empty((self.n, 2 * self.M))
+        self.nodes[:, 0] = np.nan  # unused slot
+        self.nodes[:, self.M + self.m:] = -np.inf
+        leaves = self.nodes[:, self.M:self.M + self.m]
+        np.matmul(X, W.T, out=leaves)
+        self.counts["inner_products"] += self.n * self.m
+        self._rebuild_inner()
+
+    def _rebuild_inner(self) -> None:
+        """Bottom-up max pass over every level, vectorised. Cost O(n M)."""
+        nodes = self.nodes
+        level = self.M // 2
+        while level >= 1:
+            np.maximum(nodes[:, 2 * level:4 * level:2], nodes[:, 2 * level + 1:4 * level:2],
+                       out=nodes[:, level:2 * level])
+            level //= 2
+
+    # ----------------------------------------------------------------- queries
+    def query(self, i: int, threshold: float | None = None) -> np.ndarray:
+        """Sorted neurons r with <w_r, x_i> > threshold, by pruned descent of tree i.
+
+        Cost: O(|S_i| log m) node visits (counted).
+        """
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < self.n:
+            raise InputError("i", repr(i), f"an input index in [0, {self.n})")
+        fs = self._query(np.array([i], np.int64), threshold)
+        return fs.indices
+
+    def query_all(self, threshold: float | None = None) -> FireSets:
+        """Fire sets of all n inputs, as a `FireSets` (input-major CSR).
+
+        Cost: O(sum_i |S_i| log m) node visits (counted), one compiled pass.
+        """
+        return self._query(np.arange(self.n, dtype=np.int64), threshold)
+
+    def _query(self, trees: np.ndarray, threshold: float | None) -> FireSets:
+        thr = self.threshold if threshold is None else check_float("threshold", threshold)
+        sizes, out, visits = K.tree_query(self.nodes, self.M, trees, thr, self._cap)
+        if sizes.size and sizes.max() > self._cap:     # rare: a fire set outgrew the buffer
+            self._cap = int(sizes.max() * 1.25) + 16
+            sizes, out, visits = K.tree_query(self.nodes, self.M, trees, thr, self._cap)
+        self.counts["tree_nodes_visited"] += int(visits.sum())
+        indptr, indices = K.rows_to_csr(sizes, out)
+        return FireSets(indptr, indices, self.m)
+
+    # ----------------------------------------------------------------- updates
+    def update(self, rows, new_weights) -> None:
+        """Replace the weights of neurons `rows` by `new_weights` (k x d) in all n trees.
+
+        Repeated rows: the last occurrence wins. One BLAS product computes the k n
+        new inner products; a compiled pass writes the leaves and refreshes their
+        ancestors. Cost: O(k n d + k n log m).
+        """
+        rows, new_weights = self._check_rows(rows, new_weights)
+        if rows.size == 0:
+            return
+        values = self._X @ new_weights.T                    # n x k, one BLAS product
+        self.counts["inner_products"] += self.n * rows.size
+        if self._weights_current:
+            self._W[rows] = new_weights
+        self._write(rows, values)
+
+    def set_leaf_values(self, rows, values) -> None:
+        """Set the inner products of neurons `rows` directly (values: n x k).
+
+        For callers that maintain the inner products themselves (implicit weight
+        maintenance). The tree's copy of the weights is then out of date, so
+        `check_invariants` needs the current weights passed in. Repeated rows: the
+        last occurrence wins. Cost: O(k n log m).
+        """
+        rows = self._check_row_ids(rows)
+        values = check_array("values", values, ndim=2, shape=(self.n, rows.size))
+        rows, last = self._dedupe(rows)
+        self._weights_current = False
+        self._write(rows, values[:, last])
+
+    def leaf_values(self, rows) -> np.ndarray:
+        """The stored inner products of neurons `rows`, n x k. Cost O(n k)."""
+        rows = self._check_row_ids(rows)
+        return self.nodes[:, self.M + rows]
+
+    def _write(self, rows: np.ndarray, values: np.ndarray) -> None:
+        visits = K.tree_set_leaves(self.nodes, self.M, rows, np.ascontiguousarray(values))
+        self.counts["tree_nodes_visited"] += int(visits)
+
+    def _check_row_ids(self, rows) -> np.ndarray:
+        arr = np.asarray(rows)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            raise InputError("rows", f"{arr.dtype} array of shape {arr.shape}",
+                             "a 1-d sequence of neuron indices")
+        arr = arr.astype(np.int64, copy=False)
+        if arr.size and (arr.min() < 0 or arr.max() >= self.m):
+            raise InputError("rows", f"indices from {arr.min()} to {arr.max()}",
+                             f"neuron indices in [0, {self.m})")
+        return arr
+
+    @staticmethod
+    def _dedupe(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unique rows and, for each, the position of its last occurrence."""
+        rev = rows[::-1]
+        uniq, first_in_rev = np.unique(rev, return_index=True)
+        return uniq, rows.size - 1 - first_in_rev
+
+    def _check_rows(self, rows, new_weights) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._check_row_ids(rows)
+        new_weights = check_array("new_weights", new_weights, ndim=2, shape=(rows.size, self.d))
+        rows, last = self._dedupe(rows)
+        return rows, new_weights[last]
+
+    # --------------------------------------------------------------- checking
+    @property
+    def W(self) -> np.ndarray:
+        """The tree's copy of the weights (m x d), kept current by `update`."""
+        return self._W
+
+    def check_invariants(self, W=None, rtol: float = 1e-12) -> None:
+        """Raise AssertionError on any violated invariant.
+
+        * every inner node is the max of its two children (exactly);
+        * every leaf r of tree i equals <w_r, x_i> to `rtol` relative to
+          ||w_r|| ||x_i|| (W defaults to
+          the tree's own copy, kept current by `update`);
+        * padding leaves are -inf.
+
+        Cost: O(n m d).
+        """
+        if W is None:
+            if not self._weights_current:
+                raise InputError("W", "None after set_leaf_values",
+                                 "the current weights (the tree's copy is out of date)")
+            W = self._W
+        W = check_array("W", W, ndim=2, shape=(self.m, self.d))
+        nodes = self.nodes
+        level = self.M // 2
+        while level >= 1:
+            parent = nodes[:, level:2 * level]
+            best = np.maximum(nodes[:, 2 * level:4 * level:2], nodes[:, 2 * level + 1:4 * level:2])
+            bad = np.argwhere(parent != best)
+            if bad.size:
+                i, k = bad[0]
+                raise AssertionError(f"tree {i}: node {level + k} holds {parent[i, k]!r}, "
+                                     f"the max of its children is {best[i, k]!r}")
+            level //= 2
+        if not np.all(nodes[:, self.M + self.m:] == -np.inf):
+            raise AssertionError("a padding leaf is not -inf")
+        want = self._X @ W.T
+        got = nodes[:, self.M:self.M + self.m]
+        err = np.abs(got - want)
+        # relative to the natural scale of an inner product, ||w_r|| ||x_i||
+        tol = rtol * np.outer(np.linalg.norm(self._X, axis=1), np.linalg.norm(W, axis=1))
+        if np.any(err > tol):
+            i, r = np.argwhere(err > tol)[0]
+            raise AssertionError(f"tree {i}: leaf {r} holds {got[i, r]!r}, "
+                                 f"<w_r, x_i> = {want[i, r]!r}")
