@@ -14,7 +14,55 @@ import numpy as np
 
 from .kernels import numpy_backend as K
 
-__all__ = ["FireSets", "UnionPatterns"]
+__all__ = ["FireSets", "UnionPatterns", "dense_fire_sets", "forward_fire_sets"]
+
+#: Neurons per block of `forward_fire_sets`: n x BLOCK pre-activations stay in cache.
+BLOCK = 16384
+
+
+def forward_fire_sets(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale: float,
+                      cap: int = 0, block: int = BLOCK) -> tuple[FireSets, np.ndarray]:
+    """Fire sets and outputs of the weights W on the inputs X, without an n x m buffer.
+
+    The pre-activations are computed block by block (one BLAS product X W_B^T per
+    block of `block` neurons) and thresholded while in cache. `cap` is a guess of
+    max |S_i|; one more pass happens only if it is too small.
+
+    Cost: O(n m d) for the products + O(n m) for the thresholding; memory O(n block).
+    """
+    n, m = X.shape[0], W.shape[0]
+    cap = max(int(cap), 16)
+    block = min(block, m)
+    buf = np.empty((n, block))
+    while True:
+        sizes = np.zeros(n, np.int64)
+        out = np.empty((n, cap), np.int64)
+        f = np.zeros(n)
+        for lo in range(0, m, block):
+            hi = min(lo + block, m)
+            Pb = buf[:, :hi - lo]
+            np.matmul(X, W[lo:hi].T, out=Pb)
+            K.threshold_block(Pb, b, a, lo, sizes, out, f)
+        if sizes.max() <= cap:
+            break
+        cap = int(sizes.max())
+    indptr, indices = K.rows_to_csr(sizes, out)
+    return FireSets(indptr, indices, m), f * scale
+
+
+def dense_fire_sets(P: np.ndarray, b: float, a: np.ndarray, scale: float,
+                    cap: int = 0) -> tuple[FireSets, np.ndarray]:
+    """Fire sets and outputs f_i = scale sum_r a_r max(P[i, r] - b, 0) from dense P (n x m).
+
+    One compiled pass over P; `cap` is a guess of max |S_i| (a second pass happens only
+    if it is too small). Cost O(n m).
+    """
+    cap = max(int(cap), 16)
+    sizes, out, f = K.dense_fire_rows(P, b, a, scale, cap)
+    if sizes.size and sizes.max() > cap:
+        sizes, out, f = K.dense_fire_rows(P, b, a, scale, int(sizes.max()))
+    indptr, indices = K.rows_to_csr(sizes, out)
+    return FireSets(indptr, indices, P.shape[1]), f
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,9 +97,9 @@ class FireSets:
     @classmethod
     def from_dense(cls, P: np.ndarray, threshold: float) -> FireSets:
         """From a dense n x m pre-activation matrix. Cost O(n m)."""
-        indptr, indices, _ = K.dense_fire_csr(np.ascontiguousarray(P), float(threshold),
-                                              np.zeros(P.shape[1]), 0.0)
-        return cls(indptr, indices, P.shape[1])
+        fs, _ = dense_fire_sets(np.ascontiguousarray(P), float(threshold),
+                                np.zeros(P.shape[1]), 0.0)
+        return fs
 
     @property
     def n(self) -> int:

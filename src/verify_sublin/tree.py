@@ -175,8 +175,14 @@ class CorrelationTree:
         return arr
 
     @staticmethod
-    def _dedupe(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unique rows and, for each, the position of its last occurrence."""
+    def _dedupe(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | slice]:
+        """Unique rows and, for each, the position of its last occurrence.
+
+        Strictly increasing rows (the usual case: a sorted union) are returned as they
+        are with a full slice, so no copy of the values is made.
+        """
+        if rows.size < 2 or bool(np.all(rows[1:] > rows[:-1])):
+            return rows, slice(None)
         rev = rows[::-1]
         uniq, first_in_rev = np.unique(rev, return_index=True)
         return uniq, rows.size - 1 - first_in_rev

@@ -22,14 +22,16 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
+    "add_jt_rows",
     "compact_inplace",
     "csr_flip_counts",
-    "dense_fire_csr",
+    "dense_fire_rows",
     "gram_counts",
     "implicit_delta",
     "jacobian_apply",
     "jt_apply",
     "rows_to_csr",
+    "threshold_block",
     "threshold_rows",
     "tree_query",
     "tree_set_leaves",
@@ -38,14 +40,17 @@ __all__ = [
 
 
 @njit(cache=True, parallel=True)
-def dense_fire_csr(P, b, a, scale):  # pragma: no cover - compiled
-    """Fire sets and outputs from dense pre-activations P (n x m, input-major).
+def dense_fire_rows(P, b, a, scale, cap):  # pragma: no cover - compiled
+    """Fire sets and outputs from dense pre-activations P (n x m, input-major), one pass.
 
-    Returns (indptr, indices, f) with f_i = scale * sum_r a_r max(P[i, r] - b, 0).
-    Two passes over P (count, then fill), rows in parallel. Cost O(n m).
+    Row i writes its first `cap` neurons with P[i, r] > b to out[i] and counts all of
+    them in sizes[i] (a caller seeing sizes[i] > cap repeats with a larger cap);
+    f_i = scale * sum_r a_r max(P[i, r] - b, 0). Rows in parallel. Cost O(n m).
+    Returns (sizes, out, f).
     """
     n, m = P.shape
-    counts = np.zeros(n, np.int64)
+    sizes = np.zeros(n, np.int64)
+    out = np.empty((n, cap), np.int64)
     f = np.zeros(n)
     for i in prange(n):
         c = 0
@@ -54,22 +59,38 @@ def dense_fire_csr(P, b, a, scale):  # pragma: no cover - compiled
         for r in range(m):
             v = row[r] - b
             if v > 0.0:
+                if c < cap:
+                    out[i, c] = r
                 c += 1
                 s += a[r] * v
-        counts[i] = c
+        sizes[i] = c
         f[i] = s * scale
-    indptr = np.zeros(n + 1, np.int64)
+    return sizes, out, f
+
+
+@njit(cache=True)
+def threshold_block(Pb, b, a, offset, sizes, out, f):  # pragma: no cover - compiled
+    """Accumulate fire sets and outputs of neurons offset .. offset + B - 1.
+
+    Pb (n x B) holds their pre-activations. Appends r > b to out[i] (up to its
+    capacity; sizes[i] counts all) and adds sum_r a_r max(Pb[i, r] - b, 0) to f[i].
+    Cost O(n B).
+    """
+    n, B = Pb.shape
+    cap = out.shape[1]
     for i in range(n):
-        indptr[i + 1] = indptr[i] + counts[i]
-    indices = np.empty(indptr[n], np.int64)
-    for i in prange(n):
-        k = indptr[i]
-        row = P[i]
-        for r in range(m):
-            if row[r] > b:
-                indices[k] = r
-                k += 1
-    return indptr, indices, f
+        c = sizes[i]
+        s = 0.0
+        row = Pb[i]
+        for r in range(B):
+            v = row[r] - b
+            if v > 0.0:
+                if c < cap:
+                    out[i, c] = offset + r
+                c += 1
+                s += a[offset + r] * v
+        sizes[i] = c
+        f[i] += s
 
 
 @njit(cache=True)
@@ -151,6 +172,30 @@ def jt_apply(nptr, ninputs, row_coef, v, X):  # pragma: no cover - compiled
         for t in range(d):
             out[j, t] *= row_coef[j]
     return out
+
+
+@njit(cache=True)
+def add_jt_rows(W, union, nptr, ninputs, row_coef, v, X):  # pragma: no cover - compiled
+    """W[union[j]] += row_coef[j] * sum_{i in pattern j} v_i x_i, in place.
+
+    The update W <- W + J^T v restricted to the union (no other row changes), with
+    row_coef[j] = a_r / sqrt(m) times the step's sign and size. Cost O(nnz d), no
+    allocation.
+    """
+    k = nptr.shape[0] - 1
+    d = X.shape[1]
+    acc = np.empty(d)
+    for j in range(k):
+        acc[:] = 0.0
+        for p in range(nptr[j], nptr[j + 1]):
+            i = ninputs[p]
+            c = v[i]
+            for t in range(d):
+                acc[t] += c * X[i, t]
+        r = union[j]
+        c = row_coef[j]
+        for t in range(d):
+            W[r, t] += c * acc[t]
 
 
 @njit(cache=True)

@@ -1,7 +1,8 @@
 """Dense baselines: full-batch gradient descent and Gram-Gauss-Newton.
 
-Both recompute the full forward pass X W^T every step (O(m n d), one BLAS product
-into a reused buffer) and then use the fire sets it reveals: the Gram G and the
+Both recompute the full forward pass X W^T every step (O(m n d): BLAS products over
+blocks of neurons, each thresholded while in cache, so no n x m buffer is kept) and
+then use the fire sets it reveals: the Gram G and the
 update J^T g only ever touch fired blocks. This is the fair, well-written dense step
 every speed-up is measured against; its floor is the product itself.
 
@@ -23,7 +24,7 @@ import math
 import numpy as np
 
 from ..errors import InputError, check_float
-from ..firesets import FireSets
+from ..firesets import FireSets, forward_fire_sets
 from ..kernels import numpy_backend as K
 from ..model import ShiftedReLUNet
 from ..solvers import gram_from_patterns, solve_gram
@@ -39,17 +40,15 @@ class DenseTrainer(Trainer):
         super().__init__(net, X, y, options)
         self._net = net.copy()
         self.scale = 1.0 / math.sqrt(self.m)
-        self._P = np.empty((self.n, self.m))            # reused forward buffer
         self._slot = np.full(self.m, -1, np.int64)       # scratch of union_patterns
         self._Kx = self.X @ self.X.T
         self._forward()
 
     def _forward(self) -> None:
-        """P = X W^T into the buffer, then fire sets and outputs. Cost O(n m d)."""
-        np.matmul(self.X, self._net.W.T, out=self._P)
-        indptr, indices, f = K.dense_fire_csr(self._P, self.shift, self._net.a, self.scale)
-        self._fire = FireSets(indptr, indices, self.m)
-        self._f = f
+        """Fire sets and outputs of the current weights, blockwise. Cost O(n m d)."""
+        cap = int(1.25 * self._fire.sizes.max()) if hasattr(self, "_fire") else 0
+        self._fire, self._f = forward_fire_sets(self.X, self._net.W, self.shift, self._net.a,
+                                                self.scale, cap)
 
     @property
     def net(self) -> ShiftedReLUNet:
@@ -78,8 +77,8 @@ class DenseTrainer(Trainer):
         g = self._direction(r, pat, rec, timer)
         with timer("update"):
             a = self._net.a
-            dW = K.jt_apply(pat.nptr, pat.ninputs, a[pat.union] * (-self.scale), g, self.X)
-            self._net.W[pat.union] += dW
+            K.add_jt_rows(self._net.W, pat.union, pat.nptr, pat.ninputs,
+                          a[pat.union] * (-self.scale), g, self.X)
             old = self._fire
             self._forward()
             rec.flips = old.flips(self._fire)
