@@ -16,6 +16,13 @@ from verify_sublin.trainers import COUNT_KEYS, PHASES
 
 #: method -> list of option dicts to run the contract with
 VARIANTS: dict[str, list[dict]] = {name: [{}] for name in METHODS}
+VARIANTS["sketched_gn"] = [{"sketch": k} for k in ("countsketch", "tensor", "gaussian", "srht")]
+VARIANTS["sublinear_gn"] = [
+    {"fire_sets": "tree"}, {"fire_sets": "cache"}, {"fire_sets": "scan"},
+    {"fire_sets": "cache", "preactivations": "implicit"},
+    {"fire_sets": "tree", "preactivations": "implicit", "refresh_every": 2},
+    {"fire_sets": "cache", "solver": "sketch", "sketch": "tensor"},
+]
 
 
 def cases():

@@ -34,6 +34,76 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _int_list(text: str) -> list[int]:
+    """'2^12,2^16,1000' -> [4096, 65536, 1000]."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        base, _, exp = part.partition("^")
+        out.append(int(base) ** int(exp) if exp else int(base))
+    return out
+
+
+def _float_list(text: str) -> list[float]:
+    return [float(x) for x in text.split(",")]
+
+
+def _cmd_speed(args: argparse.Namespace) -> int:
+    from .speed import compare_methods, log2_label, scaling, tree_timings
+
+    def progress(msg: str) -> None:
+        print(f"  ... {msg}", file=sys.stderr, flush=True)
+
+    (m,) = _int_list(args.m)
+    print(f"Speed comparison: n={args.n} d={args.d} m={log2_label(m)} seed={args.seed}, "
+          f"median of {args.steps} steps after {args.warmup} warm-up step(s), one process")
+    for c in _float_list(args.c):
+        if args.tree:
+            t = tree_timings(m, args.n, args.d, c, args.seed, args.steps)
+            print(f"\nCorrelation tree at c={c} (b={t['config']['b']:.4f}): floor X@W.T "
+                  f"{1e3 * t['floor']:.1f} ms | build {1e3 * t['build']:.1f} ms "
+                  f"({t['build'] / t['floor']:.1f}x floor) | "
+                  f"query_all {1e3 * t['query_all']:.1f} ms "
+                  f"({t['query_visits']} visits for {t['fire_set_total']} reported) | update of "
+                  f"the union ({t['union_size']} neurons) {1e3 * t['update_union']:.1f} ms")
+        res = compare_methods(m, args.n, args.d, c, args.seed, args.steps, args.warmup,
+                              sketched=args.sketched, progress=progress)
+        print(f"\nc={c}  b={res['config']['b']:.4f}  floor np.matmul(X, W.T, out=buf) = "
+              f"{1e3 * res['floor']:.1f} ms")
+        print(f"{'method':28} {'median ms':>10} {'x floor':>8} {'ggn/this':>9} {'|U|':>8} "
+              f"{'fire':>7} {'gram':>7} {'solve':>7} {'update':>7} {'tree':>7}")
+        for row in res["rows"]:
+            ph = row["phases"]
+            print(f"{row['name']:28} {1e3 * row['median']:>10.2f} {row['vs_floor']:>8.2f} "
+                  f"{row['vs_ggn']:>9.1f} {row['union_size']:>8} "
+                  + " ".join(f"{1e3 * ph[k]:>7.2f}" for k in ("fire_sets", "gram", "solve",
+                                                              "update", "tree")))
+        t = {r["name"].replace("sublinear ", ""): r["median"] for r in res["rows"]}
+        if "tree explicit" in t and "cache explicit" in t:
+            print(f"tree overhead over tree-free maintenance: explicit "
+                  f"{t['tree explicit'] / t['cache explicit']:.2f}x, "
+                  f"implicit {t['tree implicit'] / t['cache implicit']:.2f}x")
+            print(f"explicit over implicit pre-activations: cache "
+                  f"{t['cache explicit'] / t['cache implicit']:.2f}x, "
+                  f"tree {t['tree explicit'] / t['tree implicit']:.2f}x")
+    if args.slopes:
+        ms = _int_list(args.slopes)
+        for c in _float_list(args.c):
+            sc = scaling(ms, args.n, args.d, c, args.seed, args.steps, args.warmup,
+                         progress=progress)
+            print(f"\nScaling in m at c={c} over m = {', '.join(log2_label(x) for x in ms)} "
+                  f"(claimed exponent of m^(1-alpha): {1 - c / 2:.3f})")
+            print(f"{'method':28} {'slope time':>10} {'slope ops':>10} {'slope |U|':>10} "
+                  f"{'slope claim':>11}")
+            for name, sl in sc["slopes"].items():
+                print(f"{name:28} {sl['time']:>10.3f} {sl['ops']:>10.3f} {sl['union']:>10.3f} "
+                      f"{sl['claimed']:>11.3f}")
+            for name, s in sc["series"].items():
+                print(f"  {name}: ms/step " + ", ".join(f"{1e3 * t:.2f}" for t in s["median"])
+                      + " | ops " + ", ".join(f"{o:.3g}" for o in s["total_ops"]))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="verify-sublin", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -47,6 +117,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--methods", default="ggn,gd", help="comma-separated methods")
     demo.set_defaults(func=_cmd_demo)
+
+    speed = sub.add_parser("speed", help="per-step speed of GGN and the sublinear variants, "
+                                          "measured in one process")
+    speed.add_argument("--m", default="2^20", help="width m (default 2^20)")
+    speed.add_argument("--n", type=int, default=64)
+    speed.add_argument("--d", type=int, default=32)
+    speed.add_argument("--c", default="0.4,0.85", help="comma-separated shifts c, b = sqrt(c ln m)")
+    speed.add_argument("--steps", type=int, default=5, help="timed steps (median)")
+    speed.add_argument("--warmup", type=int, default=1)
+    speed.add_argument("--seed", type=int, default=0)
+    speed.add_argument("--tree", action="store_true", help="also time the tree operations")
+    speed.add_argument("--sketched", action="store_true", help="also time sketched_gn")
+    speed.add_argument("--slopes", default="", metavar="M,M,...",
+                       help="also fit slopes of time and counted operations over these m "
+                            "(e.g. 2^12,2^14,2^16,2^18,2^20)")
+    speed.set_defaults(func=_cmd_speed)
     return p
 
 

@@ -1,19 +1,62 @@
 """Solvers for the Gauss-Newton system (J J^T + mu I) g = r.
 
-`gram_from_patterns`  G = (X X^T) * C / m with C[i, j] = |S_i intersect S_j|,
-                      from the fire sets alone (never an explicit J)
-`solve_gram`          Cholesky solve of (G + mu I) g = r with a diagnosis of singularity
+`gram_from_patterns`    G = (X X^T) * C / m with C[i, j] = |S_i intersect S_j|,
+                        from the fire sets alone (never an explicit J)
+`solve_gram`            Cholesky solve of (G + mu I) g = r with a diagnosis of singularity
+`sketch_precondition`   R from the QR of [S J^T; sqrt(mu) I] (van den Brand et al.)
+`pcg`                   preconditioned conjugate gradients with R^T R as preconditioner,
+                        one J J^T product per iteration, scipy-style diagnostics
+`SparseJacobian`        J over the fired blocks only: J u and J^T v in O(nnz(J))
+`DenseJacobian`         J as a dense-weight operator: J u and J^T v in O(m n d)
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
 from .errors import NumericalError
-from .firesets import UnionPatterns
+from .firesets import FireSets, UnionPatterns
+from .kernels import numpy_backend as K
 
-__all__ = ["gram_from_patterns", "solve_gram"]
+__all__ = ["DenseJacobian", "SolverInfo", "SparseJacobian", "gram_from_patterns", "pcg",
+           "sketch_precondition", "solve_gram"]
+
+
+@dataclass(frozen=True)
+class SolverInfo:
+    """Diagnostics of an iterative solve, as scipy's solvers report them.
+
+    Attributes
+    ----------
+    method : str
+        e.g. "pcg".
+    iterations : int
+        Iterations performed.
+    relative_residual : float
+        ||r - A g|| / ||r|| of the returned direction, A = J J^T + mu I.
+    condition_estimate : float
+        Estimate of the condition number of the preconditioned operator (from the
+        Lanczos tridiagonal matrix of CG).
+    stop_reason : str
+        "converged", "max_iter" or "exact" (zero right-hand side).
+    sketch : str or None
+        Sketch type used to build the preconditioner.
+    sketch_size : int or None
+        Number of sketch rows s.
+    """
+
+    method: str
+    iterations: int
+    relative_residual: float
+    condition_estimate: float
+    stop_reason: str
+    sketch: str | None = None
+    sketch_size: int | None = None
+
 
 
 def gram_from_patterns(pat: UnionPatterns, Kx: np.ndarray, m: int) -> tuple[np.ndarray, int]:
@@ -77,3 +120,182 @@ def solve_gram(G: np.ndarray, r: np.ndarray, mu: float,
 def _list(idx: np.ndarray, limit: int = 8) -> str:
     head = ", ".join(str(int(i)) for i in idx[:limit])
     return head + (f", ... ({idx.size} in all)" if idx.size > limit else "")
+
+
+# ------------------------------------------------------------ J operators
+class SparseJacobian:
+    """J restricted to the union of the fire sets, never formed.
+
+    Block r of row i of J is row_coef[j] 1[i in pattern j] x_i for r = union[j]
+    (row_coef = a_r / sqrt(m) for the model). Vectors u live on the union rows
+    (|U| x d); every other block of J^T v is zero.
+
+    Cost per product: O(nnz(J)) = O(d sum_i |S_i|).
+    """
+
+    def __init__(self, pat: UnionPatterns, row_coef: np.ndarray, X: np.ndarray):
+        self.pat, self.row_coef, self.X = pat, row_coef, X
+        self.n = X.shape[0]
+        self.products = 0
+        self.nnz = pat.nnz * X.shape[1]
+
+    def jt(self, v: np.ndarray) -> np.ndarray:
+        """J^T v on the union rows, |U| x d."""
+        self.products += 1
+        return K.jt_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, v, self.X)
+
+    def j(self, U: np.ndarray) -> np.ndarray:
+        """J u for u given on the union rows (|U| x d); shape (n,)."""
+        self.products += 1
+        return K.jacobian_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, U, self.X,
+                                self.n)
+
+    def jjt(self, v: np.ndarray) -> np.ndarray:
+        """J J^T v (two products)."""
+        return self.j(self.jt(v))
+
+    @property
+    def work(self) -> int:
+        """Entries of J read so far (nnz(J) per product)."""
+        return self.products * self.nnz
+
+
+class DenseJacobian:
+    """J as a dense-weight operator over all m neurons (van den Brand et al.).
+
+    Uses the dense n x m fire mask; each product is a BLAS product over blocks of
+    neurons, O(m n d) whatever the sparsity. `a` are the output weights.
+    """
+
+    BLOCK = 16384
+
+    def __init__(self, fire: FireSets, a: np.ndarray, X: np.ndarray, mask: np.ndarray):
+        self.X, self.n, self.m = X, X.shape[0], a.shape[0]
+        self.coef = a / math.sqrt(self.m)
+        mask[:] = False
+        rows = np.repeat(np.arange(fire.n), fire.sizes)
+        mask[rows, fire.indices] = True
+        self.mask = mask
+        self.products = 0
+
+    def jt(self, v: np.ndarray) -> np.ndarray:
+        """J^T v, m x d: block r = coef_r sum_i 1[r in S_i] v_i x_i. Cost O(m n d)."""
+        self.products += 1
+        out = np.empty((self.m, self.X.shape[1]))
+        vX = v[:, None] * self.X
+        for lo in range(0, self.m, self.BLOCK):
+            hi = min(lo + self.BLOCK, self.m)
+            np.matmul(self.mask[:, lo:hi].T.astype(np.float64), vX, out=out[lo:hi])
+        out *= self.coef[:, None]
+        return out
+
+    def j(self, U: np.ndarray) -> np.ndarray:
+        """J u for u as m x d: (J u)_i = sum_r coef_r 1[r in S_i] <u_r, x_i>. Cost O(m n d)."""
+        self.products += 1
+        out = np.zeros(self.n)
+        for lo in range(0, self.m, self.BLOCK):
+            hi = min(lo + self.BLOCK, self.m)
+            inner = self.X @ U[lo:hi].T                       # n x B
+            inner *= self.mask[:, lo:hi]
+            out += inner @ self.coef[lo:hi]
+        return out
+
+    def jjt(self, v: np.ndarray) -> np.ndarray:
+        return self.j(self.jt(v))
+
+    @property
+    def work(self) -> int:
+        """Dense multiply-adds so far (m n d per product)."""
+        return self.products * self.m * self.n * self.X.shape[1]
+
+
+# ------------------------------------------------- sketch and precondition
+def sketch_precondition(B: np.ndarray, mu: float) -> tuple[np.ndarray, int]:
+    """R (n x n, upper triangular) with R^T R = B^T B + mu I, from the QR of
+    [B; sqrt(mu) I] (B = S J^T, s x n). Returns (R, flops).
+
+    With mu = 0 and rank(B) < n (an empty fire set, or s < n) R is singular and a
+    `NumericalError` says why. Cost: O((s + n) n^2).
+    """
+    s, n = B.shape
+    A = np.vstack([B, math.sqrt(mu) * np.eye(n)]) if mu > 0 else B
+    if A.shape[0] < n:
+        raise NumericalError(
+            f"sketch size s = {s} < n = {n}: the sketch S J^T has rank < n, so the "
+            "preconditioner R is singular; use a larger sketch_factor or a damping mu > 0")
+    R = scipy.linalg.qr(A, mode="r", check_finite=True)[0][:n]
+    diag = np.abs(np.diag(R))
+    if diag.min() <= 1e-13 * max(diag.max(), 1e-300):
+        raise NumericalError(
+            "the sketched Jacobian S J^T is rank deficient (an input with an empty fire "
+            "set, or parallel inputs), so the preconditioner R is singular; use a damping "
+            "mu > 0")
+    return R, 2 * A.shape[0] * n * n
+
+
+def pcg(apply_A, r: np.ndarray, R: np.ndarray, *, tol: float, max_iter: int
+        ) -> tuple[np.ndarray, SolverInfo, int]:
+    """Preconditioned CG for A g = r with preconditioner M = R^T R (A symmetric positive
+    definite, given by `apply_A`).
+
+    Returns (g, info, flops). info.relative_residual is the recursively updated
+    ||r - A g|| / ||r||; info.condition_estimate is lambda_max / lambda_min of the
+    Lanczos tridiagonal matrix built from the CG coefficients, an estimate (from below)
+    of the condition number of the preconditioned operator R^{-T} A R^{-1}.
+
+    Cost per iteration: one application of A plus two triangular solves (2 n^2).
+    """
+    n = r.shape[0]
+    norm_r = float(np.linalg.norm(r))
+    g = np.zeros(n)
+    if norm_r == 0.0:
+        return g, SolverInfo("pcg", 0, 0.0, 1.0, "exact"), 0
+
+    def precondition(v):
+        w = scipy.linalg.solve_triangular(R, v, trans="T", check_finite=False)
+        return scipy.linalg.solve_triangular(R, w, check_finite=False)
+
+    res = r.copy()
+    z = precondition(res)
+    p = z.copy()
+    rz = float(res @ z)
+    alphas, betas = [], []
+    stop = "max_iter"
+    flops = 2 * n * n
+    for _ in range(max_iter):
+        Ap = apply_A(p)
+        curvature = float(p @ Ap)
+        if not curvature > 0.0:
+            raise NumericalError(
+                f"the Gauss-Newton system is not positive definite (p^T A p = {curvature:.3e} "
+                "in conjugate gradients); use a damping mu > 0")
+        alpha = rz / curvature
+        g += alpha * p
+        res -= alpha * Ap
+        alphas.append(alpha)
+        flops += 2 * n * n + 6 * n
+        if np.linalg.norm(res) <= tol * norm_r:
+            stop = "converged"
+            break
+        z = precondition(res)
+        rz_new = float(res @ z)
+        beta = rz_new / rz
+        betas.append(beta)
+        p = z + beta * p
+        rz = rz_new
+    info = SolverInfo("pcg", len(alphas), float(np.linalg.norm(res)) / norm_r,
+                      _lanczos_condition(alphas, betas), stop)
+    return g, info, flops
+
+
+def _lanczos_condition(alphas: list[float], betas: list[float]) -> float:
+    """lambda_max / lambda_min of the CG Lanczos tridiagonal matrix."""
+    k = len(alphas)
+    diag = np.empty(k)
+    off = np.empty(max(k - 1, 0))
+    for j in range(k):
+        diag[j] = 1.0 / alphas[j] + (betas[j - 1] / alphas[j - 1] if j > 0 else 0.0)
+        if j < k - 1:
+            off[j] = math.sqrt(betas[j]) / alphas[j]
+    ev = scipy.linalg.eigvalsh_tridiagonal(diag, off) if k > 1 else diag
+    return float(ev[-1] / ev[0])

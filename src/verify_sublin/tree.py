@@ -154,13 +154,22 @@ class CorrelationTree:
         self._weights_current = False
         self._write(rows, values[:, last])
 
+    def set_sorted_leaf_values(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """`set_leaf_values` without validation, for trusted hot paths.
+
+        `rows` must be strictly increasing int64 neuron ids and `values` a finite
+        float64 n x k array (any strides). Cost: O(k n log m).
+        """
+        self._weights_current = False
+        self._write(rows, values)
+
     def leaf_values(self, rows) -> np.ndarray:
         """The stored inner products of neurons `rows`, n x k. Cost O(n k)."""
         rows = self._check_row_ids(rows)
         return self.nodes[:, self.M + rows]
 
     def _write(self, rows: np.ndarray, values: np.ndarray) -> None:
-        visits = K.tree_set_leaves(self.nodes, self.M, rows, np.ascontiguousarray(values))
+        visits = K.tree_set_leaves(self.nodes, self.M, rows, values)
         self.counts["tree_nodes_visited"] += int(visits)
 
     def _check_row_ids(self, rows) -> np.ndarray:

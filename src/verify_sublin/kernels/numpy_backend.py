@@ -23,16 +23,23 @@ from numba import njit, prange
 
 __all__ = [
     "add_jt_rows",
-    "compact_inplace",
+    "advance_columns",
+    "cache_advance",
     "csr_flip_counts",
     "dense_fire_rows",
+    "gather_columns_t",
     "gram_counts",
     "implicit_delta",
+    "inner_products_rows",
     "jacobian_apply",
     "jt_apply",
+    "move_rows",
+    "patterns_from_bits",
+    "removal_moves",
     "rows_to_csr",
+    "scatter_columns_t",
     "threshold_block",
-    "threshold_rows",
+    "transpose_into",
     "tree_query",
     "tree_set_leaves",
     "union_patterns",
@@ -135,22 +142,31 @@ def union_patterns(indptr, indices, slot):  # pragma: no cover - compiled
     return union, nptr, ninputs, pos
 
 
-@njit(cache=True)
-def gram_counts(nptr, ninputs, n):  # pragma: no cover - compiled
-    """C[i, j] = |S_i intersect S_j| from neuron-major patterns. Cost O(sum_r |p_r|^2)."""
-    C = np.zeros((n, n))
+@njit(cache=True, parallel=True)
+def gram_counts(nptr, ninputs, n, parts=8):  # pragma: no cover - compiled
+    """C[i, j] = |S_i intersect S_j| from neuron-major patterns.
+
+    Neurons in `parts` parallel chunks, each with its own n x n counts.
+    Cost O(sum_r |p_r|^2 + parts n^2).
+    """
     k = nptr.shape[0] - 1
-    for j in range(k):
-        lo = nptr[j]
-        hi = nptr[j + 1]
-        for p in range(lo, hi):
-            ip = ninputs[p]
-            C[ip, ip] += 1.0
-            for q in range(p + 1, hi):
-                iq = ninputs[q]
-                C[ip, iq] += 1.0
-                C[iq, ip] += 1.0
-    return C
+    Cp = np.zeros((parts, n, n))
+    for c in prange(parts):
+        C = Cp[c]
+        for j in range((k * c) // parts, (k * (c + 1)) // parts):
+            lo = nptr[j]
+            hi = nptr[j + 1]
+            for p in range(lo, hi):
+                ip = ninputs[p]
+                C[ip, ip] += 1.0
+                for q in range(p + 1, hi):
+                    iq = ninputs[q]
+                    C[ip, iq] += 1.0
+                    C[iq, ip] += 1.0
+    out = np.zeros((n, n))
+    for c in range(parts):
+        out += Cp[c]
+    return out
 
 
 @njit(cache=True)
@@ -300,18 +316,20 @@ def rows_to_csr(sizes, out):  # pragma: no cover - compiled
     return indptr, indices
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def tree_set_leaves(nodes, M, rows, values):  # pragma: no cover - compiled
     """Write leaf `rows[j]` of every tree i to values[i, j] and refresh its ancestors.
 
     Ancestors are recomputed bottom-up and the walk stops as soon as a recomputed
     max equals the stored one (everything above is then unchanged). Returns the
-    number of inner nodes recomputed. Cost O(n |rows| log m) in the worst case.
+    number of inner nodes recomputed. Trees in parallel. Cost O(n |rows| log m) in the
+    worst case.
     """
     n = nodes.shape[0]
-    visits = 0
-    for i in range(n):
+    visits = np.zeros(n, np.int64)
+    for i in prange(n):
         row = nodes[i]
+        vi = 0
         for j in range(rows.shape[0]):
             node = M + rows[j]
             row[node] = values[i, j]
@@ -320,86 +338,286 @@ def tree_set_leaves(nodes, M, rows, values):  # pragma: no cover - compiled
                 left = row[2 * node]
                 right = row[2 * node + 1]
                 best = left if left >= right else right
-                visits += 1
+                vi += 1
                 if row[node] == best:
                     break
                 row[node] = best
                 node >>= 1
-    return visits
+        visits[i] = vi
+    return visits.sum()
 
 
 @njit(cache=True)
-def implicit_delta(nptr, ninputs, row_coef, v, K, acc):  # pragma: no cover - compiled
+def implicit_delta(nptr, ninputs, row_coef, v, K, out):  # pragma: no cover
     """Change of the cached pre-activations of the union rows, without touching W.
 
     For the update w_r += row_coef[j] * sum_{i in pattern j} v_i x_i (r = union[j]),
-    <w_r, x_t> changes by dP[j, t] = row_coef[j] * sum_{i in pattern j} v_i K[i, t]
-    with K = X X^T. Also acc[j, i] += row_coef[j] v_i: the accumulated coefficients A
-    with W_U = W_U(0) + A X, from which W can be materialised when asked for.
-    Result |U| x n. Cost O(nnz n).
+    <w_r, x_t> changes by out[j, t] = row_coef[j] * sum_{i in pattern j} v_i K[i, t]
+    with K = X X^T. `out` is caller-owned (at least |U| x n rows). Cost O(nnz n).
     """
     k = nptr.shape[0] - 1
     n = K.shape[0]
-    dP = np.zeros((k, n))
     for j in range(k):
         cj = row_coef[j]
+        row = out[j]
+        row[:] = 0.0
         for p in range(nptr[j], nptr[j + 1]):
             i = ninputs[p]
             c = cj * v[i]
-            acc[j, i] += c
             Ki = K[i]
             for t in range(n):
-                dP[j, t] += c * Ki[t]
-    return dP
+                row[t] += c * Ki[t]
+
+
+@njit(cache=True, parallel=True)
+def inner_products_rows(W, rows, XT, out):  # pragma: no cover - compiled
+    """out[j, i] = <W[rows[j]], x_i>: the explicit refresh of changed neurons.
+
+    XT is X^T (d x n, contiguous): each row is d axpys of length n, which vectorise.
+    Cost O(|rows| n d), rows in parallel, no allocation (a BLAS product would need
+    a gathered copy of W[rows] first).
+    """
+    d, n = XT.shape
+    for j in prange(rows.shape[0]):
+        r = rows[j]
+        row = out[j]
+        row[:] = 0.0
+        for t in range(d):
+            c = W[r, t]
+            for i in range(n):
+                row[i] += c * XT[t, i]
+
+
+@njit(cache=True, inline="always")
+def _ctz(x):  # pragma: no cover - compiled
+    """Index of the lowest set bit of a nonzero uint64 (binary search, 6 steps)."""
+    i = 0
+    if (x & np.uint64(0xFFFFFFFF)) == np.uint64(0):
+        i += 32
+        x >>= np.uint64(32)
+    if (x & np.uint64(0xFFFF)) == np.uint64(0):
+        i += 16
+        x >>= np.uint64(16)
+    if (x & np.uint64(0xFF)) == np.uint64(0):
+        i += 8
+        x >>= np.uint64(8)
+    if (x & np.uint64(0xF)) == np.uint64(0):
+        i += 4
+        x >>= np.uint64(4)
+    if (x & np.uint64(0x3)) == np.uint64(0):
+        i += 2
+        x >>= np.uint64(2)
+    if (x & np.uint64(0x1)) == np.uint64(0):
+        i += 1
+    return i
+
+
+@njit(cache=True, parallel=True)
+def cache_advance(P, W, union, nptr, ninputs, row_coef, v, X, XT, K, implicit,
+                  b, a_rows, scale, bits, parts):  # pragma: no cover - compiled
+    """One fused pass of the tree-free step over the live rows (neuron-major cache).
+
+    For each live neuron r = union[j] (row j of P, |U| x n), apply the update
+    w_r += row_coef[j] * sum_{i in pattern j} v_i x_i and bring P[j] to the new
+    inner products, either implicitly (P[j] += row_coef[j] sum_i v_i K[i], n per
+    nonzero, W untouched) or explicitly (W[r] is updated and P[j] = X w_r
+    recomputed from XT = X^T, n d per neuron). While the row is in cache, record the new fire
+    pattern as bit words (bits[j, i // 64], which must hold the old pattern on
+    entry), the per-row counts, per-input flips and the outputs' new sum. Rows are
+    split into `parts` chunks processed in parallel, each with its own accumulators.
+    Returns (counts, flips, f). Cost O(nnz n) or O(|U| n d), plus O(|U| n); P is
+    read and written once.
+    """
+    k, n = P.shape[0], P.shape[1]
+    d = X.shape[1]
+    nwords = bits.shape[1]
+    bounds = np.empty(parts + 1, np.int64)
+    for c in range(parts + 1):
+        bounds[c] = (k * c) // parts
+    counts = np.zeros(k, np.int64)
+    flips_p = np.zeros((parts, n), np.int64)
+    f_p = np.zeros((parts, n))
+    for c in prange(parts):
+        w = np.empty(d)
+        fl = np.zeros(n, np.int64)
+        fp = np.zeros(n)
+        for j in range(bounds[c], bounds[c + 1]):
+            cj = row_coef[j]
+            row = P[j]
+            if implicit:
+                for p in range(nptr[j], nptr[j + 1]):
+                    i = ninputs[p]
+                    coef = cj * v[i]
+                    for t in range(n):
+                        row[t] += coef * K[i, t]
+            else:
+                r = union[j]
+                for t in range(d):
+                    w[t] = 0.0
+                for p in range(nptr[j], nptr[j + 1]):
+                    i = ninputs[p]
+                    for t in range(d):
+                        w[t] += v[i] * X[i, t]
+                for i in range(n):
+                    row[i] = 0.0
+                for t in range(d):
+                    W[r, t] += cj * w[t]
+                    c2 = W[r, t]
+                    for i in range(n):
+                        row[i] += c2 * XT[t, i]
+            cnt = 0
+            aj = a_rows[j]
+            for q in range(nwords):
+                lo = q * 64
+                hi = min(n, lo + 64)
+                word = np.uint64(0)
+                for i in range(lo, hi):
+                    if row[i] > b:        # rare: a predictable branch, no bit tricks
+                        word |= np.uint64(1) << np.uint64(i - lo)
+                changed = word ^ bits[j, q]
+                bits[j, q] = word
+                while word != np.uint64(0):
+                    low = word & (~word + np.uint64(1))
+                    i = lo + _ctz(low)
+                    fp[i] += aj * (row[i] - b)
+                    cnt += 1
+                    word ^= low
+                while changed != np.uint64(0):
+                    low = changed & (~changed + np.uint64(1))
+                    fl[lo + _ctz(low)] += 1
+                    changed ^= low
+            counts[j] = cnt
+        flips_p[c] = fl
+        f_p[c] = fp
+    flips = np.zeros(n, np.int64)
+    f = np.zeros(n)
+    for c in range(parts):
+        for i in range(n):
+            flips[i] += flips_p[c, i]
+            f[i] += f_p[c, i]
+    return counts, flips, f * scale
+
+
+@njit(cache=True, parallel=True)
+def patterns_from_bits(bits, counts, k):  # pragma: no cover - compiled
+    """Neuron-major patterns (nptr, ninputs) of the first k rows from their bit words.
+
+    Cost O(k + nnz)."""
+    nptr = np.zeros(k + 1, np.int64)
+    for j in range(k):
+        nptr[j + 1] = nptr[j] + counts[j]
+    ninputs = np.empty(nptr[k], np.int64)
+    nwords = bits.shape[1]
+    for j in prange(k):
+        e = nptr[j]
+        for q in range(nwords):
+            word = bits[j, q]
+            while word != np.uint64(0):
+                low = word & (~word + np.uint64(1))
+                ninputs[e] = q * 64 + _ctz(low)
+                e += 1
+                word ^= low
+    return nptr, ninputs
 
 
 @njit(cache=True)
-def threshold_rows(P_old, P_new, b, a_rows, scale):  # pragma: no cover - compiled
-    """Compare neuron-major pre-activations before/after a step (|U| x n each).
+def removal_moves(counts):  # pragma: no cover - compiled
+    """Swap-remove plan for rows with counts == 0: returns (dst, src, kept) such that
+    moving row src[q] to dst[q] for every q leaves the live rows in 0 .. kept - 1.
+    Cost O(k)."""
+    k = counts.shape[0]
+    dst = np.empty(k, np.int64)
+    src = np.empty(k, np.int64)
+    q = 0
+    lo = 0
+    hi = k - 1
+    while True:
+        while lo <= hi and counts[lo] > 0:
+            lo += 1
+        while hi >= lo and counts[hi] == 0:
+            hi -= 1
+        if lo >= hi:
+            break
+        dst[q] = lo
+        src[q] = hi
+        q += 1
+        lo += 1
+        hi -= 1
+    kept = 0
+    for j in range(k):
+        if counts[j] > 0:
+            kept += 1
+    return dst[:q], src[:q], kept
 
-    Returns (nptr, ninputs, flips, df, alive): the new patterns, per-input flip
-    counts |S_i(t+1) symmetric-difference S_i(t)| restricted to these rows, the change
-    of the outputs scale * sum_j a_j (relu(new - b) - relu(old - b)), and whether each
-    row still fires on some input. Cost O(|U| n).
+
+@njit(cache=True)
+def move_rows(A, dst, src):  # pragma: no cover - compiled
+    """A[dst[q]] = A[src[q]] for every q. Cost O(|dst| * row length)."""
+    for q in range(dst.shape[0]):
+        A[dst[q]] = A[src[q]]
+
+
+@njit(cache=True, parallel=True)
+def transpose_into(src, dst):  # pragma: no cover - compiled
+    """dst[:] = src.T in cache-sized tiles, in parallel. Cost O(size)."""
+    rows, cols = src.shape
+    tile = 64
+    ntiles = (rows + tile - 1) // tile
+    for bt in prange(ntiles):
+        r0 = bt * tile
+        r1 = min(r0 + tile, rows)
+        for c0 in range(0, cols, tile):
+            c1 = min(c0 + tile, cols)
+            for r in range(r0, r1):
+                for c in range(c0, c1):
+                    dst[c, r] = src[r, c]
+
+
+@njit(cache=True, parallel=True)
+def gather_columns_t(A, offset, rows, out):  # pragma: no cover - compiled
+    """out[i, j] = A[i, offset + rows[j]], inputs in parallel. Cost O(n |rows|)."""
+    n = A.shape[0]
+    for i in prange(n):
+        for j in range(rows.shape[0]):
+            out[i, j] = A[i, offset + rows[j]]
+
+
+@njit(cache=True, parallel=True)
+def scatter_columns_t(A, offset, rows, src):  # pragma: no cover - compiled
+    """A[i, offset + rows[j]] = src[i, j], inputs in parallel. Cost O(n |rows|)."""
+    n = A.shape[0]
+    for i in prange(n):
+        for j in range(rows.shape[0]):
+            A[i, offset + rows[j]] = src[i, j]
+
+
+@njit(cache=True, parallel=True)
+def advance_columns(old, new, add, b, a_rows, scale):  # pragma: no cover - compiled
+    """Input-major twin of `advance_rows` for the tree and scan caches (n x k arrays).
+
+    new <- old + new if `add`; returns (flips, f_change) per input where f_change is
+    scale * sum_j a_j (relu(new - b) - relu(old - b)). Inputs in parallel. Cost O(n k).
     """
-    k, n = P_new.shape
-    nptr = np.zeros(k + 1, np.int64)
+    n, k = old.shape
     flips = np.zeros(n, np.int64)
     df = np.zeros(n)
-    alive = np.zeros(k, np.bool_)
-    for j in range(k):
-        c = 0
-        aj = a_rows[j]
-        for i in range(n):
-            new = P_new[j, i] - b
-            old = P_old[j, i] - b
-            on_new = new > 0.0
+    for i in prange(n):
+        fl = 0
+        s = 0.0
+        for j in range(k):
+            o = old[i, j]
+            x = o + new[i, j] if add else new[i, j]
+            new[i, j] = x
+            on_old = o > b
+            on_new = x > b
             if on_new:
-                c += 1
-                df[i] += aj * new
-            if old > 0.0:
-                df[i] -= aj * old
-                if not on_new:
-                    flips[i] += 1
-            elif on_new:
-                flips[i] += 1
-        nptr[j + 1] = nptr[j] + c
-        alive[j] = c > 0
-    ninputs = np.empty(nptr[k], np.int64)
-    for j in range(k):
-        e = nptr[j]
-        for i in range(n):
-            if P_new[j, i] > b:
-                ninputs[e] = i
-                e += 1
-    return nptr, ninputs, flips, df * scale, alive
+                s += a_rows[j] * (x - b)
+            if on_old:
+                s -= a_rows[j] * (o - b)
+            if on_old != on_new:
+                fl += 1
+        flips[i] = fl
+        df[i] = s * scale
+    return flips, df
 
 
-@njit(cache=True)
-def compact_inplace(A, keep):  # pragma: no cover - compiled
-    """A[w] = A[keep[w]] for increasing `keep`, in place (rows of a 2-d array or
-    entries of a 1-d one). Cost O(|keep| * row length)."""
-    for w in range(keep.shape[0]):
-        j = keep[w]
-        if j != w:
-            A[w] = A[j]

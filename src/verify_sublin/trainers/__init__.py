@@ -7,6 +7,8 @@ from typing import Any
 from ..errors import InputError, check_choice, check_float, check_int, check_seed
 from .base import COUNT_KEYS, PHASES, SolverInfo, StepResult, Trainer, TrainerOptions
 from .dense import GradientDescent, GramGaussNewton
+from .sketched import SketchedGaussNewton
+from .sublinear import SublinearGaussNewton
 
 __all__ = [
     "COUNT_KEYS",
@@ -21,7 +23,8 @@ __all__ = [
 
 #: Method name -> Trainer class. Later methods register here.
 METHODS: dict[str, type[Trainer]] = {
-    cls.method: cls for cls in (GradientDescent, GramGaussNewton)
+    cls.method: cls for cls in (GradientDescent, GramGaussNewton, SketchedGaussNewton,
+                                SublinearGaussNewton)
 }
 
 _CHOICES = {
@@ -44,8 +47,9 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
     Parameters
     ----------
     method : str
-        One of `METHODS`: "gd" (gradient descent), "ggn" (Gram-Gauss-Newton), and the
-        methods later modules register.
+        One of `METHODS`: "gd" (gradient descent), "ggn" (Gram-Gauss-Newton),
+        "sketched_gn" (sketch-preconditioned CG with a dense J operator), "sublinear_gn"
+        (Gauss-Newton on the fired blocks only), and the methods later modules register.
     net : ShiftedReLUNet
         Initial network; the trainer works on its own copy.
     X, y : arrays (n, d) and (n,)

@@ -29,6 +29,7 @@ import numpy as np
 from ..data import check_inputs
 from ..errors import InputError, NumericalError
 from ..model import ShiftedReLUNet
+from ..solvers import SolverInfo
 
 __all__ = ["COUNT_KEYS", "PHASES", "SolverInfo", "StepResult", "Trainer", "TrainerOptions"]
 
@@ -45,38 +46,6 @@ COUNT_KEYS = (
 
 #: Keys of `StepResult.times` (seconds, time.perf_counter), always all present.
 PHASES = ("fire_sets", "gram", "solve", "update", "tree")
-
-
-@dataclass(frozen=True)
-class SolverInfo:
-    """Diagnostics of an iterative solve, as scipy's solvers report them.
-
-    Attributes
-    ----------
-    method : str
-        e.g. "pcg".
-    iterations : int
-        Iterations performed.
-    relative_residual : float
-        ||r - A g|| / ||r|| of the returned direction, A = J J^T + mu I.
-    condition_estimate : float
-        Estimate of the condition number of the preconditioned operator (from the
-        Lanczos tridiagonal matrix of CG).
-    stop_reason : str
-        "converged", "max_iter" or "exact" (zero right-hand side).
-    sketch : str or None
-        Sketch type used to build the preconditioner.
-    sketch_size : int or None
-        Number of sketch rows s.
-    """
-
-    method: str
-    iterations: int
-    relative_residual: float
-    condition_estimate: float
-    stop_reason: str
-    sketch: str | None = None
-    sketch_size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from ..errors import InputError, check_float
 from ..firesets import FireSets, forward_fire_sets
 from ..kernels import numpy_backend as K
 from ..model import ShiftedReLUNet
-from ..solvers import gram_from_patterns, solve_gram
+from ..solvers import gram_from_patterns
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .direction import exact_direction
 
 __all__ = ["DenseTrainer", "GradientDescent", "GramGaussNewton"]
 
@@ -145,12 +146,8 @@ class GramGaussNewton(DenseTrainer):
                              "'cholesky' (the exact Gram-Gauss-Newton direction)")
 
     def _direction(self, r, pat, rec, timer):
-        with timer("gram"):
-            G, flops = gram_from_patterns(pat, self._Kx, self.m)
-        with timer("solve"):
-            g, solve_flops = solve_gram(G, r, self.mu, self._fire.sizes)
-        rec.counts["dense_flops"] += flops + solve_flops
-        return self.eta * g
+        return self.eta * exact_direction(pat, self._Kx, self.m, r, self.mu, self._fire.sizes,
+                                          rec, timer)
 
     def claimed_terms(self, rec):
         m, n, d = self.m, self.n, self.d

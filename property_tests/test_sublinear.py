@@ -1,0 +1,147 @@
+"""Sublinear and sketched Gauss-Newton against the dense Gram-Gauss-Newton reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import problems, seeds
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from verify_sublin import NumericalError, ShiftedReLUNet, make_trainer, shift_for, sphere_data
+
+SUBLINEAR_EXACT = [
+    dict(fire_sets=fs, preactivations=pre, refresh_every=ref)
+    for fs in ("tree", "cache", "scan") for pre in ("explicit", "implicit") for ref in (0, 2)
+]
+
+
+@settings(max_examples=15)
+@given(problem=problems(m_max=400, n_max=10, d_max=6, c_max=0.9, labels=("teacher",)),
+       opts=st.sampled_from(SUBLINEAR_EXACT), mu=st.sampled_from([0.0, 1e-3]))
+def test_sublinear_exact_gram_reproduces_ggn_iterates(problem, opts, mu):
+    """Same iterates as ggn to 1e-10 relative (to the total change of W) over 4 steps."""
+    net, X, y = problem
+    ref = make_trainer("ggn", net, X, y, mu=mu)
+    sub = make_trainer("sublinear_gn", net, X, y, mu=mu, **opts)
+    for _ in range(4):
+        try:
+            a = ref.step()
+        except NumericalError:
+            with pytest.raises(NumericalError):
+                sub.step()
+            return
+        b = sub.step()
+        assert b.union_size == a.union_size
+        assert np.array_equal(b.fire_set_sizes, a.fire_set_sizes)
+        assert np.array_equal(b.flips, a.flips)
+        moved = np.linalg.norm(ref.net.W - net.W)
+        assert np.linalg.norm(sub.net.W - ref.net.W) <= 1e-10 * moved + 1e-14
+        assert b.residual_after == pytest.approx(a.residual_after, rel=1e-8, abs=1e-13)
+
+
+@settings(max_examples=12)
+@given(problem=problems(m_max=400, n_max=10, d_max=6, c_max=0.8, labels=("teacher",)),
+       method=st.sampled_from(["sketched_gn", "sublinear_gn"]),
+       sketch=st.sampled_from(["gaussian", "srht", "countsketch", "tensor"]),
+       seed=st.integers(0, 10**6))
+def test_sketch_solver_reaches_tolerance_and_matches_ggn_step(problem, method, sketch, seed):
+    """One step from the same weights: the solver reaches tol = 1e-10 (relative residual
+    of (J J^T + mu I) g = r), and the new residual differs from ggn's by at most
+    ||J J^T (g_sketch - g)|| <= tol ||r|| to first order; we allow 10 tol ||r||, plus
+    rounding, for the activation changes the small difference in g can cause."""
+    net, X, y = problem
+    ref = make_trainer("ggn", net, X, y, mu=1e-8)
+    extra = {"solver": "sketch", "fire_sets": "cache"} if method == "sublinear_gn" else {}
+    t = make_trainer(method, net, X, y, mu=1e-8, sketch=sketch, seed=seed, **extra)
+    try:
+        a = ref.step()
+    except NumericalError:
+        return
+    b = t.step()
+    assert b.solver is not None and b.solver.sketch == sketch
+    assert b.solver.stop_reason == "converged" and b.solver.relative_residual <= 1e-10
+    assert abs(b.residual_after - a.residual_after) <= 10 * 1e-10 * a.residual_before + 1e-12
+
+
+@settings(max_examples=6)
+@given(seed=seeds, method=st.sampled_from(["sketched_gn", "sublinear_gn"]))
+def test_sketch_solver_contracts_like_ggn(seed, method):
+    """In the convergence regime of the core tests (m = 4096, n = 16, d = 8, c = 0.4,
+    teacher labels) the sketched methods contract by 2x per step until the residual
+    is below 1e-8 (the solver tolerance 1e-10 times the initial residual sets a floor)."""
+    X, y = sphere_data(16, 8, seed=seed)
+    net = ShiftedReLUNet.init(4096, 8, shift_for(4096), seed=seed)
+    extra = {"solver": "sketch", "fire_sets": "cache"} if method == "sublinear_gn" else {}
+    t = make_trainer(method, net, X, y, seed=seed, **extra)
+    steps = t.run(20, tol=1e-8)
+    assert steps[-1].residual_after <= 1e-8
+    assert all(s.residual_after <= 0.5 * s.residual_before for s in steps)
+
+
+def _empty_fire_set_problem():
+    X, y = sphere_data(4, 3, seed=0)
+    net = ShiftedReLUNet.init(64, 3, shift=0.0, seed=0)
+    net.W[:] = 0.0
+    net.W[:, 0] = 5.0 * np.sign(X[0, 0])
+    X = X.copy()
+    X[1] = -X[0]
+    return net, X, y
+
+
+@pytest.mark.parametrize("opts", [dict(method="sublinear_gn", fire_sets="tree"),
+                                  dict(method="sublinear_gn", fire_sets="cache"),
+                                  dict(method="sublinear_gn", solver="sketch"),
+                                  dict(method="sketched_gn")])
+def test_empty_fire_set_is_diagnosed(opts):
+    net, X, y = _empty_fire_set_problem()
+    opts = dict(opts)
+    method = opts.pop("method")
+    with pytest.raises(NumericalError, match="step 0: .*(empty fire set|rank deficient)"):
+        make_trainer(method, net, X, y, **opts).step()
+    res = make_trainer(method, net, X, y, mu=1e-2, **opts).step()
+    assert np.isfinite(res.residual_after) and res.residual_after < res.residual_before
+
+
+def test_no_neuron_fires_at_all():
+    X, y = sphere_data(4, 3, seed=0)
+    net = ShiftedReLUNet.init(64, 3, shift=10.0, seed=0)    # b = 10: nothing fires
+    for method, extra in [("sublinear_gn", {}), ("sketched_gn", {})]:
+        with pytest.raises(NumericalError, match="step 0: no neuron fires"):
+            make_trainer(method, net, X, y, mu=1e-3, **extra).step()
+
+
+@pytest.mark.parametrize("fire_sets", ["tree", "cache", "scan"])
+def test_union_of_all_neurons_and_single_input(fire_sets):
+    """b = 0 and a small width: every neuron fires on some input (U = all m); n = 1."""
+    for n in (1, 12):
+        X, y = sphere_data(n, 3, seed=n)
+        net = ShiftedReLUNet.init(32, 3, shift=0.0, seed=n)
+        ref = make_trainer("ggn", net, X, y, mu=1e-9)
+        sub = make_trainer("sublinear_gn", net, X, y, mu=1e-9, fire_sets=fire_sets)
+        a, b = ref.step(), sub.step()
+        if n == 12:
+            assert b.union_size == 32
+        assert np.allclose(sub.net.W, ref.net.W, rtol=1e-12, atol=1e-14)
+        assert b.residual_after == pytest.approx(a.residual_after, rel=1e-9, abs=1e-14)
+
+
+def test_counts_follow_the_cost_model():
+    """Counted work per step matches the documented cost terms exactly."""
+    X, y = sphere_data(8, 4, seed=2)
+    net = ShiftedReLUNet.init(512, 4, shift_for(512, 0.3), seed=2)
+    for pre in ("explicit", "implicit"):
+        t = make_trainer("sublinear_gn", net, X, y, fire_sets="cache", preactivations=pre)
+        pat, _ = t._state.fire_patterns(None)
+        nnz, k = pat.nnz, pat.size
+        res = t.step()
+        c = res.counts
+        assert c["preactivation_updates"] == k * 8
+        assert c["tree_nodes_visited"] == 0
+        if pre == "explicit":
+            assert c["inner_products"] == k * 8 and c["jacobian_nnz"] == nnz * 4
+        else:
+            assert c["inner_products"] == 0 and c["jacobian_nnz"] == 0
+        alpha = net.shift**2 / (2 * np.log(512))
+        assert res.claimed_terms["m^(1-alpha) n d"] == pytest.approx(512 ** (1 - alpha) * 8 * 4)
+        assert res.claimed_terms["n^3"] == 8**3

@@ -1,0 +1,320 @@
+"""Sublinear Gauss-Newton (Deng, Hu, Song, Weinstein, Zhuo, 2022).
+
+A Gauss-Newton step that touches only the fired part of the network. The step's
+direction g solves (J J^T + mu I) g = r exactly (Gram from fire-set intersections,
+default) or by sketch-and-precondition (``solver="sketch"``). The update
+w_r <- w_r - eta (a_r / sqrt m) sum_{i : r in S_i} g_i x_i changes only neurons of the
+union U = S_1 u ... u S_n, and only their n cached inner products <w_r, x_i> need a
+refresh.
+
+A consequence the papers do not state: a neuron outside U never changes, so it never
+fires again, and U(t+1) is a subset of U(t). Every changed neuron is in the union the
+step already knows, which is why tree-free maintenance (``fire_sets="cache"``) is
+exact.
+
+Options
+-------
+fire_sets : "tree" (default, the papers' structure), "cache", "scan"
+    "tree": a `CorrelationTree` holds all n m inner products; each step queries it for
+    the fire sets (O(sum |S_i| log m) visits) and updates the leaves of the union
+    (O(n |U| log m)). "cache": only the neuron-major inner products of the live union
+    are kept (|U| x n); the changed rows are refreshed and re-thresholded in place,
+    rows that stop firing are dropped. "scan": a dense n x m cache thresholded in full
+    every step (O(n m)), the naive baseline.
+preactivations : "explicit" (default) or "implicit"
+    "explicit": W is updated and the changed neurons' inner products are recomputed,
+    n d per changed neuron. "implicit" (the papers' "maintain the weights
+    implicitly"): Delta <w_r, x_t> = -eta (a_r/sqrt m) sum_{i : r in S_i} g_i <x_i, x_t>,
+    n per nonzero of J's pattern, from K = X X^T. W itself is not touched: each step
+    keeps its (pattern, coefficients, g) (arrays the step made anyway) and W(t) =
+    W(0) + sum_s J_s^T v_s is materialised only when `net` is read, O(nnz d) per
+    logged step; a refresh folds the log into W.
+refresh_every : int
+    Every this many steps, recompute the cached inner products of every neuron that
+    ever changed from the (materialised) weights, and the outputs from scratch, to
+    bound rounding drift (0 = never).
+
+Cost per step (nnz = sum_i |S_i|): fire sets as above; Gram O(sum_r |p_r|^2) + n^3
+(or a sketch and CG with sparse products O(nnz d) each); update O(nnz d) + refresh
+O(|U| n d) (explicit) or O(nnz n) (implicit); re-threshold O(|U| n). The last term,
+n |U| ~ n^2 m Q(b), grows quadratically in n: faster than the claimed
+m^(1-alpha) n d + n^3.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ..errors import NumericalError, check_float
+from ..firesets import FireSets, UnionPatterns, dense_fire_sets, forward_fire_sets
+from ..kernels import numpy_backend as K
+from ..model import ShiftedReLUNet
+from ..solvers import SparseJacobian
+from ..tree import CorrelationTree
+from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .direction import SketchSettings, exact_direction, sketch_direction
+
+__all__ = ["SublinearGaussNewton"]
+
+
+class SublinearGaussNewton(Trainer):
+    """Gauss-Newton on the fired blocks only; see the module docstring for options."""
+
+    method = "sublinear_gn"
+    uses = frozenset({"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
+                      "fire_sets", "refresh_every", "seed", "backend", "preactivations"})
+
+    def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
+        super().__init__(net, X, y, options)
+        o = options
+        self.eta = 1.0 if o.eta is None else check_float("eta", o.eta, minimum=0.0,
+                                                         strict_min=True)
+        self.mu = check_float("mu", o.mu, minimum=0.0)
+        self.implicit = o.preactivations == "implicit"
+        self.refresh_every = o.refresh_every
+        self.scale = 1.0 / math.sqrt(self.m)
+        self.sketching = (SketchSettings(o.sketch, o.sketch_factor, self.n, self.m, self.d,
+                                         o.seed, o.tol, o.max_iter)
+                          if o.solver == "sketch" else None)
+        self._W = net.W.copy()              # live weights (explicit) or W at the last fold
+        self._log: list[tuple] = []         # implicit mode: updates not yet applied to W
+        self._a = net.a.copy()
+        self._Kx = self.X @ self.X.T
+        self._XT = np.ascontiguousarray(self.X.T)
+        fire, f = forward_fire_sets(self.X, self._W, self.shift, self._a, self.scale)
+        self._f = f
+        # every neuron that will ever change is in the initial union U0
+        self._U0 = np.unique(fire.indices)
+        self._materialised: np.ndarray | None = None
+        self._state = {"tree": _TreeState, "cache": _CacheState,
+                       "scan": _ScanState}[o.fire_sets](self, fire)
+
+    # ------------------------------------------------------------- contract
+    @property
+    def outputs(self) -> np.ndarray:
+        return self._f
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The current W (m x d). Implicit mode replays the logged updates on a copy
+        (O(m d + sum over logged steps of nnz d)) and caches it until the next step."""
+        if not self._log:
+            return self._W
+        if self._materialised is None:
+            W = self._W.copy()
+            for union, nptr, ninputs, row_coef, v in self._log:
+                K.add_jt_rows(W, union, nptr, ninputs, row_coef, v, self.X)
+            self._materialised = W
+        return self._materialised
+
+    def _fold_log(self) -> None:
+        """Apply the logged implicit updates to W and clear the log."""
+        if self._log:
+            self._W = self.weights
+            self._log.clear()
+            self._materialised = None
+
+    @property
+    def net(self) -> ShiftedReLUNet:
+        return ShiftedReLUNet(self.weights, self._a, self.shift)
+
+    # ----------------------------------------------------------------- step
+    def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
+        state = self._state
+        with timer("fire_sets"):
+            pat, sizes = state.fire_patterns(rec)
+        rec.fire_set_sizes = sizes
+        rec.union_size = pat.size
+        if pat.size == 0:
+            raise NumericalError("no neuron fires on any input, so J = 0 and training cannot "
+                                 "move; lower the shift")
+        r = self._f - self.y
+        row_coef = self._a[pat.union] * self.scale
+        if self.sketching is None:
+            g = exact_direction(pat, self._Kx, self.m, r, self.mu, sizes, rec, timer)
+        else:
+            jac = SparseJacobian(pat, row_coef, self.X)
+            g = sketch_direction(self.sketching, self.steps_done, pat, row_coef, self.X, r,
+                                 self.mu, jac, rec, timer)
+            rec.counts["jacobian_nnz"] += jac.work
+        self._materialised = None
+        v = -self.eta * g
+        if self.implicit:   # logged before apply: the cache state reorders its rows
+            self._log.append((pat.union.copy(), pat.nptr, pat.ninputs, row_coef, v))
+        state.apply(pat, row_coef, v, rec, timer)
+        c = rec.counts
+        c["preactivation_updates"] += pat.size * self.n
+        if self.implicit:
+            c["dense_flops"] += pat.nnz * self.n
+        else:
+            c["jacobian_nnz"] += pat.nnz * self.d
+            c["inner_products"] += pat.size * self.n
+        if self.refresh_every and (self.steps_done + 1) % self.refresh_every == 0:
+            with timer("update"):
+                self._fold_log()
+                state.refresh(self._W, rec)
+
+    def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
+        m, n, d = self.m, self.n, self.d
+        alpha = self.shift**2 / (2 * math.log(m)) if m > 1 else 0.0
+        return {"m^(1-alpha) n d": float(m ** (1 - alpha) * n * d), "n^3": float(n**3)}
+
+
+def _threshold(P: np.ndarray, b: float, a_rows: np.ndarray, scale: float):
+    """Bits, counts and output sums of neuron-major rows P (k x n). Cost O(k n)."""
+    k, n = P.shape
+    nwords = max(1, -(-n // 64))
+    mask = np.zeros((k, 64 * nwords), dtype=bool)
+    mask[:, :n] = P > b
+    bits = np.packbits(mask, axis=1, bitorder="little").view("<u8").astype(np.uint64)
+    counts = mask.sum(axis=1).astype(np.int64)
+    f = (np.maximum(P - b, 0.0).T @ a_rows) * scale
+    return bits, counts, f
+
+
+class _CacheState:
+    """Tree-free maintenance: neuron-major inner products of the live union only.
+
+    One fused, parallel pass per step updates the changed neurons, refreshes their n
+    inner products, re-thresholds them and records the new patterns as bit words;
+    rows that stop firing are swap-removed (they can never fire again).
+    """
+
+    def __init__(self, tr: SublinearGaussNewton, fire: FireSets):
+        self.tr = tr
+        self.threads = max(1, numba.get_num_threads())
+        self.idx = tr._U0.copy()                       # live neurons
+        self.a_rows = tr._a[self.idx]
+        self.P = np.empty((self.idx.size, tr.n))
+        self.refresh(tr._W, None)
+
+    def fire_patterns(self, rec):
+        pat = UnionPatterns(self.idx, self.nptr, self.ninputs, None, self.tr.n)
+        return pat, np.bincount(self.ninputs, minlength=self.tr.n)
+
+    def apply(self, pat, row_coef, v, rec, timer):
+        tr = self.tr
+        with timer("update"):
+            counts, flips, f = K.cache_advance(
+                self.P, tr._W, self.idx, self.nptr, self.ninputs, row_coef, v, tr.X, tr._XT, tr._Kx,
+                tr.implicit, tr.shift, self.a_rows, tr.scale, self.bits,
+                int(min(4 * self.threads, max(1, self.idx.size // 2048))))
+            tr._f = f                    # every neuron that fires is a live row
+            rec.flips = flips
+            self._drop_silent(counts)
+            self.nptr, self.ninputs = K.patterns_from_bits(self.bits, self.counts,
+                                                           self.idx.size)
+
+    def _drop_silent(self, counts):
+        dst, src, kept = K.removal_moves(counts)
+        arrays = [self.P, self.idx, self.a_rows, self.bits, counts]
+        for arr in arrays:
+            K.move_rows(arr, dst, src)
+        self.P, self.idx, self.a_rows, self.bits, self.counts = (arr[:kept] for arr in arrays)
+
+    def refresh(self, W, rec):
+        tr = self.tr
+        K.inner_products_rows(W, self.idx, tr._XT, self.P)
+        self.bits, counts, tr._f = _threshold(self.P, tr.shift, self.a_rows, tr.scale)
+        self._drop_silent(counts)
+        self.nptr, self.ninputs = K.patterns_from_bits(self.bits, self.counts, self.idx.size)
+        if rec is not None:
+            rec.counts["inner_products"] += self.idx.size * tr.n
+            rec.counts["preactivation_updates"] += self.idx.size * tr.n
+
+
+class _ColumnCacheState:
+    """Shared part of the tree and scan states: an input-major cache of all n m values."""
+
+    offset = 0
+
+    def __init__(self, tr: SublinearGaussNewton):
+        self.tr = tr
+        self.slot = np.full(tr.m, -1, np.int64)
+        k0 = tr._U0.size
+        self._nm = np.empty((k0, tr.n))        # neuron-major new values / changes
+        self._old = np.empty((tr.n, k0))       # input-major old values
+        self._new = np.empty((tr.n, k0))       # input-major new values
+
+    def values(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def write(self, rows, new_cols, rec) -> None:
+        raise NotImplementedError
+
+    def apply(self, pat, row_coef, v, rec, timer):
+        tr = self.tr
+        k = pat.size
+        nm, old, new = self._nm[:k], self._old[:, :k], self._new[:, :k]
+        with timer("update"):
+            K.gather_columns_t(self.values(), self.offset, pat.union, old)
+            if tr.implicit:
+                K.implicit_delta(pat.nptr, pat.ninputs, row_coef, v, tr._Kx, nm)
+            else:
+                K.add_jt_rows(tr._W, pat.union, pat.nptr, pat.ninputs, row_coef, v, tr.X)
+                K.inner_products_rows(tr._W, pat.union, tr._XT, nm)
+            K.transpose_into(nm, new)
+            flips, df = K.advance_columns(old, new, tr.implicit, tr.shift, tr._a[pat.union],
+                                          tr.scale)
+            tr._f = tr._f + df
+            rec.flips = flips
+        with timer("tree"):
+            self.write(pat.union, new, rec)
+
+    def refresh(self, W, rec):
+        tr = self.tr
+        U0 = tr._U0
+        fresh = np.empty((U0.size, tr.n))
+        K.inner_products_rows(W, U0, tr._XT, fresh)
+        self.write(U0, np.ascontiguousarray(fresh.T), rec)
+        tr._f = np.maximum(fresh - tr.shift, 0.0).T @ tr._a[U0] * tr.scale
+        rec.counts["inner_products"] += U0.size * tr.n
+        rec.counts["preactivation_updates"] += U0.size * tr.n
+
+
+class _TreeState(_ColumnCacheState):
+    """The papers' structure: a correlation tree over all n m inner products."""
+
+    def __init__(self, tr: SublinearGaussNewton, fire: FireSets):
+        super().__init__(tr)
+        self.tree = CorrelationTree(tr._W, tr.X, tr.shift)
+        self.offset = self.tree.M
+
+    def values(self):
+        return self.tree.nodes
+
+    def fire_patterns(self, rec):
+        before = self.tree.counts["tree_nodes_visited"]
+        fs = self.tree.query_all()
+        rec.counts["tree_nodes_visited"] += self.tree.counts["tree_nodes_visited"] - before
+        return fs.union_patterns(self.slot), fs.sizes
+
+    def write(self, rows, new_cols, rec):
+        before = self.tree.counts["tree_nodes_visited"]
+        self.tree.set_sorted_leaf_values(rows, new_cols)
+        rec.counts["tree_nodes_visited"] += self.tree.counts["tree_nodes_visited"] - before
+
+
+class _ScanState(_ColumnCacheState):
+    """Naive maintenance: a dense n x m cache thresholded in full every step."""
+
+    def __init__(self, tr: SublinearGaussNewton, fire: FireSets):
+        super().__init__(tr)
+        self.P = tr.X @ tr._W.T
+        self.cap = int(fire.sizes.max()) if fire.n else 0
+
+    def values(self):
+        return self.P
+
+    def fire_patterns(self, rec):
+        tr = self.tr
+        fs, _ = dense_fire_sets(self.P, tr.shift, tr._a, tr.scale, int(1.25 * self.cap))
+        self.cap = int(fs.sizes.max())
+        rec.counts["preactivation_updates"] += tr.n * tr.m
+        return fs.union_patterns(self.slot), fs.sizes
+
+    def write(self, rows, new_cols, rec):
+        K.scatter_columns_t(self.P, 0, rows, new_cols)
