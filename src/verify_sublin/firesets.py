@@ -22,7 +22,8 @@ BLOCK = 16384
 
 def forward_fire_sets(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale: float,
                       cap: int = 0, block: int = BLOCK) -> tuple[FireSets, np.ndarray]:
-    """Fire sets and outputs of the weights W on the inputs X, without an n x m buffer.
+    """Fire sets (with their activations as `data`) and outputs of the weights W on the
+    inputs X, without an n x m buffer.
 
     The pre-activations are computed block by block (one BLAS product X W_B^T per
     block of `block` neurons) and thresholded while in cache. `cap` is a guess of
@@ -37,17 +38,19 @@ def forward_fire_sets(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, sca
     while True:
         sizes = np.zeros(n, np.int64)
         out = np.empty((n, cap), np.int64)
+        vals = np.empty((n, cap))
         f = np.zeros(n)
         for lo in range(0, m, block):
             hi = min(lo + block, m)
             Pb = buf[:, :hi - lo]
             np.matmul(X, W[lo:hi].T, out=Pb)
-            K.threshold_block(Pb, b, a, lo, sizes, out, f)
+            K.threshold_block(Pb, b, a, lo, sizes, out, vals, f)
         if sizes.max() <= cap:
             break
         cap = int(sizes.max())
     indptr, indices = K.rows_to_csr(sizes, out)
-    return FireSets(indptr, indices, m), f * scale
+    _, data = K.rows_to_csr(sizes, vals)
+    return FireSets(indptr, indices, m, data), f * scale
 
 
 def dense_fire_sets(P: np.ndarray, b: float, a: np.ndarray, scale: float,
@@ -75,6 +78,8 @@ class FireSets:
     indices : (nnz,) int64, S_i = indices[indptr[i]:indptr[i+1]], sorted
     m : int
         Width (the universe the neuron ids come from).
+    data : (nnz,) float or None
+        Optional values at the entries: the activations max(<w_r, x_i> - b, 0).
 
     >>> fs = FireSets.from_lists([[0, 3], [], [3]], m=4)
     >>> fs.n, fs.nnz, fs.sizes.tolist(), fs[0].tolist()
@@ -84,6 +89,7 @@ class FireSets:
     indptr: np.ndarray
     indices: np.ndarray
     m: int
+    data: np.ndarray | None = None
 
     @classmethod
     def from_lists(cls, sets, m: int) -> FireSets:
@@ -141,6 +147,14 @@ class FireSets:
             slot = np.full(self.m, -1, np.int64)
         union, nptr, ninputs, pos = K.union_patterns(self.indptr, self.indices, slot)
         return UnionPatterns(union, nptr, ninputs, pos, self.n)
+
+    def union_values(self, pat: UnionPatterns) -> np.ndarray:
+        """`data` rearranged to the neuron-major order of `pat` (from `union_patterns`).
+
+        Cost O(nnz)."""
+        out = np.empty(self.nnz)
+        out[pat.pos] = self.data
+        return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,6 +29,7 @@ __all__ = [
     "dense_fire_rows",
     "gather_columns_t",
     "gram_counts",
+    "gram_weighted",
     "implicit_delta",
     "inner_products_rows",
     "jacobian_apply",
@@ -38,6 +39,7 @@ __all__ = [
     "removal_moves",
     "rows_to_csr",
     "scatter_columns_t",
+    "second_layer_apply",
     "threshold_block",
     "transpose_into",
     "tree_query",
@@ -76,12 +78,12 @@ def dense_fire_rows(P, b, a, scale, cap):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def threshold_block(Pb, b, a, offset, sizes, out, f):  # pragma: no cover - compiled
+def threshold_block(Pb, b, a, offset, sizes, out, vals, f):  # pragma: no cover - compiled
     """Accumulate fire sets and outputs of neurons offset .. offset + B - 1.
 
-    Pb (n x B) holds their pre-activations. Appends r > b to out[i] (up to its
-    capacity; sizes[i] counts all) and adds sum_r a_r max(Pb[i, r] - b, 0) to f[i].
-    Cost O(n B).
+    Pb (n x B) holds their pre-activations. Appends r > b to out[i] and its activation
+    max(Pb[i, r] - b, 0) to vals[i] (up to their capacity; sizes[i] counts all) and
+    adds sum_r a_r max(Pb[i, r] - b, 0) to f[i]. Cost O(n B).
     """
     n, B = Pb.shape
     cap = out.shape[1]
@@ -94,6 +96,7 @@ def threshold_block(Pb, b, a, offset, sizes, out, f):  # pragma: no cover - comp
             if v > 0.0:
                 if c < cap:
                     out[i, c] = offset + r
+                    vals[i, c] = v
                 c += 1
                 s += a[offset + r] * v
         sizes[i] = c
@@ -310,10 +313,39 @@ def rows_to_csr(sizes, out):  # pragma: no cover - compiled
     indptr = np.zeros(nt + 1, np.int64)
     for t in range(nt):
         indptr[t + 1] = indptr[t] + sizes[t]
-    indices = np.empty(indptr[nt], np.int64)
+    indices = np.empty(indptr[nt], out.dtype)
     for t in range(nt):
         indices[indptr[t]:indptr[t + 1]] = out[t, :sizes[t]]
     return indptr, indices
+
+
+@njit(cache=True)
+def gram_weighted(nptr, ninputs, vals, n):  # pragma: no cover - compiled
+    """C[i, j] = sum_r phi_ir phi_jr over neuron-major patterns with values phi.
+
+    (J_a J_a^T = C / m for the second-layer Jacobian.) Cost O(sum_r |p_r|^2)."""
+    C = np.zeros((n, n))
+    for j in range(nptr.shape[0] - 1):
+        for p in range(nptr[j], nptr[j + 1]):
+            ip = ninputs[p]
+            vp = vals[p]
+            for q in range(nptr[j], nptr[j + 1]):
+                C[ip, ninputs[q]] += vp * vals[q]
+    return C
+
+
+@njit(cache=True)
+def second_layer_apply(nptr, ninputs, vals, v):  # pragma: no cover - compiled
+    """out[j] = sum_{p in pattern j} vals[p] v[ninputs[p]]: J_a^T v on the union
+    (times sqrt(m)). Cost O(nnz)."""
+    k = nptr.shape[0] - 1
+    out = np.zeros(k)
+    for j in range(k):
+        s = 0.0
+        for p in range(nptr[j], nptr[j + 1]):
+            s += vals[p] * v[ninputs[p]]
+        out[j] = s
+    return out
 
 
 @njit(cache=True, parallel=True)

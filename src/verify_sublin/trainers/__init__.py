@@ -6,7 +6,8 @@ from typing import Any
 
 from ..errors import InputError, check_choice, check_float, check_int, check_seed
 from .base import COUNT_KEYS, PHASES, SolverInfo, StepResult, Trainer, TrainerOptions
-from .dense import GradientDescent, GramGaussNewton
+from .dense import Adam, GradientDescent, GramGaussNewton, SecondLayer
+from .kernel import NTKKernelRidge
 from .sketched import SketchedGaussNewton
 from .sublinear import SublinearGaussNewton
 
@@ -24,7 +25,7 @@ __all__ = [
 #: Method name -> Trainer class. Later methods register here.
 METHODS: dict[str, type[Trainer]] = {
     cls.method: cls for cls in (GradientDescent, GramGaussNewton, SketchedGaussNewton,
-                                SublinearGaussNewton)
+                                SublinearGaussNewton, Adam, SecondLayer, NTKKernelRidge)
 }
 
 _CHOICES = {
@@ -49,7 +50,9 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
     method : str
         One of `METHODS`: "gd" (gradient descent), "ggn" (Gram-Gauss-Newton),
         "sketched_gn" (sketch-preconditioned CG with a dense J operator), "sublinear_gn"
-        (Gauss-Newton on the fired blocks only), and the methods later modules register.
+        (Gauss-Newton on the fired blocks only), "adam" (full batch), "second_layer"
+        (only a trained, exact least squares), "ntk_krr" (kernel ridge regression with the
+        exact shifted NTK), and the methods later modules register.
     net : ShiftedReLUNet
         Initial network; the trainer works on its own copy.
     X, y : arrays (n, d) and (n,)
@@ -71,7 +74,7 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
     refresh_every : int
         Period (steps) of a full refresh of cached inner products; 0 = never.
     train_a : bool
-        Also train the second layer.
+        Also train the second layer (gd, ggn, adam).
     seed : int
         Seed of the method's own randomness (sketches).
     backend : {"numpy"}

@@ -187,6 +187,8 @@ class Trainer(ABC):
 
     method: ClassVar[str] = ""
     uses: ClassVar[frozenset[str]] = frozenset({"seed", "backend"})
+    #: False for methods without a network step (kernel regression): no fire sets reported
+    has_fire_sets: ClassVar[bool] = True
 
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
         if not isinstance(net, ShiftedReLUNet):
@@ -213,6 +215,10 @@ class Trainer(ABC):
     @abstractmethod
     def outputs(self) -> np.ndarray:
         """f(W_t, x_i) for the training inputs, shape (n,)."""
+
+    def predict(self, X) -> np.ndarray:
+        """Outputs of the current model at new inputs X. Cost O(n_test m d)."""
+        return self.net.forward(X)
 
     @property
     def residual(self) -> float:

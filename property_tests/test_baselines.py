@@ -1,0 +1,162 @@
+"""Baselines of the reviewer questions against independent computations: both layers
+trained, Adam, second-layer-only least squares, NTK kernel ridge regression."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import dense_jacobian, dense_outputs, problems, seeds
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from scipy.stats import multivariate_normal, norm
+
+from verify_sublin import ShiftedReLUNet, make_trainer, sphere_data
+from verify_sublin.ntk import lambda_bounds, orthant_probability, shifted_ntk
+from verify_sublin.realdata import load_dataset
+
+
+def jacobian_a(W, X, b):
+    """J_a (n x m): d f / d a_r = max(<w_r, x_i> - b, 0) / sqrt(m)."""
+    return np.maximum(X @ W.T - b, 0.0) / math.sqrt(W.shape[0])
+
+
+@given(problem=problems(), mu=st.sampled_from([0.0, 1e-3]))
+def test_ggn_both_layers_equals_explicit_jacobian_step(problem, mu):
+    net, X, y = problem
+    J = np.hstack([dense_jacobian(net.W, net.a, X, net.shift), jacobian_a(net.W, X, net.shift)])
+    A = J @ J.T + mu * np.eye(X.shape[0])
+    assume(np.linalg.cond(A) < 1e8)
+    r = dense_outputs(net.W, net.a, X, net.shift) - y
+    step = J.T @ np.linalg.solve(A, r)
+    t = make_trainer("ggn", net, X, y, mu=mu, train_a=True)
+    t.step()
+    new = np.concatenate([t.net.W.ravel(), t.net.a])
+    want = np.concatenate([net.W.ravel(), net.a]) - step
+    assert np.linalg.norm(new - want) <= 1e-10 * np.linalg.norm(step) + 1e-14
+
+
+@given(problem=problems(), eta=st.floats(1e-3, 1.0))
+def test_gd_both_layers_equals_explicit_gradient(problem, eta):
+    net, X, y = problem
+    r = dense_outputs(net.W, net.a, X, net.shift) - y
+    gW = (dense_jacobian(net.W, net.a, X, net.shift).T @ r).reshape(net.W.shape)
+    ga = jacobian_a(net.W, X, net.shift).T @ r
+    t = make_trainer("gd", net, X, y, eta=eta, train_a=True)
+    t.step()
+    assert np.allclose(t.net.W, net.W - eta * gW, rtol=1e-13, atol=1e-15)
+    assert np.allclose(t.net.a, net.a - eta * ga, rtol=1e-13, atol=1e-15)
+
+
+@settings(max_examples=15)
+@given(problem=problems(m_max=64), train_a=st.booleans(), eta=st.sampled_from([1e-3, 1e-2]))
+def test_adam_matches_a_plain_implementation(problem, train_a, eta):
+    net, X, y = problem
+    W, a = net.W.copy(), net.a.copy()
+    mW, vW, ma, va = (np.zeros_like(W), np.zeros_like(W), np.zeros_like(a), np.zeros_like(a))
+    t = make_trainer("adam", net, X, y, eta=eta, train_a=train_a)
+    for k in range(1, 4):
+        r = dense_outputs(W, a, X, net.shift) - y
+        gW = (dense_jacobian(W, a, X, net.shift).T @ r).reshape(W.shape)
+        ga = jacobian_a(W, X, net.shift).T @ r
+        mW = 0.9 * mW + 0.1 * gW
+        vW = 0.999 * vW + 0.001 * gW**2
+        newW = W - eta * (mW / (1 - 0.9**k)) / (np.sqrt(vW / (1 - 0.999**k)) + 1e-8)
+        if train_a:
+            ma = 0.9 * ma + 0.1 * ga
+            va = 0.999 * va + 0.001 * ga**2
+            a = a - eta * (ma / (1 - 0.9**k)) / (np.sqrt(va / (1 - 0.999**k)) + 1e-8)
+        W = newW
+        t.step()
+        assert np.allclose(t.net.W, W, rtol=1e-11, atol=1e-13)
+        assert np.allclose(t.net.a, a, rtol=1e-11, atol=1e-13)
+
+
+@given(problem=problems(), mu=st.sampled_from([0.0, 1e-2]))
+def test_second_layer_is_exact_least_squares(problem, mu):
+    net, X, y = problem
+    Ja = jacobian_a(net.W, X, net.shift)
+    A = Ja @ Ja.T + mu * np.eye(X.shape[0])
+    assume(np.linalg.cond(A) < 1e8)
+    r = dense_outputs(net.W, net.a, X, net.shift) - y
+    want = net.a - Ja.T @ np.linalg.solve(A, r)
+    t = make_trainer("second_layer", net, X, y, mu=mu)
+    t.step()
+    assert np.allclose(t.net.a, want, rtol=1e-9, atol=1e-12)
+    assert np.array_equal(t.net.W, net.W), "the first layer must not move"
+    if mu == 0:
+        assert t.residual <= 1e-8 * max(1.0, np.linalg.norm(r))
+
+
+def arccos_ntk(X):
+    """First-layer ReLU NTK, b = 0: rho (pi - arccos rho) / (2 pi) (Cho & Saul)."""
+    rho = np.clip(X @ X.T, -1, 1)
+    return rho * (np.pi - np.arccos(rho)) / (2 * np.pi)
+
+
+@given(n=st.integers(1, 10), d=st.integers(2, 6), seed=seeds)
+def test_shifted_ntk_at_zero_shift_is_the_arccos_kernel(n, d, seed):
+    X, _ = sphere_data(n, d, seed=seed)
+    assert np.allclose(shifted_ntk(X, 0.0), arccos_ntk(X), rtol=1e-12, atol=1e-14)
+
+
+@given(rho=st.floats(-0.999, 0.999), b=st.floats(0.0, 4.0))
+def test_orthant_probability_against_scipy_bivariate_cdf(rho, b):
+    # P(Z1 > b, Z2 > b) = P(-Z1 < -b, -Z2 < -b): the CDF of (-Z1, -Z2) (same correlation)
+    want = multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([-b, -b])
+    assert float(orthant_probability(rho, b)) == pytest.approx(want, rel=1e-4, abs=1e-9)
+    assert float(orthant_probability(1.0, b)) == pytest.approx(norm.sf(b))
+
+
+@settings(max_examples=5)
+@given(seed=seeds, b=st.floats(0.0, 2.0))
+def test_shifted_ntk_against_monte_carlo(seed, b):
+    """Each entry is a mean of N = 200000 bounded terms |.| <= 1: a 6-sigma band
+    (false failure <= 2e-9 per entry, 36 entries)."""
+    X, _ = sphere_data(6, 4, seed=seed)
+    N = 200_000
+    Wmc = np.random.default_rng(seed).standard_normal((N, 4))
+    F = (X @ Wmc.T > b).astype(float)
+    est = (X @ X.T) * (F @ F.T) / N
+    assert np.all(np.abs(est - shifted_ntk(X, b)) <= 6 * 0.5 / math.sqrt(N))
+
+
+@settings(max_examples=10)
+@given(problem=problems(m_max=32, n_max=8), mu=st.sampled_from([1e-6, 1e-2]))
+def test_ntk_krr_fit_and_prediction(problem, mu):
+    net, X, y = problem
+    H = shifted_ntk(X, net.shift)
+    assume(np.linalg.cond(H + mu * np.eye(len(y))) < 1e10)
+    alpha = np.linalg.solve(H + mu * np.eye(len(y)), y)
+    t = make_trainer("ntk_krr", net, X, y, mu=mu)
+    res = t.step()
+    assert np.allclose(t.outputs, H @ alpha, rtol=1e-8, atol=1e-10)
+    Xt, _ = sphere_data(5, X.shape[1], seed=99)
+    rho = np.clip(Xt @ X.T, -1, 1)
+    Hx = rho * orthant_probability(rho, net.shift)
+    assert np.allclose(t.predict(Xt), Hx @ alpha, rtol=1e-8, atol=1e-10)
+    assert res.residual_after == pytest.approx(np.linalg.norm(H @ alpha - y), rel=1e-8, abs=1e-12)
+
+
+def test_lambda_bounds_formula():
+    X, _ = sphere_data(5, 3, seed=0)
+    lo, hi = lambda_bounds(X, 1.5)
+    from verify_sublin import separation
+    assert hi == pytest.approx(math.exp(-1.125))
+    assert lo == pytest.approx(math.exp(-1.125) * separation(X) / 2500)
+
+
+@pytest.mark.parametrize("name", ["diabetes", "digits", "sphere-teacher", "sphere-random"])
+def test_datasets(name):
+    ds = load_dataset(name, 60, 20, seed=4)
+    assert ds.X_train.shape[0] == 60 and ds.X_test.shape[0] == 20
+    assert np.allclose(np.linalg.norm(ds.X_train, axis=1), 1.0)
+    assert np.all(np.abs(ds.y_train) <= 1.0) and np.all(np.isfinite(ds.X_test))
+    again = load_dataset(name, 60, 20, seed=4)
+    assert np.array_equal(ds.X_train, again.X_train) and np.array_equal(ds.y_test, again.y_test)
+    if name in ("diabetes", "digits"):
+        # no row of the test split appears in the training split
+        assert not (np.abs(ds.X_test @ ds.X_train.T) > 1 - 1e-12).any()
+        net = ShiftedReLUNet.init(64, ds.d, 0.5, seed=0)
+        make_trainer("ggn", net, ds.X_train, ds.y_train, mu=1e-6).step()
