@@ -160,3 +160,44 @@ def test_datasets(name):
         assert not (np.abs(ds.X_test @ ds.X_train.T) > 1 - 1e-12).any()
         net = ShiftedReLUNet.init(64, ds.d, 0.5, seed=0)
         make_trainer("ggn", net, ds.X_train, ds.y_train, mu=1e-6).step()
+
+
+@settings(max_examples=10)
+@given(problem=problems(m_max=96, n_max=6, d_max=4, labels=("teacher",)))
+def test_ggn_both_layers_over_several_steps(problem):
+    """Three steps against the explicit-Jacobian iteration: once a is trained its entries
+    leave {-1, +1}, which the Gram must account for (a_r^2 weights)."""
+    net, X, y = problem
+    W, a = net.W.copy(), net.a.copy()
+    t = make_trainer("ggn", net, X, y, mu=1e-6, train_a=True)
+    for _ in range(3):
+        J = np.hstack([dense_jacobian(W, a, X, net.shift), jacobian_a(W, X, net.shift)])
+        A = J @ J.T + 1e-6 * np.eye(X.shape[0])
+        step = J.T @ np.linalg.solve(A, dense_outputs(W, a, X, net.shift) - y)
+        W, a = W - step[:W.size].reshape(W.shape), a - step[W.size:]
+        t.step()
+        scale = np.linalg.norm(step) + 1e-300
+        assert np.linalg.norm(t.net.W - W) <= 1e-8 * scale + 1e-13
+        assert np.linalg.norm(t.net.a - a) <= 1e-8 * scale + 1e-13
+
+
+@given(problem=problems(), seed=seeds,
+       method=st.sampled_from(["ggn", "sublinear_gn-tree", "sublinear_gn-cache",
+                               "sublinear_gn-implicit", "sketched_gn"]))
+def test_general_output_weights(problem, seed, method):
+    """Output weights a need not be +-1 (the ablation trains them): one Gauss-Newton step
+    of every method equals the explicit-Jacobian step for a random real a."""
+    net, X, y = problem
+    net = ShiftedReLUNet(net.W, np.random.default_rng(seed).normal(size=net.m) * 2.0, net.shift)
+    J = dense_jacobian(net.W, net.a, X, net.shift)
+    A = J @ J.T + 1e-3 * np.eye(X.shape[0])
+    assume(np.linalg.cond(A) < 1e8)
+    step = (J.T @ np.linalg.solve(A, dense_outputs(net.W, net.a, X, net.shift) - y))
+    name, _, variant = method.partition("-")
+    opts = {"tree": {"fire_sets": "tree"}, "cache": {"fire_sets": "cache"},
+            "implicit": {"fire_sets": "cache", "preactivations": "implicit"}}.get(variant, {})
+    t = make_trainer(name, net, X, y, mu=1e-3, **opts)
+    t.step()
+    tol = 1e-6 if name == "sketched_gn" else 1e-10     # CG to tol 1e-10 relative residual
+    assert np.linalg.norm(t.net.W - (net.W - step.reshape(net.W.shape))) <= \
+        tol * np.linalg.cond(A) * np.linalg.norm(step) + 1e-13

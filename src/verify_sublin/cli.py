@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from .errors import VerifySublinError
 
@@ -104,9 +105,130 @@ def _cmd_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fmt_seconds(s: float) -> str:
+    if s != s or s == float("inf"):
+        return "?"
+    s = round(s)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _progress_printer(stream=sys.stderr):
+    """Progress lines for `run`: a bar on a terminal, one line per run otherwise."""
+    tty = stream.isatty()
+
+    def show(ev: dict) -> None:
+        total = max(ev["total"], 1)
+        run = ev["run"]
+        desc = run.spec.experiment + " " + " ".join(
+            f"{k}={v}" for k, v in run.spec.params.items()
+            if k in ("m", "c", "n", "method", "variant", "dataset", "label"))
+        if ev["status"] == "start":
+            if tty:
+                done = int(30 * ev["index"] / total)
+                stream.write(f"\r[{'#' * done}{'.' * (30 - done)}] {ev['index']}/{total} "
+                             f"elapsed {_fmt_seconds(ev['elapsed'])} ETA "
+                             f"{_fmt_seconds(ev['eta'])}  {desc[:60]:<60}")
+                stream.flush()
+            return
+        if not tty or ev["status"] == "failed":
+            status = ev["status"] if ev["status"] == "done" else f"FAILED: {ev.get('error')}"
+            stream.write(("\n" if tty else "") +
+                         f"[{ev['index']}/{total}] run {ev['id']} {desc} {ev['seconds']:.1f} s "
+                         f"{status} (elapsed {_fmt_seconds(ev['elapsed'])}, ETA "
+                         f"{_fmt_seconds(ev['eta'])})\n")
+            stream.flush()
+
+    return show
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    return Path(args.store) if args.store else Path(args.out) / "results.sqlite"
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .claims import execute, plan
+    from .errors import check_choice
+    from .report import render_report
+    from .store import ResultStore
+
+    profile = check_choice("--profile", args.profile, ("tiny", "quick", "full"))
+    ids = [c for c in args.claims.split(",") if c] if args.claims else None
+    store = ResultStore(_store_path(args))
+    planned = plan(ids, profile)
+    t0 = time.perf_counter()
+    print(f"verify-sublin run: profile {profile}, {len(planned)} runs planned, store "
+          f"{store.path}", file=sys.stderr, flush=True)
+    counts = execute(planned, store, profile, recompute=args.recompute,
+                     progress=None if args.quiet else _progress_printer())
+    md, page = render_report(store, args.out, profile, ids)
+    print(f"\n{counts['done']} runs made, {counts['skipped']} already stored, "
+          f"{counts['failed']} failed, in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(f"report: {md}\n        {page}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import render_report
+    from .store import ResultStore
+
+    path = Path(args.store)
+    if not path.exists():
+        from .errors import InputError
+        raise InputError("--store", str(path), "an existing results database")
+    ids = [c for c in args.claims.split(",") if c] if args.claims else None
+    md, page = render_report(ResultStore(path), args.out, args.profile, ids)
+    print(f"report: {md}\n        {page}")
+    return 0
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from .claims import CLAIMS
+
+    for claim in CLAIMS.values():
+        print(f"{claim.id:24} [{claim.paper}] {claim.statement}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .store import ResultStore
+
+    path = Path(args.store)
+    if not path.exists():
+        from .errors import InputError
+        raise InputError("--store", str(path), "an existing results database")
+    for out in ResultStore(path).export_csv(args.csv):
+        print(out)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="verify-sublin", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="check the claims: make the runs, write the report")
+    run.add_argument("--profile", default="quick",
+                     help="quick (<= 3 min, indicative), full (<= 60 min), tiny (tests)")
+    run.add_argument("--claims", default="", help="comma-separated claim ids (default: all)")
+    run.add_argument("--out", default="reports/latest", help="output folder")
+    run.add_argument("--store", default="", help="results database (default OUT/results.sqlite)")
+    run.add_argument("--recompute", action="store_true", help="redo runs already stored")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.set_defaults(func=_cmd_run)
+
+    rep = sub.add_parser("report", help="re-render the report from a store, recomputing nothing")
+    rep.add_argument("--store", required=True)
+    rep.add_argument("--out", required=True)
+    rep.add_argument("--profile", default="quick")
+    rep.add_argument("--claims", default="")
+    rep.set_defaults(func=_cmd_report)
+
+    cl = sub.add_parser("claims", help="list the claims: id, paper, statement")
+    cl.set_defaults(func=_cmd_claims)
+
+    ex = sub.add_parser("export", help="export a store to CSV (runs.csv, series.csv)")
+    ex.add_argument("--store", required=True)
+    ex.add_argument("--csv", required=True, metavar="DIR")
+    ex.set_defaults(func=_cmd_export)
+
     demo = sub.add_parser("demo", help="train a network and print the residual per step")
     demo.add_argument("--m", type=int, default=2**14, help="width m (default 2^14)")
     demo.add_argument("--n", type=int, default=32, help="number of inputs n")

@@ -185,13 +185,16 @@ class UnionPatterns:
     def nnz(self) -> int:
         return self.ninputs.shape[0]
 
-    def intersection_counts(self) -> np.ndarray:
-        """C[i, j] = |S_i intersect S_j| (n x n float). Cost O(sum_r |p_r|^2).
+    def intersection_counts(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """C[i, j] = sum of weights[j'] over the union neurons union[j'] in S_i and S_j
+        (n x n float; |S_i intersect S_j| without weights). Cost O(sum_r |p_r|^2).
 
         Large inputs are split over threads; small ones stay in one chunk (the per-chunk
         n x n counts would cost more than they save)."""
+        if weights is None:
+            weights = np.ones(self.size)
         parts = int(min(8, max(1, self.nnz // 50_000)))
-        return K.gram_counts(self.nptr, self.ninputs, self.n, parts)
+        return K.gram_counts(self.nptr, self.ninputs, weights, self.n, parts)
 
     def pair_count(self) -> int:
         """sum over neurons of |p_r|^2: the work of `intersection_counts`."""

@@ -59,8 +59,11 @@ class SolverInfo:
 
 
 
-def gram_from_patterns(pat: UnionPatterns, Kx: np.ndarray, m: int) -> tuple[np.ndarray, int]:
-    """The Gram matrix G = J J^T, G_ij = <x_i, x_j> |S_i intersect S_j| / m.
+def gram_from_patterns(pat: UnionPatterns, Kx: np.ndarray, m: int,
+                       a_rows: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """The Gram matrix G = J J^T, G_ij = <x_i, x_j> sum_{r in S_i and S_j} a_r^2 / m.
+
+    With the papers' a_r in {-1, +1} this is <x_i, x_j> |S_i intersect S_j| / m.
 
     Parameters
     ----------
@@ -70,6 +73,8 @@ def gram_from_patterns(pat: UnionPatterns, Kx: np.ndarray, m: int) -> tuple[np.n
         X X^T.
     m : int
         Width (the 1/sqrt(m) of the model appears squared).
+    a_rows : (|U|,) array, optional
+        Output weights of the union neurons (pat.union order); None means all +-1.
 
     Returns
     -------
@@ -79,7 +84,7 @@ def gram_from_patterns(pat: UnionPatterns, Kx: np.ndarray, m: int) -> tuple[np.n
 
     Cost: O(sum_r |p_r|^2 + n^2); the pair sum is at most n nnz.
     """
-    C = pat.intersection_counts()
+    C = pat.intersection_counts(None if a_rows is None else a_rows * a_rows)
     G = Kx * C
     G /= m
     return G, pat.pair_count() + Kx.size

@@ -146,11 +146,12 @@ def union_patterns(indptr, indices, slot):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def gram_counts(nptr, ninputs, n, parts=8):  # pragma: no cover - compiled
-    """C[i, j] = |S_i intersect S_j| from neuron-major patterns.
+def gram_counts(nptr, ninputs, weights, n, parts=8):  # pragma: no cover - compiled
+    """C[i, j] = sum over neurons r in S_i intersect S_j of weights[r] (neuron-major).
 
-    Neurons in `parts` parallel chunks, each with its own n x n counts.
-    Cost O(sum_r |p_r|^2 + parts n^2).
+    With weights a_r^2 this is m / <x_i, x_j> times the Gram of the first-layer
+    Jacobian; with ones, |S_i intersect S_j|. Neurons in `parts` parallel chunks,
+    each with its own n x n counts. Cost O(sum_r |p_r|^2 + parts n^2).
     """
     k = nptr.shape[0] - 1
     Cp = np.zeros((parts, n, n))
@@ -159,13 +160,14 @@ def gram_counts(nptr, ninputs, n, parts=8):  # pragma: no cover - compiled
         for j in range((k * c) // parts, (k * (c + 1)) // parts):
             lo = nptr[j]
             hi = nptr[j + 1]
+            w = weights[j]
             for p in range(lo, hi):
                 ip = ninputs[p]
-                C[ip, ip] += 1.0
+                C[ip, ip] += w
                 for q in range(p + 1, hi):
                     iq = ninputs[q]
-                    C[ip, iq] += 1.0
-                    C[iq, ip] += 1.0
+                    C[ip, iq] += w
+                    C[iq, ip] += w
     out = np.zeros((n, n))
     for c in range(parts):
         out += Cp[c]

@@ -76,7 +76,7 @@ class DenseTrainer(Trainer):
         with timer("gram"):
             G = np.zeros((self.n, self.n))
             if self.train_W:
-                G, flops = gram_from_patterns(pat, self._Kx, self.m)
+                G, flops = gram_from_patterns(pat, self._Kx, self.m, self._net.a[pat.union])
                 rec.counts["dense_flops"] += flops
             if self.train_a:
                 vals = self._fire.union_values(pat)

@@ -22,10 +22,12 @@ __all__ = ["SketchSettings", "exact_direction", "sketch_direction"]
 
 
 def exact_direction(pat: UnionPatterns, Kx: np.ndarray, m: int, r: np.ndarray, mu: float,
-                    sizes: np.ndarray, rec: _StepRecord, timer: _PhaseTimer) -> np.ndarray:
-    """(G + mu I)^{-1} r with G from the fire patterns. Cost O(sum |p_r|^2 + n^3)."""
+                    sizes: np.ndarray, rec: _StepRecord, timer: _PhaseTimer,
+                    a_rows: np.ndarray | None = None) -> np.ndarray:
+    """(G + mu I)^{-1} r with G from the fire patterns (output weights `a_rows` of the union
+    neurons; None: all +-1). Cost O(sum |p_r|^2 + n^3)."""
     with timer("gram"):
-        G, flops = gram_from_patterns(pat, Kx, m)
+        G, flops = gram_from_patterns(pat, Kx, m, a_rows)
     with timer("solve"):
         g, solve_flops = solve_gram(G, r, mu, sizes)
     rec.counts["dense_flops"] += flops + solve_flops

@@ -82,6 +82,7 @@ class SublinearGaussNewton(Trainer):
         self._W = net.W.copy()              # live weights (explicit) or W at the last fold
         self._log: list[tuple] = []         # implicit mode: updates not yet applied to W
         self._a = net.a.copy()
+        self._unit_a = bool(np.all(np.abs(self._a) == 1.0))   # the papers' a_r = +-1
         self._Kx = self.X @ self.X.T
         self._XT = np.ascontiguousarray(self.X.T)
         fire, f = forward_fire_sets(self.X, self._W, self.shift, self._a, self.scale)
@@ -134,7 +135,8 @@ class SublinearGaussNewton(Trainer):
         r = self._f - self.y
         row_coef = self._a[pat.union] * self.scale
         if self.sketching is None:
-            g = exact_direction(pat, self._Kx, self.m, r, self.mu, sizes, rec, timer)
+            g = exact_direction(pat, self._Kx, self.m, r, self.mu, sizes, rec, timer,
+                                None if self._unit_a else self._a[pat.union])
         else:
             jac = SparseJacobian(pat, row_coef, self.X)
             g = sketch_direction(self.sketching, self.steps_done, pat, row_coef, self.X, r,

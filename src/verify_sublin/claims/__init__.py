@@ -1,0 +1,15 @@
+"""The claims ledger, the experiments behind it, verdict rules and the runner.
+
+`CLAIMS` maps each claim id to its `Claim` (statement, experiment, rule, sizes per
+profile). `plan` / `execute` / `evaluate` (from `runner`) make the runs and apply the
+rules; `verify_sublin.report.render_report` writes the report.
+"""
+
+from . import catalog, catalog_rq  # noqa: F401  (register the claims)
+from .experiments import EXPERIMENTS
+from .ledger import CLAIMS, PROFILES, Claim, RunRecord, RunSpec, Verdict, run_key
+from .rules import VERDICTS
+from .runner import evaluate, execute, plan, resolve_claims
+
+__all__ = ["CLAIMS", "EXPERIMENTS", "PROFILES", "VERDICTS", "Claim", "RunRecord", "RunSpec",
+           "Verdict", "evaluate", "execute", "plan", "resolve_claims", "run_key"]

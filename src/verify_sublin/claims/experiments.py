@@ -1,0 +1,390 @@
+"""Experiments behind the claims: pure functions from parameters to JSON-ready results.
+
+Each experiment is registered in `EXPERIMENTS` under a name, takes a parameter dict
+and a seed, and returns a dict of plain numbers and lists (no arrays, no printing).
+One call is one *run* of the results store; a claim's evaluation reads several runs.
+Experiments marked ``timing`` measure wall time and must never run beside another
+experiment (the runner keeps them sequential).
+
+Parameters shared by many experiments: ``m`` width, ``n`` inputs, ``d`` dimension,
+``c`` the shift b = sqrt(c ln m) (or ``b`` directly), ``dataset`` (see
+`verify_sublin.realdata`), ``method`` and ``options`` (passed to `make_trainer`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from ..data import separation, sphere_data
+from ..errors import NumericalError
+from ..firesets import forward_fire_sets
+from ..model import ShiftedReLUNet, shift_for
+from ..ntk import lambda_bounds, lambda_min
+from ..realdata import load_dataset
+from ..sketch import Sketch, default_size
+from ..solvers import SparseJacobian, gram_from_patterns, pcg, sketch_precondition
+from ..speed import SUBLINEAR_VARIANTS, floor_time, step_times
+from ..trainers import make_trainer
+from ..tree import CorrelationTree
+
+__all__ = ["EXPERIMENTS", "Experiment", "register"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: `fn(params, seed) -> dict`; `timing` if it measures time."""
+
+    name: str
+    fn: Callable[[dict, int], dict]
+    timing: bool
+    doc: str
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(name: str, timing: bool = False):
+    def deco(fn):
+        EXPERIMENTS[name] = Experiment(name, fn, timing, (fn.__doc__ or "").strip())
+        return fn
+    return deco
+
+
+def _shift(p: dict) -> float:
+    return float(p["b"]) if "b" in p else shift_for(int(p["m"]), float(p.get("c", 0.4)))
+
+
+def _data(p: dict, seed: int):
+    """(X_train, y_train, X_test, y_test) of the run's data set."""
+    ds = load_dataset(p.get("dataset", "sphere-teacher"), int(p["n"]), int(p.get("n_test", 0)),
+                      seed=seed, d=int(p.get("d", 16)))
+    return ds.X_train, ds.y_train, ds.X_test, ds.y_test
+
+
+def _net(p: dict, d: int, seed: int) -> ShiftedReLUNet:
+    return ShiftedReLUNet.init(int(p["m"]), d, _shift(p), seed=seed)
+
+
+# ----------------------------------------------------------------- sparsity
+@register("fire_sets_init")
+def fire_sets_init(p: dict, seed: int) -> dict:
+    """|S_i(0)| for n sphere inputs at width m and shift b = sqrt(c ln m), against m Q(b)
+    and the papers' bound m^(1 - c/2). Cost O(n m d)."""
+    m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
+    X, _ = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    fire, _ = forward_fire_sets(X, net.W, net.shift, net.a, 1.0)
+    sizes = fire.sizes
+    q = float(norm.sf(net.shift))
+    return {"sizes": sizes.tolist(), "mean": float(sizes.mean()), "max": int(sizes.max()),
+            "min": int(sizes.min()), "mQ": m * q, "Q": q, "b": net.shift,
+            "bound": m ** (1 - float(p["c"]) / 2), "union": int(np.unique(fire.indices).size)}
+
+
+# ----------------------------------------------------------------- training
+@register("training")
+def training(p: dict, seed: int) -> dict:
+    """A training run: per-step residual, contraction, fire-set sizes, union, flips,
+    counts and phase times; test error when the data set has a test split.
+
+    Parameters: method, options, dataset, n, n_test, d, m, c, steps, tol (stop once
+    the residual is below tol times the initial residual, default 0)."""
+    X, y, Xt, yt = _data(p, seed)
+    net = _net(p, X.shape[1], seed + 1)
+    options = dict(p.get("options", {}))
+    t0 = time.perf_counter()
+    trainer = make_trainer(p["method"], net, X, y, **options)
+    build = time.perf_counter() - t0
+    r0 = trainer.residual
+    tol = float(p.get("tol", 0.0)) * r0
+    steps, error = [], None
+    for _ in range(int(p["steps"])):
+        if trainer.residual <= tol:
+            break
+        try:
+            res = trainer.step()
+        except NumericalError as exc:
+            error = str(exc)
+            break
+        steps.append(res)
+    out = {
+        "b": net.shift, "m": int(p["m"]), "n": X.shape[0], "d": X.shape[1], "build_seconds": build,
+        "residual0": r0, "error": error,
+        "residual": [s.residual_after for s in steps],
+        "contraction": [s.contraction for s in steps],
+        "max_fire": [int(s.fire_set_sizes.max()) for s in steps],
+        "mean_fire": [float(s.fire_set_sizes.mean()) for s in steps],
+        "union": [s.union_size for s in steps],
+        "flips": [int(s.flips.sum()) for s in steps],
+        "seconds": [s.total_time for s in steps],
+        "ops": [s.total_ops(X.shape[1]) for s in steps],
+        "claimed": [s.claimed_cost for s in steps],
+        "solver_iterations": [s.solver.iterations if s.solver else 0 for s in steps],
+    }
+    if Xt.shape[0]:
+        out["train_mse"] = float(np.mean((trainer.outputs - y) ** 2))
+        out["test_mse"] = float(np.mean((trainer.predict(Xt) - yt) ** 2))
+        out["test_var"] = float(np.var(yt))
+    return out
+
+
+@register("training_timed", timing=True)
+def training_timed(p: dict, seed: int) -> dict:
+    """`training`, recorded as a timing experiment (its wall times are used)."""
+    return training(p, seed)
+
+
+# --------------------------------------------------------------------- tree
+@register("tree_check")
+def tree_check(p: dict, seed: int) -> dict:
+    """Random builds and update sequences; every query compared with a full scan.
+
+    Parameters: trials, m_max, n_max, d, updates. Cost O(trials updates n m d)."""
+    rng = np.random.default_rng(seed)
+    checks = mismatches = 0
+    for _ in range(int(p["trials"])):
+        m = int(rng.integers(1, int(p["m_max"]) + 1))
+        n = int(rng.integers(1, int(p["n_max"]) + 1))
+        d = int(p["d"])
+        W, X = rng.standard_normal((m, d)), rng.standard_normal((n, d))
+        thr = float(rng.normal())
+        tree = CorrelationTree(W, X, thr)
+        for _ in range(int(p["updates"])):
+            k = int(rng.integers(1, m + 1))
+            rows = rng.integers(0, m, size=k)
+            new = rng.standard_normal((k, d))
+            tree.update(rows, new)
+            for r, w in zip(rows, new):
+                W[r] = w
+            fs = tree.query_all()
+            want = X @ W.T > thr
+            for i in range(n):
+                checks += 1
+                mismatches += not np.array_equal(fs[i], np.flatnonzero(want[i]))
+            tree.check_invariants()
+    return {"checks": checks, "mismatches": mismatches}
+
+
+@register("tree_cost", timing=True)
+def tree_cost(p: dict, seed: int) -> dict:
+    """Counted node visits of query_all and of an update of the union, with times and
+    the floor product. Parameters m, n, d, c."""
+    m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
+    X, _ = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    floor = floor_time(X, net.W, 3)
+    t0 = time.perf_counter()
+    tree = CorrelationTree(net.W, X, net.shift)
+    build = time.perf_counter() - t0
+    tree.query_all()
+    v0 = tree.counts["tree_nodes_visited"]
+    t0 = time.perf_counter()
+    fs = tree.query_all()
+    query = time.perf_counter() - t0
+    visits = tree.counts["tree_nodes_visited"] - v0
+    per_tree = [int(1 + 2 * np.count_nonzero(tree.nodes[i, 1:tree.M] > net.shift))
+                for i in range(n)]
+    union = np.unique(fs.indices)
+    new = net.W[union] + 0.01 * np.random.default_rng(seed).standard_normal((union.size, d))
+    v0, i0 = tree.counts["tree_nodes_visited"], tree.counts["inner_products"]
+    t0 = time.perf_counter()
+    tree.update(union, new)
+    update = time.perf_counter() - t0
+    return {"b": net.shift, "sizes": fs.sizes.tolist(), "query_visits": visits,
+            "per_tree_visits": per_tree, "log2m": math.log2(m), "union": int(union.size),
+            "update_visits": tree.counts["tree_nodes_visited"] - v0,
+            "update_inner_products": tree.counts["inner_products"] - i0,
+            "seconds_build": build, "seconds_query": query, "seconds_update": update,
+            "seconds_floor": floor}
+
+
+@register("step_speed", timing=True)
+def step_speed(p: dict, seed: int) -> dict:
+    """Median per-step time and counted operations of one method at one size.
+
+    Parameters: method, options (or variant, a name in SUBLINEAR_VARIANTS), m, n, d, c,
+    steps, warmup; the floor product is timed in the same process."""
+    n, d = int(p["n"]), int(p["d"])
+    X, y = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    options = dict(SUBLINEAR_VARIANTS[p["variant"]]) if "variant" in p else dict(
+        p.get("options", {}))
+    if p["method"] in ("ggn", "sketched_gn", "sublinear_gn"):
+        # a tiny damping, so that an input with an empty fire set (likely at small m and
+        # large c) does not stop a timing run; it changes no cost
+        options.setdefault("mu", 1e-10)
+    floor = floor_time(X, net.W, 3)
+    trainer = make_trainer(p["method"], net, X, y, **options)
+    row = step_times(trainer, int(p.get("steps", 5)), int(p.get("warmup", 1)))
+    row["floor"] = floor
+    row["b"] = net.shift
+    return row
+
+
+# --------------------------------------------------------------------- NTK
+@register("ntk_lambda")
+def ntk_lambda(p: dict, seed: int) -> dict:
+    """lambda_min of the exact shifted NTK at shifts b, with the papers' range.
+
+    Parameters: dataset, n, d, bs (list of shifts)."""
+    X, _, _, _ = _data(p, seed)
+    rows = []
+    for b in p["bs"]:
+        lam = lambda_min(X, float(b))
+        lo, hi = lambda_bounds(X, float(b))
+        rows.append({"b": float(b), "lambda": lam, "lower": lo, "upper": hi})
+    return {"rows": rows, "separation": separation(X), "n": X.shape[0]}
+
+
+# ----------------------------------------------------------------- sketches
+@register("sketch_conditioning")
+def sketch_conditioning(p: dict, seed: int) -> dict:
+    """Exact condition number of the preconditioned Gauss-Newton operator and CG
+    iterations, per sketch type and size factor, at the initial weights.
+
+    Parameters: m, n, d, c, kinds, factors, tol, mu."""
+    m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
+    X, y = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    ggn = make_trainer("ggn", net, X, y)
+    pat = ggn.fire_sets.union_patterns()
+    row_coef = net.a[pat.union] / math.sqrt(m)
+    mu = float(p.get("mu", 0.0))
+    G, _ = gram_from_patterns(pat, X @ X.T, m)
+    A = G + mu * np.eye(n)
+    r = ggn.outputs - y
+    eig = np.linalg.eigvalsh(A)
+    rows = []
+    for kind in p["kinds"]:
+        for factor in p["factors"]:
+            s = default_size(kind, n, float(factor))
+            if kind == "srht":
+                s = min(s, m * d)
+            try:
+                B = Sketch(kind, s, m, d, seed).apply_jt(pat, row_coef, X)
+                R, _ = sketch_precondition(B, mu)
+            except (NumericalError, ValueError) as exc:
+                rows.append({"kind": kind, "factor": float(factor), "s": s,
+                             "error": str(exc)})
+                continue
+            Rinv = np.linalg.inv(R)
+            ev = np.linalg.eigvalsh(Rinv.T @ A @ Rinv)
+            jac = SparseJacobian(pat, row_coef, X)
+            _, info, _ = pcg(lambda v, jac=jac: jac.jjt(v) + mu * v, r, R,
+                             tol=float(p.get("tol", 1e-10)), max_iter=500)
+            rows.append({"kind": kind, "factor": float(factor), "s": s,
+                         "kappa": float(ev[-1] / ev[0]), "iterations": info.iterations,
+                         "estimate": info.condition_estimate, "stop": info.stop_reason})
+    return {"rows": rows, "kappa_unpreconditioned": float(eig[-1] / eig[0]), "b": net.shift}
+
+
+# ----------------------------------------------------------- width threshold
+@register("width_trial")
+def width_trial(p: dict, seed: int) -> dict:
+    """Does Gauss-Newton contract by 2x per step until tol at this width? One seed.
+
+    Parameters: dataset, n, d, m, c, steps, tol (relative to the initial residual), mu."""
+    q = dict(p, method="ggn", options={"mu": float(p.get("mu", 0.0))})
+    out = training(q, seed)
+    worst = max(out["contraction"]) if out["contraction"] else float("inf")
+    reached = bool(out["residual"]) and out["residual"][-1] <= float(p["tol"]) * out["residual0"]
+    return {"worst_contraction": worst, "reached": reached, "steps": len(out["residual"]),
+            "success": bool(reached and worst <= 0.5 and out["error"] is None),
+            "error": out["error"], "b": out["b"]}
+
+
+# ------------------------------------------------------ refresh and drift
+@register("refresh_drift")
+def refresh_drift(p: dict, seed: int) -> dict:
+    """Rounding drift of the cached pre-activations of the implicit sublinear method
+    after `steps` steps, with and without periodic refresh; max |cached - exact|.
+
+    Parameters: m, n, d, c, steps, refresh_every, fire_sets."""
+    X, y = sphere_data(int(p["n"]), int(p["d"]), seed=seed)
+    net = _net(p, int(p["d"]), seed + 1)
+    t = make_trainer("sublinear_gn", net, X, y, fire_sets=p.get("fire_sets", "cache"),
+                     preactivations="implicit", refresh_every=int(p["refresh_every"]),
+                     mu=float(p.get("mu", 1e-9)))
+    start = time.perf_counter()
+    for _ in range(int(p["steps"])):
+        t.step()
+    seconds = time.perf_counter() - start
+    exact = t.net.forward(X)
+    state = t._state
+    if hasattr(state, "idx"):          # the tree-free cache keeps P for the live rows
+        cached = state.P
+        W = t.weights
+        want = W[state.idx] @ X.T
+        drift = float(np.abs(cached - want).max()) if cached.size else 0.0
+    else:
+        drift = float(np.abs(t.outputs - exact).max())
+    return {"drift": drift, "output_drift": float(np.abs(t.outputs - exact).max()),
+            "seconds": seconds}
+
+
+# ------------------------------------------------------------- shift sweep
+@register("shift_sweep")
+def shift_sweep(p: dict, seed: int) -> dict:
+    """At one shift: mean fire-set size, lambda_min of the Gram at initialisation,
+    Gauss-Newton iterations to tol and the worst contraction.
+
+    Parameters: dataset, n, d, m, c, steps, tol (relative), mu."""
+    X, y, _, _ = _data(p, seed)
+    net = _net(p, X.shape[1], seed + 1)
+    ggn = make_trainer("ggn", net, X, y, mu=float(p.get("mu", 0.0)))
+    pat = ggn.fire_sets.union_patterns()
+    G, _ = gram_from_patterns(pat, X @ X.T, int(p["m"]))
+    lam = float(np.linalg.eigvalsh(G)[0])
+    mean_fire = float(ggn.fire_sets.sizes.mean())
+    r0 = ggn.residual
+    contractions, error = [], None
+    for _ in range(int(p["steps"])):
+        if ggn.residual <= float(p["tol"]) * r0:
+            break
+        try:
+            contractions.append(ggn.step().contraction)
+        except NumericalError as exc:
+            error = str(exc)
+            break
+    reached = ggn.residual <= float(p["tol"]) * r0
+    return {"b": net.shift, "mean_fire": mean_fire, "fire_fraction": mean_fire / int(p["m"]),
+            "lambda_G0": lam, "iterations": len(contractions), "reached": bool(reached),
+            "worst_contraction": max(contractions) if contractions else float("inf"),
+            "contraction": contractions, "error": error}
+
+
+# --------------------------------------------------------- kernel regime
+@register("krr_compare")
+def krr_compare(p: dict, seed: int) -> dict:
+    """Train and test error of Gauss-Newton (first layer), second-layer-only least
+    squares, and kernel ridge regression with the exact shifted NTK, on one split.
+
+    Parameters: dataset, n, n_test, d, m, c, steps, mu (ridge of KRR and damping of GN)."""
+    X, y, Xt, yt = _data(p, seed)
+    net = _net(p, X.shape[1], seed + 1)
+    mu = float(p.get("mu", 1e-8))
+    out = {"b": net.shift, "test_var": float(np.var(yt)), "f0_test_mse": float(
+        np.mean((net.forward(Xt) - yt) ** 2))}
+    for name, method, steps in [("ggn", "ggn", int(p["steps"])), ("second_layer", "second_layer", 1),
+                                ("ntk_krr", "ntk_krr", 1)]:
+        t0 = time.perf_counter()
+        error = None
+        try:
+            trainer = make_trainer(method, net, X, y, mu=mu)
+            trainer.run(steps, tol=1e-12 * max(1.0, float(np.linalg.norm(y))))
+        except NumericalError as exc:
+            error = str(exc)
+        seconds = time.perf_counter() - t0
+        if error is None:
+            out[name] = {"train_mse": float(np.mean((trainer.outputs - y) ** 2)),
+                         "test_mse": float(np.mean((trainer.predict(Xt) - yt) ** 2)),
+                         "seconds": seconds, "steps": trainer.steps_done}
+        else:
+            out[name] = {"error": error, "seconds": seconds}
+    return out

@@ -1,0 +1,127 @@
+"""The claims ledger: one `Claim` per checkable statement of the papers.
+
+A claim has an id, the paper, the statement in our own words with its formula, the
+experiment that tests it, its verdict rule (in words here, in code in `evaluate`),
+and the runs it needs per profile. `evaluate` turns the stored results of those runs
+into a `Verdict`, always with the measured figure next to the claimed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CLAIMS", "PROFILES", "Claim", "RunRecord", "RunSpec", "Verdict", "register_claim",
+           "run_key"]
+
+#: quick: small sizes, indicative verdicts, <= 3 minutes on 2 cores; full: the report;
+#: tiny: the test suite's sizes.
+PROFILES = ("tiny", "quick", "full")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run an experiment must make: experiment name, parameters, seed."""
+
+    experiment: str
+    params: dict
+    seed: int = 0
+
+    def canonical(self) -> str:
+        return json.dumps({"experiment": self.experiment, "params": self.params,
+                           "seed": self.seed}, sort_keys=True, separators=(",", ":"))
+
+
+def run_key(spec: RunSpec, backend: str, profile: str) -> str:
+    """A run's key: SHA-256 of (experiment, parameters, seed, backend, profile)."""
+    text = json.dumps({"spec": json.loads(spec.canonical()), "backend": backend,
+                       "profile": profile}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class RunRecord:
+    """A stored run as a claim sees it."""
+
+    id: int
+    key: str
+    spec: RunSpec
+    status: str                 # "done" or "failed"
+    result: dict | None
+    error: str | None
+    commit: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+
+@dataclass
+class Verdict:
+    """The outcome of a claim's evaluation.
+
+    Attributes
+    ----------
+    claim_id, verdict : str
+        verdict is one of `rules.VERDICTS`.
+    claimed, measured : str
+        The claimed figure and the measured one, side by side.
+    rule : str
+        The rule that produced the verdict, applied to these numbers.
+    details : list of str
+        Markdown paragraphs or table lines with the supporting figures.
+    figures : dict
+        Named numbers (for the CSV export and the tests).
+    runs : list of int
+        Ids of the runs used.
+    failed_runs : list of (int, str)
+        Runs that failed, with their reason.
+    """
+
+    claim_id: str
+    verdict: str
+    claimed: str
+    measured: str
+    rule: str
+    details: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    runs: list[int] = field(default_factory=list)
+    failed_runs: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A checkable claim of the papers.
+
+    Attributes
+    ----------
+    id, paper, statement, experiment, rule : str
+    runs : callable profile -> list of RunSpec
+        The runs the claim needs at each profile (the sizes it runs at).
+    evaluate : callable (list of RunRecord, profile) -> Verdict
+    plot : callable (list of RunRecord, matplotlib Figure, profile) -> str or None
+        Draws the claim's figure and returns its caption (None: no figure).
+    """
+
+    id: str
+    paper: str
+    statement: str
+    experiment: str
+    rule: str
+    runs: Callable[[str], list[RunSpec]]
+    evaluate: Callable[[list[RunRecord], str], Verdict]
+    plot: Callable[[list[RunRecord], Any, str], str | None] | None = None
+
+
+CLAIMS: dict[str, Claim] = {}
+
+
+def register_claim(claim: Claim) -> Claim:
+    if claim.id in CLAIMS:
+        raise ValueError(f"duplicate claim id {claim.id!r}")
+    CLAIMS[claim.id] = claim
+    return claim
