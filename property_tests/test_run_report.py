@@ -1,0 +1,184 @@
+"""End to end: `verify-sublin run` at the tiny profile, the report, resume, export."""
+
+from __future__ import annotations
+
+import csv
+import html.parser
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from verify_sublin.claims import CLAIMS, plan
+from verify_sublin.cli import main
+from verify_sublin.store import ResultStore
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert main(["run", "--profile", "tiny", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+class _Checker(html.parser.HTMLParser):
+    """Collects ids, tags and every URL-bearing attribute; checks nesting of block tags."""
+
+    VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.ids, self.urls, self.errors = [], set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        for key in ("src", "href"):
+            if key in attrs:
+                self.urls.append(attrs[key])
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> (open: {self.stack[-3:]})")
+        else:
+            self.stack.pop()
+
+
+def test_report_lists_every_claim_with_a_verdict(tiny_run):
+    md = (tiny_run / "report.md").read_text()
+    table = md.split("## Verdicts")[1].split("\n\n")[1]
+    for cid in CLAIMS:
+        row = next((line for line in table.splitlines() if f"[{cid}]" in line), None)
+        assert row is not None, cid
+        assert re.search(r"\*\*(holds|holds-with-caveat|fails|inconclusive|untestable)\*\*", row)
+    assert "What these experiments can and cannot say" in md
+    assert "indicative" in md
+
+
+def test_html_parses_is_self_contained_and_links_resolve(tiny_run):
+    page = (tiny_run / "report.html").read_text()
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    assert not checker.errors and not checker.stack
+    for url in checker.urls:
+        assert url.startswith("data:image/png;base64,") or url.startswith("#"), url
+        if url.startswith("#"):
+            assert url[1:] in checker.ids, url
+    assert "http://" not in page and "https://" not in page
+    assert page.count("<img") >= 10
+
+
+def test_rerun_recomputes_nothing(tiny_run, capsys):
+    store = ResultStore(tiny_run / "results.sqlite")
+    before = [(r["id"], r["finished"]) for r in store.runs()]
+    assert main(["run", "--profile", "tiny", "--out", str(tiny_run), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "0 runs made" in err
+    assert [(r["id"], r["finished"]) for r in store.runs()] == before
+    # re-rendering from the store alone works and recomputes nothing either
+    out2 = tiny_run / "again"
+    assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(out2),
+                 "--profile", "tiny"]) == 0
+    assert (out2 / "report.html").exists()
+    assert [(r["id"], r["finished"]) for r in store.runs()] == before
+
+
+def test_every_planned_run_is_stored(tiny_run):
+    store = ResultStore(tiny_run / "results.sqlite")
+    planned = plan(None, "tiny")
+    for run in planned:
+        row = store.get(run.key)
+        assert row is not None and row["git_commit"] and row["machine"]["cores"]
+    assert store.count() == len(planned)
+
+
+def test_export_csv(tiny_run, tmp_path):
+    assert main(["export", "--store", str(tiny_run / "results.sqlite"), "--csv",
+                 str(tmp_path)]) == 0
+    with (tmp_path / "runs.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    store = ResultStore(tiny_run / "results.sqlite")
+    assert len(rows) == store.count()
+    assert {r["id"] for r in rows} == {str(r["id"]) for r in store.runs()}
+    with (tmp_path / "series.csv").open() as fh:
+        assert next(csv.reader(fh)) == ["run_id", "series", "index", "value"]
+
+
+def test_killed_run_loses_no_finished_run(tmp_path):
+    """SIGKILL a run in the middle; every run recorded before the kill survives intact
+    and is not recomputed when the run is resumed."""
+    out = tmp_path / "out"
+    db = out / "results.sqlite"
+    cmd = [sys.executable, "-m", "verify_sublin.cli", "run", "--profile", "tiny",
+           "--claims", "width.requirement,convergence.rate", "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ))
+    deadline = time.time() + 120
+    count = 0
+    while time.time() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=5) as con:
+                    count = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            except sqlite3.Error:
+                count = 0
+            if count >= 3:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert count >= 3, "the run never recorded three runs"
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store = ResultStore(db)
+    survived = {r["key"]: (r["id"], r["finished"], r["result"]) for r in store.runs()
+                if r["status"] == "done"}
+    assert len(survived) >= 3
+    assert main(["run", "--profile", "tiny", "--claims", "width.requirement,convergence.rate",
+                 "--out", str(out), "--quiet"]) == 0
+    after = {r["key"]: (r["id"], r["finished"], r["result"]) for r in store.runs()}
+    for key, value in survived.items():
+        assert after[key] == value
+    planned = plan(["width.requirement", "convergence.rate"], "tiny")
+    assert set(after) == {p.key for p in planned}
+
+
+@pytest.mark.parametrize(("argv", "param"), [
+    (["run", "--profile", "huge"], "--profile"),
+    (["run", "--profile", "tiny", "--claims", "no.such.claim"], "claims"),
+    (["report", "--store", "/nonexistent/x.sqlite", "--out", "/tmp/x"], "--store"),
+])
+def test_cli_errors_are_one_line_with_status_2(argv, param, capsys, tmp_path):
+    if argv[0] == "run":
+        argv = [*argv, "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"verify-sublin: error: {param}:")
+
+
+def test_claims_listing(capsys):
+    assert main(["claims"]) == 0
+    out = capsys.readouterr().out
+    for cid in CLAIMS:
+        assert cid in out
+
+
+def test_report_marks_runs_from_another_commit(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("VERIFY_SUBLIN_COMMIT", "0" * 40)
+    assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(tmp_path),
+                 "--profile", "tiny"]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "† not the rendering commit" in md
+    table = md.split("## Verdicts")[1].split("\n\n")[1]
+    assert table.count(" †") >= len([c for c in CLAIMS if CLAIMS[c].runs("tiny")])
+    assert Path(tmp_path / "report.html").exists()
