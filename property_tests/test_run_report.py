@@ -30,7 +30,7 @@ def tiny_run(tmp_path_factory):
 class _Checker(html.parser.HTMLParser):
     """Collects ids, tags and every URL-bearing attribute; checks nesting of block tags."""
 
-    VOID = {"meta", "img", "br", "hr", "link", "input"}
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
 
     def __init__(self):
         super().__init__()
