@@ -6,6 +6,7 @@ Errors in the arguments print one line on stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -35,18 +36,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_list(text: str) -> list[int]:
-    """'2^12,2^16,1000' -> [4096, 65536, 1000]."""
+def _int_list(text: str, name: str = "--m") -> list[int]:
+    """'2^12,2^16,1000' -> [4096, 65536, 1000]; anything else is an InputError."""
+    from .errors import InputError
     out = []
-    for part in text.split(","):
-        part = part.strip()
-        base, _, exp = part.partition("^")
-        out.append(int(base) ** int(exp) if exp else int(base))
+    for part in str(text).split(","):
+        m = re.fullmatch(r"\s*(\d{1,12})(?:\^(\d{1,3}))?\s*", part)
+        if not m:
+            raise InputError(name, repr(text), "comma-separated integers or powers like 2^20")
+        out.append(int(m.group(1)) ** int(m.group(2)) if m.group(2) else int(m.group(1)))
     return out
 
 
-def _float_list(text: str) -> list[float]:
-    return [float(x) for x in text.split(",")]
+def _float_list(text: str, name: str = "--c") -> list[float]:
+    from .errors import InputError, check_float
+    try:
+        values = [float(x) for x in str(text).split(",")]
+    except ValueError:
+        raise InputError(name, repr(text), "comma-separated numbers") from None
+    return [check_float(name, v, minimum=0.0) for v in values]
 
 
 def _cmd_speed(args: argparse.Namespace) -> int:
@@ -55,10 +63,15 @@ def _cmd_speed(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"  ... {msg}", file=sys.stderr, flush=True)
 
-    (m,) = _int_list(args.m)
+    ms = _int_list(args.m)
+    if len(ms) != 1:
+        from .errors import InputError
+        raise InputError("--m", repr(args.m), "one width")
+    (m,) = ms
+    cs = _float_list(args.c)
     print(f"Speed comparison: n={args.n} d={args.d} m={log2_label(m)} seed={args.seed}, "
           f"median of {args.steps} steps after {args.warmup} warm-up step(s), one process")
-    for c in _float_list(args.c):
+    for c in cs:
         if args.tree:
             t = tree_timings(m, args.n, args.d, c, args.seed, args.steps)
             print(f"\nCorrelation tree at c={c} (b={t['config']['b']:.4f}): floor X@W.T "
@@ -88,8 +101,8 @@ def _cmd_speed(args: argparse.Namespace) -> int:
                   f"{t['cache explicit'] / t['cache implicit']:.2f}x, "
                   f"tree {t['tree explicit'] / t['tree implicit']:.2f}x")
     if args.slopes:
-        ms = _int_list(args.slopes)
-        for c in _float_list(args.c):
+        ms = _int_list(args.slopes, "--slopes")
+        for c in cs:
             sc = scaling(ms, args.n, args.d, c, args.seed, args.steps, args.warmup,
                          progress=progress)
             print(f"\nScaling in m at c={c} over m = {', '.join(log2_label(x) for x in ms)} "
@@ -147,24 +160,59 @@ def _store_path(args: argparse.Namespace) -> Path:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .claims import execute, plan
-    from .errors import check_choice
+    from .errors import check_choice, check_int
+    from .executors import make_executor
     from .report import render_report
     from .store import ResultStore
 
     profile = check_choice("--profile", args.profile, ("tiny", "quick", "full"))
     ids = [c for c in args.claims.split(",") if c] if args.claims else None
+    planned = plan(ids, profile)                 # validates the claim ids
+    check_int("--jobs", args.jobs, minimum=1)
+    _apply_memory_limit(args)
     store = ResultStore(_store_path(args))
-    planned = plan(ids, profile)
+    executor = make_executor(args.jobs, args.scheduler or None)
     t0 = time.perf_counter()
     print(f"verify-sublin run: profile {profile}, {len(planned)} runs planned, store "
-          f"{store.path}", file=sys.stderr, flush=True)
-    counts = execute(planned, store, profile, recompute=args.recompute,
-                     progress=None if args.quiet else _progress_printer())
+          f"{store.path}, {executor.slots} worker slot(s)", file=sys.stderr, flush=True)
+    try:
+        counts = execute(planned, store, profile, recompute=args.recompute,
+                         progress=None if args.quiet else _progress_printer(),
+                         executor=executor)
+    finally:
+        executor.close()
     md, page = render_report(store, args.out, profile, ids)
     print(f"\n{counts['done']} runs made, {counts['skipped']} already stored, "
           f"{counts['failed']} failed, in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     print(f"report: {md}\n        {page}")
     return 0
+
+
+def _apply_memory_limit(args: argparse.Namespace) -> None:
+    if getattr(args, "memory_limit", ""):
+        from .memory import parse_size, set_memory_limit
+        set_memory_limit(parse_size(args.memory_limit))
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import reproduce
+    from .store import ResultStore
+
+    path = Path(args.store)
+    if not path.exists():
+        from .errors import InputError
+        raise InputError("--store", str(path), "an existing results database")
+    _apply_memory_limit(args)
+    report = reproduce(ResultStore(path), args.run_id, time_factor=args.time_factor)
+    print(f"run {args.run_id}: {report['experiment']} {report['params']} seed {report['seed']}")
+    print(f"  stored at commit {report['stored_commit']}, reproduced at {report['commit']}")
+    print(f"  {report['compared']} figures compared: {len(report['mismatches'])} mismatch(es) "
+          f"(exact for integers, 1e-9 relative for other numbers, times within a factor "
+          f"{args.time_factor:g}); {report['times_compared']} times")
+    for m in report["mismatches"][:40]:
+        print(f"  MISMATCH {m['field']}: stored {m['stored']!r}, now {m['now']!r} ({m['rule']})")
+    print("  reproduced" if report["match"] else "  NOT reproduced")
+    return 0 if report["match"] else 1
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -201,9 +249,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the same form as the package's InputError)."""
+
+    def error(self, message: str):
+        print(f"verify-sublin: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="verify-sublin", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="verify-sublin", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="check the claims: make the runs, write the report")
     run.add_argument("--profile", default="quick",
                      help="quick (<= 3 min, indicative), full (<= 60 min), tiny (tests)")
@@ -212,7 +268,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--store", default="", help="results database (default OUT/results.sqlite)")
     run.add_argument("--recompute", action="store_true", help="redo runs already stored")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--jobs", type=int, default=1,
+                     help="local worker processes for the non-timing runs (default 1)")
+    run.add_argument("--scheduler", default="",
+                     help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
+    run.add_argument("--memory-limit", default="",
+                     help="refuse configurations above this size (e.g. 16G); default 90%% of "
+                          "the available memory")
     run.set_defaults(func=_cmd_run)
+
+    rp = sub.add_parser("reproduce", help="re-run a stored run and compare its figures")
+    rp.add_argument("run_id", type=int)
+    rp.add_argument("--store", default="reports/latest/results.sqlite")
+    rp.add_argument("--time-factor", type=float, default=3.0,
+                    help="times match when within this factor (default 3)")
+    rp.add_argument("--memory-limit", default="")
+    rp.set_defaults(func=_cmd_reproduce)
 
     rep = sub.add_parser("report", help="re-render the report from a store, recomputing nothing")
     rep.add_argument("--store", required=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError, check_array, check_choice, check_int, check_seed
+from .memory import check_memory
 
 __all__ = ["UNIT_NORM_TOL", "check_inputs", "normalize", "separation", "sphere_data"]
 
@@ -54,6 +55,7 @@ def sphere_data(n: int, d: int, seed: int,
     d = check_int("d", d, minimum=2)
     seed = check_seed("seed", seed)
     labels = check_choice("labels", labels, ("teacher", "random"))
+    check_memory("n", 16.0 * n * d, f"{n} inputs of dimension {d}")
     rng = np.random.default_rng(seed)
     X = normalize(rng.standard_normal((n, d)))
     if labels == "random":

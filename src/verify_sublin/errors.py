@@ -69,7 +69,8 @@ class MemoryLimitError(InputError):
         super().__init__(
             parameter,
             f"a configuration needing about {_gib(estimate_bytes)} for {what}",
-            f"at most {_gib(limit_bytes)} (the memory limit; raise it with memory_limit=...)",
+            f"at most {_gib(limit_bytes)} (the memory limit; raise it with "
+            "verify_sublin.memory.set_memory_limit, VERIFY_SUBLIN_MEMORY_LIMIT or --memory-limit)",
         )
 
 

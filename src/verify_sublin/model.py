@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, check_array, check_choice, check_float, check_int, check_seed
+from .memory import check_memory
 
 __all__ = ["JACOBIAN_MAX_ENTRIES", "ShiftedReLUNet", "shift_for"]
 
@@ -111,6 +112,7 @@ class ShiftedReLUNet:
         d = check_int("d", d, minimum=1)
         shift = check_float("shift", shift, minimum=0.0)
         seed = check_seed("seed", seed)
+        check_memory("m", 8.0 * m * (d + 1), f"the weights of a {m} x {d} network")
         rng = np.random.default_rng(seed)
         W = rng.standard_normal((m, d))
         a = rng.choice(np.array([-1.0, 1.0]), size=m)

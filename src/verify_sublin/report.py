@@ -100,7 +100,7 @@ def _summary_figures(store: ResultStore, profile: str, outdir: Path) -> list[tup
         ax.set_yscale("log")
         ax.set_xlabel("width m")
         ax.set_ylabel("seconds per step (median)")
-        ax.legend(fontsize=6)
+        _legend(ax)
         ax.grid(True, which="both", alpha=0.3)
         figs.append(_save(fig, outdir / "fig_cost_per_iteration.png",
                           "Cost per iteration against m for every method (c = 0.4), log-log, "
@@ -123,18 +123,23 @@ def _summary_figures(store: ResultStore, profile: str, outdir: Path) -> list[tup
         ax1.set_xlabel("iteration")
         ax1.set_ylabel("||f - y|| / ||f_0 - y||")
         ax1.set_title(f"m = {mmax}", fontsize=8)
-        ax1.legend(fontsize=6)
+        _legend(ax1)
         for name, pts in sorted(tte.items()):
             pts.sort()
             ax2.loglog([x[0] for x in pts], [x[1] for x in pts], "o-", label=name)
         ax2.set_xscale("log", base=2)
         ax2.set_xlabel("width m")
         ax2.set_ylabel("seconds to 1e-4 of the initial residual")
-        ax2.legend(fontsize=6)
+        _legend(ax2)
         figs.append(_save(fig, outdir / "fig_residual_and_time_to_eps.png",
                           "Residual against iteration for every method at the largest m, and "
                           "time-to-eps against m (methods that never reached eps are absent)."))
     return figs
+
+
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6)
 
 
 def _save(fig, path: Path, caption: str) -> tuple[str, str]:

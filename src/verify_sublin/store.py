@@ -1,5 +1,11 @@
 """The results store: every run of every experiment, in one SQLite file.
 
+Several `run` processes may share one store: before computing a run, a process takes a
+*lease* on its key (`try_lease`), renews it while it works, and the lease disappears
+when the result is recorded. A lease whose holder died (same host, process gone) or
+that was not renewed in time is taken over by the next process that asks, so a killed
+process never blocks a sweep.
+
 A run is keyed by the hash of (experiment, parameters, seed, backend, profile)
 (`claims.ledger.run_key`); its integer row id is its public id. Each row keeps the
 configuration, the result (figures, counts, timings and per-step series, as JSON), the
@@ -15,6 +21,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -46,6 +54,13 @@ CREATE TABLE IF NOT EXISTS runs (
     seconds REAL
 );
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
+CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    expires REAL NOT NULL
+);
 """
 
 
@@ -157,8 +172,55 @@ class ResultStore:
                     "error, result, git_commit, machine, versions, started, finished, seconds) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (key, *values))
                 rid = int(cur.lastrowid)
+            con.execute("DELETE FROM leases WHERE key = ?", (key,))
             con.commit()
         return rid
+
+    # --------------------------------------------------------------- leases
+    def try_lease(self, key: str, owner: str, ttl: float = 120.0) -> bool:
+        """Take the lease on `key` for `owner` unless the run is done or another live
+        owner holds an unexpired lease. Returns whether `owner` now holds it."""
+        now = time.time()
+        with closing(self._connect()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            done = con.execute("SELECT 1 FROM runs WHERE key = ? AND status = 'done'",
+                               (key,)).fetchone()
+            if done is not None:
+                con.rollback()
+                return False
+            row = con.execute("SELECT owner, host, pid, expires FROM leases WHERE key = ?",
+                              (key,)).fetchone()
+            if row is not None and row["owner"] != owner and _lease_alive(row, now):
+                con.rollback()
+                return False
+            con.execute("INSERT OR REPLACE INTO leases (key, owner, host, pid, expires) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (key, owner, socket.gethostname(), os.getpid(), now + ttl))
+            con.commit()
+        return True
+
+    def renew_leases(self, keys, owner: str, ttl: float = 120.0) -> None:
+        """Extend `owner`'s leases on `keys`."""
+        keys = list(keys)
+        if not keys:
+            return
+        with closing(self._connect()) as con:
+            con.executemany("UPDATE leases SET expires = ? WHERE key = ? AND owner = ?",
+                            [(time.time() + ttl, k, owner) for k in keys])
+            con.commit()
+
+    def release(self, key: str, owner: str) -> None:
+        """Drop `owner`'s lease on `key` (recording a result drops it too)."""
+        with closing(self._connect()) as con:
+            con.execute("DELETE FROM leases WHERE key = ? AND owner = ?", (key, owner))
+            con.commit()
+
+    def lease_holder(self, key: str) -> dict | None:
+        """The live lease on `key` (owner, host, pid, expires), or None."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT owner, host, pid, expires FROM leases WHERE key = ?",
+                              (key,)).fetchone()
+        return dict(row) if row is not None and _lease_alive(row, time.time()) else None
 
     def invalidate(self, key: str) -> None:
         """Mark a run as failed ("recomputing") so the next `record` replaces it."""
@@ -199,6 +261,20 @@ class ResultStore:
                             cell = json.dumps(x) if isinstance(x, (dict, list)) else x
                             s.writerow([run["id"], k, i, cell])
         return [runs_path, series_path]
+
+
+def _lease_alive(row, now: float) -> bool:
+    """A lease counts while unexpired, unless its holder is a dead process on this host."""
+    if row["expires"] <= now:
+        return False
+    if row["host"] == socket.gethostname():
+        try:
+            os.kill(int(row["pid"]), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True
 
 
 def _flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -34,6 +34,7 @@ import numpy as np
 from .errors import InputError, check_array, check_float
 from .firesets import FireSets
 from .kernels import numpy_backend as K
+from .memory import check_memory
 
 __all__ = ["CorrelationTree"]
 
@@ -63,7 +64,19 @@ class CorrelationTree:
     >>> tree.check_invariants()
     """
 
+    @staticmethod
+    def memory_estimate(m: int, n: int, d: int) -> float:
+        """Bytes a tree over m neurons and n inputs needs: 16 n M + 8 m d (+ 8 n d)."""
+        M = 1 << max(m - 1, 0).bit_length()
+        return 16.0 * n * M + 8.0 * m * d + 8.0 * n * d
+
     def __init__(self, W, X, threshold: float):
+        # checked before the copies below; lists (already in memory) are validated after
+        shape_w = W.shape if isinstance(W, np.ndarray) else ()
+        shape_x = X.shape if isinstance(X, np.ndarray) else ()
+        if len(shape_w) == 2 and len(shape_x) == 2:
+            check_memory("W", self.memory_estimate(shape_w[0], shape_x[0], shape_w[1]),
+                         f"a correlation tree over {shape_w[0]} neurons and {shape_x[0]} inputs")
         W = check_array("W", W, ndim=2, copy=True)
         X = check_array("X", X, ndim=2, shape=(None, W.shape[1]), copy=True)
         if W.shape[0] < 1 or X.shape[0] < 1:

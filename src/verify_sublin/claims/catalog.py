@@ -57,6 +57,12 @@ def _pow2(m) -> str:
     return f"2^{int(k)}" if k == int(k) else str(m)
 
 
+def _legend(ax) -> None:
+    """A small legend, only when something is labelled."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6)
+
+
 def _loglog(ax, xlabel, ylabel):
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
@@ -135,7 +141,7 @@ def _sparsity_init_plot(records, fig, profile=None):
         ax.plot(ms, [x[2] for x in rows], "-", color=color, alpha=0.7)
         ax.plot(ms, [x[3] for x in rows], "--", color=color, alpha=0.5)
     _loglog(ax, "width m", "mean |S_i(0)|")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return ("Fire-set size at initialisation against m: dots measured, solid m Q(b), "
             "dashed the bound m^(1-c/2).")
 
@@ -209,7 +215,7 @@ def _sparsity_training_plot(records, fig, profile=None):
         ax2.semilogy(np.maximum(res["flips"], 0.5), "o-", color=f"C{k % 10}")
     ax1.set_xlabel("step")
     ax1.set_ylabel("max_i |S_i(t)| / m^(1-c/2)")
-    ax1.legend(fontsize=6)
+    _legend(ax1)
     ax2.set_xlabel("step")
     ax2.set_ylabel("activation flips (sum over i)")
     return "Fire-set sizes relative to the bound, and activation flips, per training step."
@@ -331,9 +337,9 @@ def _tree_cost_plot(records, fig, profile=None):
     ax1.set_xscale("log", base=2)
     ax1.set_xlabel("width m")
     ax1.set_ylabel("node visits / |S_i| (gray: log2 m)")
-    ax1.legend(fontsize=6)
+    _legend(ax1)
     _loglog(ax2, "width m", "seconds (dotted: floor X W^T)")
-    ax2.legend(fontsize=6)
+    _legend(ax2)
     return "Tree query cost per reported neuron against log2 m, and measured times."
 
 
@@ -416,7 +422,7 @@ def _tree_benefit_plot(records, fig, profile=None):
                         label=v.replace("sublinear ", ""))
         _loglog(ax, "width m", "seconds per step")
         ax.set_title(f"c = {c}", fontsize=8)
-        ax.legend(fontsize=6)
+        _legend(ax)
     return "Per-step time of the sublinear method by fire-set maintenance and pre-activation route."
 
 
@@ -489,7 +495,7 @@ def _ntk_plot(records, fig, profile=None):
         ax.semilogy(bs, [x["upper"] for x in rows], "--", color="gray")
     ax.set_xlabel("shift b")
     ax.set_ylabel("lambda_min of the shifted NTK")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return "lambda_min of the exact shifted NTK against b; dotted the stated lower bound, dashed the upper."
 
 
@@ -576,7 +582,7 @@ def _conv_plot(records, fig, profile=None):
     ax.set_xlabel("iteration")
     ax.set_ylabel("||f - y||")
     ax.set_ylim(1e-17, 10)
-    ax.legend(fontsize=7)
+    _legend(ax)
     return "Residual against iteration for every convergence run (all m, seeds)."
 
 
@@ -671,7 +677,7 @@ def _width_plot(records, fig, profile=None):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("width m")
     ax.set_ylabel("fraction of seeds with 2x contraction")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return "Fraction of seeds in which Gauss-Newton contracted by 2x at every step, against m."
 
 
@@ -746,7 +752,7 @@ def _sketch_plot(records, fig, profile=None):
                          color=f"C{k}", label=kind)
     ax1.set_xlabel("sketch size s")
     ax1.set_ylabel("kappa after preconditioning")
-    ax1.legend(fontsize=7)
+    _legend(ax1)
     ax2.set_xlabel("sketch size s")
     ax2.set_ylabel("CG iterations to 1e-10")
     return f"Conditioning and CG iterations against the sketch size (m = {_pow2(r.spec.params['m'])})."
@@ -861,7 +867,7 @@ def _cpi_plot(records, fig, profile):
                 ax.text(0.05, 0.9 - 0.08 * j, f"slope {fit.exponent:.2f}", transform=ax.transAxes,
                         fontsize=7, color=f"C{j}")
         _loglog(ax, axis, "operations per step")
-        ax.legend(fontsize=6)
+        _legend(ax)
     return "Counted operations per step against m, n and d (dashed: the paper's cost formula)."
 
 

@@ -15,6 +15,7 @@ from ..model import shift_for
 from ..sketch import _DEFAULT_FACTOR
 from .catalog import (
     _CACHE_IMPLICIT,
+    _legend,
     _no_runs,
     _p,
     _pow2,
@@ -88,7 +89,7 @@ def _shift_plot(records, fig, profile=None):
     for ax, label in zip(axes, ["mean |S_i| / m", "lambda_min(G_0)", "GN iterations to 1e-10"]):
         ax.set_xlabel("c (b = sqrt(c ln m))")
         ax.set_ylabel(label)
-    axes[0].legend(fontsize=6)
+    _legend(axes[0])
     return "Sparsity, conditioning and Gauss-Newton iterations against the shift constant c."
 
 
@@ -169,7 +170,7 @@ def _jsparse_plot(records, fig, profile=None):
     ax.axhline(1.0, color="k", ls="--")
     ax.set_xlabel("step")
     ax.set_ylabel("nnz(J_t) / (n m d Q(b))  (1 = its expectation at t = 0)")
-    ax.legend(fontsize=6)
+    _legend(ax)
     return "Jacobian density during training, relative to its expectation Q(b) at initialisation."
 
 
@@ -247,7 +248,7 @@ def _krr_plot(records, fig, profile=None):
     ax.set_xscale("log", base=2)
     ax.set_xlabel("width m")
     ax.set_ylabel("test MSE")
-    ax.legend(fontsize=6)
+    _legend(ax)
     return "Test error of Gauss-Newton training, NTK kernel ridge regression and second-layer training."
 
 
@@ -420,7 +421,7 @@ def _fo_plot(records, fig, profile=None):
     ax.axhline(EPS, color="k", ls="--")
     ax.set_xlabel("wall seconds")
     ax.set_ylabel("||f - y|| / ||f_0 - y||")
-    ax.legend(fontsize=6)
+    _legend(ax)
     return f"Residual against wall time at m = {_pow2(mmax)} (dashed: eps)."
 
 

@@ -10,8 +10,11 @@ sweep goes on. `evaluate` reads the stored runs back and applies each claim's ru
 from __future__ import annotations
 
 import math
+import os
+import socket
+import threading
 import time
-import traceback
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -63,52 +66,150 @@ def plan(claim_ids: Iterable[str], profile: str, backend: str = "numpy") -> list
 
 Progress = Callable[[dict], None]
 
+LEASE_TTL = 120.0      # seconds a lease lives without renewal
+RENEW_EVERY = 20.0     # seconds between renewals of the leases held
+
+
+class _Renewer(threading.Thread):
+    """Renews the coordinator's leases while runs are in progress."""
+
+    def __init__(self, store: ResultStore, owner: str):
+        super().__init__(daemon=True)
+        self.store, self.owner, self.keys = store, owner, set()
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(RENEW_EVERY):
+            with self.lock:
+                keys = list(self.keys)
+            try:
+                self.store.renew_leases(keys, self.owner, LEASE_TTL)
+            except Exception:  # a busy database: try again next time
+                pass
+
 
 def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
             backend: str = "numpy", recompute: bool = False,
-            progress: Progress | None = None) -> dict:
+            progress: Progress | None = None, executor=None,
+            wait_seconds: float = 0.5) -> dict:
     """Make the planned runs the store lacks; returns counts of done/skipped/failed.
 
-    `progress` is called with a dict (index, total, run, status, seconds, eta) before and
-    after each run (for a progress bar); the experiments themselves never print.
+    Non-timing runs go to `executor` (in-process by default; see
+    `verify_sublin.executors`), as many at a time as it has slots; timing runs are made
+    afterwards by this process, one at a time. Each run is leased first, so several
+    processes can share a store without computing a run twice; runs leased by another
+    live process are waited for (and taken over if their holder dies). Every finished
+    run is committed before the next is recorded. `progress` receives a dict per event.
     """
+    from ..executors import InProcessExecutor, run_isolated
+
+    executor = executor or InProcessExecutor()
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     todo = [r for r in planned if recompute or not _done(store, r.key)]
-    skipped = len(planned) - len(todo)
+    if recompute:
+        for r in todo:
+            store.invalidate(r.key)
+    counts = {"done": 0, "failed": 0, "skipped": len(planned) - len(todo), "total": len(planned),
+              "waited": 0}
     total_weight = sum(r.weight for r in todo) or 1.0
-    done_weight, t_start = 0.0, time.perf_counter()
-    counts = {"done": 0, "failed": 0, "skipped": skipped, "total": len(planned)}
+    state = {"done_weight": 0.0, "index": 0, "t0": time.perf_counter()}
     prov = provenance()
-    for k, run in enumerate(todo):
-        elapsed = time.perf_counter() - t_start
-        eta = (elapsed / done_weight * (total_weight - done_weight)) if done_weight else math.nan
-        if progress:
-            progress({"index": k, "total": len(todo), "run": run, "status": "start",
-                      "elapsed": elapsed, "eta": eta})
-        exp = EXPERIMENTS[run.spec.experiment]
-        started, t0 = time.time(), time.perf_counter()
-        try:
-            result = exp.fn(dict(run.spec.params), run.spec.seed)
-            status, error = "done", None
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # a failed run is recorded, not fatal
-            result, status = None, "failed"
-            error = f"{type(exc).__name__}: {exc}"
-            last = traceback.extract_tb(exc.__traceback__)[-1]
-            error += f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
-        seconds = time.perf_counter() - t0
-        if recompute:
-            store.invalidate(run.key)
-        rid = store.record(run.key, run.spec.experiment, run.spec.params, run.spec.seed, backend,
-                           profile, status, result=result, error=error, provenance=prov,
-                           started=started, seconds=seconds)
+    renewer = _Renewer(store, owner)
+    renewer.start()
+
+    def eta() -> float:
+        elapsed = time.perf_counter() - state["t0"]
+        dw = state["done_weight"]
+        return (elapsed / dw * (total_weight - dw)) if dw else math.nan
+
+    def finish(run: PlannedRun, outcome: tuple, started: float, seconds: float) -> None:
+        status, payload = outcome
+        result, error = (payload, None) if status == "done" else (None, payload)
+        rid = store.record(run.key, run.spec.experiment, run.spec.params, run.spec.seed,
+                           backend, profile, status, result=result, error=error,
+                           provenance=prov, started=started, seconds=seconds)
+        with renewer.lock:
+            renewer.keys.discard(run.key)
         counts[status] += 1
-        done_weight += run.weight
+        state["done_weight"] += run.weight
+        state["index"] += 1
         if progress:
-            elapsed = time.perf_counter() - t_start
-            progress({"index": k + 1, "total": len(todo), "run": run, "status": status,
-                      "id": rid, "seconds": seconds, "elapsed": elapsed, "error": error,
-                      "eta": elapsed / done_weight * (total_weight - done_weight)})
+            progress({"index": state["index"], "total": len(todo), "run": run, "status": status,
+                      "id": rid, "seconds": seconds, "error": error,
+                      "elapsed": time.perf_counter() - state["t0"], "eta": eta()})
+
+    def lease(run: PlannedRun) -> bool:
+        if store.try_lease(run.key, owner, LEASE_TTL):
+            with renewer.lock:
+                renewer.keys.add(run.key)
+            return True
+        return False
+
+    def announce(run: PlannedRun) -> None:
+        if progress:
+            progress({"index": state["index"], "total": len(todo), "run": run,
+                      "status": "start", "elapsed": time.perf_counter() - state["t0"],
+                      "eta": eta()})
+
+    def run_here(run: PlannedRun) -> None:
+        announce(run)
+        started, t0 = time.time(), time.perf_counter()
+        threads = None if EXPERIMENTS[run.spec.experiment].timing else 1
+        outcome = run_isolated(run.spec.experiment, run.spec.params, run.spec.seed, threads)
+        finish(run, outcome, started, time.perf_counter() - t0)
+
+    parallel = [r for r in todo if not EXPERIMENTS[r.spec.experiment].timing]
+    serial = [r for r in todo if EXPERIMENTS[r.spec.experiment].timing]
+    waiting: list[PlannedRun] = []
+    try:
+        # 1. non-timing runs on the executor, as many at a time as it has slots
+        queue = list(parallel)
+        in_flight: dict = {}
+        while queue or in_flight:
+            while queue and len(in_flight) < executor.slots:
+                run = queue.pop(0)
+                if not lease(run):
+                    waiting.append(run)
+                    continue
+                announce(run)
+                fut = executor.submit(run.spec.experiment, run.spec.params, run.spec.seed, 1)
+                in_flight[fut] = (run, time.time(), time.perf_counter())
+            if not in_flight:
+                break
+            for fut in executor.as_completed(list(in_flight)):
+                run, started, t0 = in_flight.pop(fut)
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # a worker died or the cluster failed
+                    outcome = ("failed", f"executor: {type(exc).__name__}: {exc}")
+                finish(run, outcome, started, time.perf_counter() - t0)
+                break
+        # 2. timing runs here, one at a time, with nothing running beside them
+        for run in serial:
+            if lease(run):
+                run_here(run)
+            else:
+                waiting.append(run)
+        # 3. runs another process holds: wait, and take over if their holder is gone
+        while waiting:
+            still = []
+            for run in waiting:
+                if _done(store, run.key):
+                    counts["waited"] += 1
+                elif lease(run):
+                    run_here(run)
+                else:
+                    still.append(run)
+            waiting = still
+            if waiting:
+                time.sleep(wait_seconds)
+    finally:
+        renewer.stopped.set()
+        with renewer.lock:
+            held = list(renewer.keys)
+        for key in held:
+            store.release(key, owner)
     return counts
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..data import check_inputs
 from ..errors import InputError, NumericalError
+from ..memory import check_memory
 from ..model import ShiftedReLUNet
 from ..solvers import SolverInfo
 
@@ -196,6 +197,8 @@ class Trainer(ABC):
         X, y = check_inputs(X, y, d=net.d)
         if y is None:
             raise InputError("y", "None", "labels, one per row of X")
+        check_memory("m", self.memory_estimate(net.m, X.shape[0], net.d, options),
+                     f"method {self.method!r} at m = {net.m}, n = {X.shape[0]}, d = {net.d}")
         self.options = options
         self.X = np.ascontiguousarray(X)
         self.y = np.array(y, dtype=np.float64)
@@ -206,6 +209,15 @@ class Trainer(ABC):
         self._timer = _PhaseTimer()
 
     # ------------------------------------------------------------- contract
+    @classmethod
+    def memory_estimate(cls, m: int, n: int, d: int, options: TrainerOptions) -> float:
+        """Peak bytes the method needs at these sizes (checked before allocating).
+
+        Default: a copy of the weights, scratch of length m, forward blocks and n x n
+        matrices. Subclasses add their own structures.
+        """
+        return 8.0 * m * (d + 3) + 16.0 * n * min(m, 16384) + 64.0 * n * n
+
     @property
     @abstractmethod
     def net(self) -> ShiftedReLUNet:
@@ -222,8 +234,9 @@ class Trainer(ABC):
 
     @property
     def residual(self) -> float:
-        """||f(W_t) - y||_2."""
-        return float(np.linalg.norm(self.outputs - self.y))
+        """||f(W_t) - y||_2 (inf if the outputs overflowed)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.linalg.norm(self.outputs - self.y))
 
     @abstractmethod
     def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
@@ -242,11 +255,14 @@ class Trainer(ABC):
         before = self.residual
         timer = _PhaseTimer()
         rec = _StepRecord()
-        try:
-            self._step(rec, timer)
-        except NumericalError as exc:
-            raise NumericalError(exc.diagnosis, step=self.steps_done) from None
-        after = self.residual
+        # overflow and NaN are detected below and reported as a NumericalError, not as
+        # numpy warnings from deep inside the step
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                self._step(rec, timer)
+            except NumericalError as exc:
+                raise NumericalError(exc.diagnosis, step=self.steps_done) from None
+            after = self.residual
         if not math.isfinite(after):
             raise NumericalError("the residual became NaN or infinite; the step size eta "
                                  f"({self.options.eta}) or damping mu may be unsuitable",

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ..errors import InputError, check_float
+from ..errors import InputError, NumericalError, check_float
 from ..firesets import FireSets, forward_fire_sets
 from ..kernels import numpy_backend as K
 from ..model import ShiftedReLUNet
@@ -108,6 +108,9 @@ class DenseTrainer(Trainer):
             pat = self._fire.union_patterns(self._slot)
         rec.fire_set_sizes = self._fire.sizes
         rec.union_size = pat.size
+        if pat.size == 0:
+            raise NumericalError("no neuron fires on any input, so the Jacobian is zero and "
+                                 "training cannot move; lower the shift")
         r = self._f - self.y
         g = self._direction(r, pat, rec, timer)
         with timer("update"):
@@ -222,6 +225,11 @@ class Adam(DenseTrainer):
     method = "adam"
     uses = frozenset({"eta", "train_a", "seed", "backend"})
     beta1, beta2, epsilon = 0.9, 0.999, 1e-8
+
+    @classmethod
+    def memory_estimate(cls, m, n, d, options):
+        """Dense trainer plus two m x d moment arrays and a gradient."""
+        return super().memory_estimate(m, n, d, options) + 24.0 * m * (d + 1)
 
     def __init__(self, net, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)

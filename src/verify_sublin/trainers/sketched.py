@@ -33,6 +33,11 @@ class SketchedGaussNewton(DenseTrainer):
     uses = frozenset({"eta", "mu", "sketch", "sketch_factor", "tol", "max_iter", "seed",
                       "backend"})
 
+    @classmethod
+    def memory_estimate(cls, m, n, d, options):
+        """Dense trainer plus the n x m fire mask and an m x d product buffer."""
+        return super().memory_estimate(m, n, d, options) + 1.0 * n * m + 8.0 * m * d
+
     def __init__(self, net, X, y, options):
         super().__init__(net, X, y, options)
         self.eta = 1.0 if options.eta is None else check_float(

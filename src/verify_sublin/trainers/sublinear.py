@@ -67,6 +67,20 @@ class SublinearGaussNewton(Trainer):
     uses = frozenset({"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
                       "fire_sets", "refresh_every", "seed", "backend", "preactivations"})
 
+    @classmethod
+    def memory_estimate(cls, m, n, d, options):
+        """Weights, scratch, and the fire-set structure: the tree (16 n M + 8 m d), the
+        scan cache (8 n m) or the live-union cache (<= 8 m n); every variant keeps up to
+        three |U0| x n buffers (|U0| <= m)."""
+        base = super().memory_estimate(m, n, d, options)
+        if options.fire_sets == "tree":
+            extra = CorrelationTree.memory_estimate(m, n, d) + 24.0 * m * n
+        elif options.fire_sets == "scan":
+            extra = 8.0 * n * m + 24.0 * m * n
+        else:
+            extra = 16.0 * m * n
+        return base + extra
+
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
         o = options

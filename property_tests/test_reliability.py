@@ -1,0 +1,389 @@
+"""Reliability: bad input anywhere gives one kind of error, numerical faults are named,
+the store survives kill -9 and concurrent runs, executors agree, memory is guarded."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import verify_sublin as vs
+from verify_sublin import InputError, MemoryLimitError, NumericalError
+from verify_sublin.claims import plan
+from verify_sublin.claims.runner import execute
+from verify_sublin.cli import main
+from verify_sublin.memory import parse_size, set_memory_limit
+from verify_sublin.realdata import load_dataset
+from verify_sublin.sketch import Sketch, default_size
+from verify_sublin.store import ResultStore
+
+# ------------------------------------------------------------ bad values
+BAD_INT = st.sampled_from([0, -1, -(10**9), 1.5, "3", None, True, [3], float("nan"),
+                           float("inf"), b"4", 3 + 0j])
+#: sizes that allocate: a huge value must be refused by the memory guard
+BAD_SIZE = st.one_of(BAD_INT, st.sampled_from([2**45, 2**70]))
+BAD_POS_FLOAT = st.sampled_from([-0.1, -1e9, float("nan"), float("inf"), "a", None, [1.0],
+                                 1j, True])
+BAD_REAL = st.sampled_from([float("nan"), float("inf"), -float("inf"), "a", None, [1.0], 1j, True])
+BAD_SEED = st.sampled_from([-1, 2**64, 1.5, "s", None, [1]])
+BAD_CHOICE = st.one_of(st.text(max_size=8).filter(lambda s: s not in {
+    "gd", "ggn", "sketched_gn", "sublinear_gn", "adam", "second_layer", "ntk_krr",
+    "teacher", "random", "tree", "cache", "scan", "explicit", "implicit", "cholesky",
+    "sketch", "gaussian", "srht", "countsketch", "tensor", "numpy", "diabetes", "digits",
+    "sphere-teacher", "sphere-random"}), st.sampled_from([None, 3, 1.5, ["gd"]]))
+
+
+def _bad_array(shape, free_rows=False, free_cols=False):
+    """Arrays that are wrong for the given shape: ndim, size, NaN, inf, strings, ragged.
+    With `free_rows` (`free_cols`) the number of rows (columns) is not fixed, so a
+    different count is valid and not offered."""
+    n = shape[0]
+    good = np.ones(shape)
+    bad = [np.ones((*shape, 1)), np.ones(shape[:-1] or (2, 2)), "abc", None, [[1, 2], [3]],
+           np.full(shape, np.nan), np.full(shape, np.inf), np.array(["x"] * n),
+           *([] if free_rows else [np.ones((n + 1, *shape[1:]))])]
+    if len(shape) == 2 and not free_cols:
+        bad.append(np.ones((shape[0], shape[1] + 1)))
+    g2 = good.copy()
+    g2.flat[0] = np.nan
+    bad.append(g2)
+    return st.sampled_from(bad)
+
+
+X4, Y4 = vs.sphere_data(4, 3, seed=0)
+NET = vs.ShiftedReLUNet.init(32, 3, 0.5, seed=0)
+TREE = vs.CorrelationTree(NET.W, X4, 0.5)
+
+
+def _targets():
+    """(name, parameter -> bad-value strategy, call(kwargs)) for the public API."""
+    t = []
+    t.append(("ShiftedReLUNet.init", {"m": BAD_SIZE, "d": BAD_SIZE, "shift": BAD_POS_FLOAT,
+                                      "seed": BAD_SEED},
+              lambda kw: vs.ShiftedReLUNet.init(**({"m": 8, "d": 3, "shift": 0.5, "seed": 0} | kw))))
+    t.append(("ShiftedReLUNet", {"W": _bad_array((8, 3), free_cols=True), "a": _bad_array((8,)),
+                                 "shift": BAD_POS_FLOAT},
+              lambda kw: vs.ShiftedReLUNet(**({"W": np.ones((8, 3)), "a": np.ones(8),
+                                               "shift": 0.1} | kw))))
+    t.append(("net.forward", {"X": _bad_array((4, 3), free_rows=True)}, lambda kw: NET.forward(kw["X"])))
+    t.append(("net.fire_sets", {"X": _bad_array((4, 3), free_rows=True)}, lambda kw: NET.fire_sets(kw["X"])))
+    t.append(("shift_for", {"m": BAD_INT, "c": BAD_POS_FLOAT},
+              lambda kw: vs.shift_for(**({"m": 8, "c": 0.4} | kw))))
+    t.append(("sphere_data", {"n": BAD_SIZE, "d": BAD_SIZE, "seed": BAD_SEED,
+                              "labels": BAD_CHOICE},
+              lambda kw: vs.sphere_data(**({"n": 4, "d": 3, "seed": 0} | kw))))
+    t.append(("separation", {"X": _bad_array((4, 3), free_rows=True, free_cols=True)},
+              lambda kw: vs.separation(kw["X"])))
+    t.append(("normalize", {"X": _bad_array((4, 3), free_rows=True, free_cols=True).filter(
+        lambda x: not (isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.ndim == 2
+                       and np.isfinite(x).all()))}, lambda kw: vs.normalize(kw["X"])))
+    t.append(("CorrelationTree", {"W": _bad_array((8, 3), free_rows=True),
+                                  "X": _bad_array((4, 3), free_rows=True),
+                                  "threshold": BAD_REAL},
+              lambda kw: vs.CorrelationTree(**({"W": np.ones((8, 3)), "X": X4,
+                                                "threshold": 0.1} | kw))))
+    t.append(("tree.query", {"i": st.sampled_from([-1, 4, 10**9, 1.5, "0", None, True, [0]])},
+              lambda kw: TREE.query(kw["i"])))
+    t.append(("tree.update", {"rows": st.sampled_from([[40], [-1], [0.5], "x", [[1]]]),
+                              "new_weights": _bad_array((1, 3))},
+              lambda kw: TREE.update(**({"rows": [0], "new_weights": np.ones((1, 3))} | kw))))
+    optional = BAD_POS_FLOAT.filter(lambda v: v is not None)    # None means "default"
+    opts = {"eta": optional, "mu": BAD_POS_FLOAT, "solver": BAD_CHOICE, "sketch": BAD_CHOICE,
+            "sketch_factor": optional, "tol": BAD_POS_FLOAT, "max_iter": BAD_INT,
+            "fire_sets": BAD_CHOICE, "refresh_every": st.sampled_from([-1, 1.5, "2", None]),
+            "train_a": st.sampled_from([1, "yes", None]), "seed": BAD_SEED,
+            "backend": BAD_CHOICE, "preactivations": BAD_CHOICE, "method": BAD_CHOICE,
+            "X": _bad_array((4, 3)), "y": _bad_array((4,)), "net": st.sampled_from([None, "net", 3])}
+    t.append(("make_trainer", opts, lambda kw: vs.make_trainer(
+        kw.pop("method", "sublinear_gn"), kw.pop("net", NET), kw.pop("X", X4), kw.pop("y", Y4),
+        **kw)))
+    t.append(("trainer.run", {"steps": BAD_INT.filter(lambda v: v != 0), "tol": BAD_POS_FLOAT},
+              lambda kw: vs.make_trainer("ggn", NET, X4, Y4).run(**({"steps": 1} | kw))))
+    t.append(("Sketch", {"kind": BAD_CHOICE, "size": BAD_INT, "m": BAD_INT, "d": BAD_INT,
+                         "seed": BAD_SEED},
+              lambda kw: Sketch(**({"kind": "countsketch", "size": 4, "m": 4, "d": 2,
+                                    "seed": 0} | kw))))
+    t.append(("default_size", {"kind": BAD_CHOICE, "n": BAD_INT,
+                               "sketch_factor": BAD_POS_FLOAT.filter(lambda v: v is not None)},
+              lambda kw: default_size(**({"kind": "tensor", "n": 4} | kw))))
+    t.append(("load_dataset", {"name": BAD_CHOICE, "n_train": BAD_INT, "seed": BAD_SEED},
+              lambda kw: load_dataset(**({"name": "diabetes", "n_train": 4} | kw))))
+    t.append(("shifted_ntk", {"X": _bad_array((4, 3), free_rows=True, free_cols=True), "b": BAD_POS_FLOAT},
+              lambda kw: vs.ntk.shifted_ntk(**({"X": X4, "b": 0.5} | kw))))
+    t.append(("parse_size", {"text": st.sampled_from(["", "x", "1Q", "--", "1e"])},
+              lambda kw: parse_size(kw["text"])))
+    return t
+
+
+TARGETS = _targets()
+ALLOWED = (InputError,)      # MemoryLimitError is an InputError
+
+
+@st.composite
+def bad_calls(draw):
+    name, params, call = draw(st.sampled_from(TARGETS))
+    chosen = draw(st.sampled_from(sorted(params)))
+    return name, chosen, call, {chosen: draw(params[chosen])}
+
+
+@settings(max_examples=8000, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=bad_calls())
+def test_bad_input_to_the_api_gives_input_error(case):
+    """8000 generated bad inputs (one bad parameter each) across the public API: only
+    InputError (a ValueError and TypeError) comes out, naming the parameter."""
+    name, param, call, kw = case
+    if name == "make_trainer" and param in ("sketch", "sketch_factor", "tol", "max_iter"):
+        kw["solver"] = "sketch"     # make the option matter to the method
+    with pytest.raises(ALLOWED) as info:
+        call(dict(kw))
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+    assert ":" in str(info.value)
+
+
+CLI_BAD = [
+    ["run", "--profile", "x"], ["run", "--profile", "tiny", "--claims", "nope"],
+    ["run", "--profile", "tiny", "--jobs", "0"], ["run", "--jobs", "x"],
+    ["run", "--profile", "tiny", "--memory-limit", "lots"],
+    ["report", "--store", "/nonexistent.sqlite", "--out", "/tmp/x"], ["report"],
+    ["export", "--store", "/nonexistent.sqlite", "--csv", "/tmp/x"],
+    ["reproduce", "x"], ["reproduce", "0", "--store", "/nonexistent.sqlite"],
+    ["demo", "--m", "0"], ["demo", "--n", "-3"], ["demo", "--c", "-1"], ["demo", "--seed", "-1"],
+    ["demo", "--methods", "newton"], ["demo", "--steps", "-2"], ["speed", "--c", "abc"],
+    ["speed", "--m", "2^x"], ["speed", "--m", "0"], ["speed", "--n", "0"], ["bogus"], [],
+    ["run", "--unknown-flag"], ["demo", "--m", "2^80"],
+]
+
+
+@settings(max_examples=2500, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(argv=st.sampled_from(CLI_BAD), extra=st.lists(st.one_of(
+    st.sampled_from(["--quiet", "--recompute", "--seed=-4", "--profile=zzz", "--m=-1", "--n=x"]),
+    st.text("abcxyz0123", min_size=1, max_size=6).map(lambda t: "z" + t)), max_size=3))
+def test_bad_cli_arguments_give_one_line_and_status_2(argv, extra):
+    """2500 generated bad command lines (a bad command plus options that cannot make it
+    valid and stray words) through main(argv) in-process: status 2, one line on stderr,
+    no traceback."""
+    out = ["--out", "/nonexistent-dir/never-written"] if argv[:1] == ["run"] else []
+    buf = io.StringIO()
+    with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(io.StringIO()):
+        status = main([*argv, *extra, *out] if argv else argv)
+    assert status == 2
+    err = buf.getvalue().strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("verify-sublin: error:"), err
+    assert "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize("argv", CLI_BAD[:20])
+def test_console_script_errors(argv):
+    """Real subprocess calls of the console script."""
+    proc = subprocess.run(["verify-sublin", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("verify-sublin: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------- numerical faults
+def test_step_that_overflows_names_the_step():
+    with pytest.raises(NumericalError, match=r"^step 0: .*NaN or infinite"):
+        vs.make_trainer("gd", NET, X4, Y4, eta=1e300).step()
+    trainer = vs.make_trainer("gd", NET, X4, Y4)
+    trainer.step()
+    trainer.eta = 1e300                  # the fault appears at the second step
+    with pytest.raises(NumericalError, match=r"^step 1: .*NaN or infinite"):
+        trainer.step()
+
+
+def test_failed_run_is_stored_and_listed_in_the_report(tmp_path):
+    from verify_sublin.report import render_report
+    store = ResultStore(tmp_path / "r.sqlite")
+    planned = plan(["rq.plain_relu"], "tiny")
+    run = planned[0]
+    store.record(run.key, run.spec.experiment, run.spec.params, run.spec.seed, "numpy", "tiny",
+                 "failed", error="NumericalError: step 3: simulated fault")
+    execute(planned, store, "tiny")    # the failed run is retried and the rest made
+    render_report(store, tmp_path / "out", "tiny", ["rq.plain_relu"])
+    assert store.get(run.key)["status"] == "done"
+    # a run that keeps failing is listed in the report, not dropped
+    bad = plan(["convergence.rate"], "tiny")[0]
+    store.record(bad.key, bad.spec.experiment, bad.spec.params, bad.spec.seed, "numpy", "tiny",
+                 "failed", error="NumericalError: step 2: simulated fault")
+    render_report(store, tmp_path / "out2", "tiny", ["convergence.rate"])
+    md = (tmp_path / "out2" / "report.md").read_text()
+    assert "simulated fault" in md.split("## Failed runs")[1]
+
+
+# ---------------------------------------------------------- memory guard
+def test_memory_guard_refuses_before_allocating():
+    set_memory_limit(2**20)          # 1 MiB
+    try:
+        with pytest.raises(MemoryLimitError, match=r"^m: expected at most 0.000977 GiB"):
+            vs.ShiftedReLUNet.init(2**20, 32, 1.0, seed=0)
+        wide = vs.ShiftedReLUNet(np.ones((2**14, 3)), np.ones(2**14), 0.5)
+        with pytest.raises(MemoryLimitError, match=r"^m: .*method 'sublinear_gn'"):
+            vs.make_trainer("sublinear_gn", wide, X4, Y4)
+    finally:
+        set_memory_limit(None)
+    with pytest.raises(MemoryLimitError):   # a fuzzed huge m never reaches an allocation
+        vs.ShiftedReLUNet.init(2**45, 64, 1.0, seed=0)
+
+
+# ------------------------------------------------------ crash-safe store
+def _spawn_run(out, claims, extra=()):
+    cmd = [sys.executable, "-m", "verify_sublin.cli", "run", "--profile", "tiny", "--claims",
+           claims, "--out", str(out), *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+KILL_CLAIMS = "width.requirement,sparsity.init,ntk.lambda,rq.min_shift,convergence.rate"
+
+
+def test_kill_9_at_random_moments(tmp_path):
+    """20 trials: SIGKILL a sweep after a random delay. After each, the database passes
+    integrity_check and every run the process reported finished (a progress line is
+    printed only after its commit) is there exactly once, unchanged; resuming completes
+    the sweep with no duplicate."""
+    out = tmp_path / "out"
+    db = out / "results.sqlite"
+    rng = random.Random(7)
+    finished: dict[int, tuple] = {}
+    for trial in range(20):
+        proc = _spawn_run(out, KILL_CLAIMS)
+        time.sleep(rng.uniform(0.3, 4.0))
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate()
+        reported = {int(x) for x in re.findall(r"\] run (\d+) .* done", err)}
+        with sqlite3.connect(db) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok", trial
+            rows = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
+                "SELECT id, key, status, result FROM runs")}
+            keys = [r[0] for r in con.execute("SELECT key FROM runs")]
+        assert len(keys) == len(set(keys))
+        for rid in reported:
+            assert rid in rows and rows[rid][1] == "done"
+        for rid, value in finished.items():
+            assert rows[rid] == value, "a finished run changed after a later kill"
+        finished.update({rid: rows[rid] for rid in rows if rows[rid][1] == "done"})
+    assert main(["run", "--profile", "tiny", "--claims", KILL_CLAIMS, "--out", str(out),
+                 "--quiet"]) == 0
+    store = ResultStore(db)
+    planned = plan(KILL_CLAIMS.split(","), "tiny")
+    assert sorted(r["key"] for r in store.runs()) == sorted(p.key for p in planned)
+    for rid, value in finished.items():
+        row = store.get_id(rid)
+        assert (row["key"], row["status"]) == value[:2]
+
+
+def test_two_processes_share_a_store(tmp_path):
+    """Two `run` processes on one store at once: no corruption, every run made once."""
+    out = tmp_path / "out"
+    procs = [_spawn_run(out, KILL_CLAIMS) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errs
+    made = [set(re.findall(r"\] run (\d+) .* (?:done|FAILED)", e)) for e in errs]
+    assert not (made[0] & made[1]), "a run was computed by both processes"
+    with sqlite3.connect(out / "results.sqlite") as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+    planned = plan(KILL_CLAIMS.split(","), "tiny")
+    assert ResultStore(out / "results.sqlite").count() == len(planned)
+
+
+def test_lease_of_a_killed_process_is_recovered(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    run = plan(["tree.correctness"], "tiny")[0]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    import socket
+    import sqlite3 as sq
+    with sq.connect(store.path) as con:     # a lease as a since-killed process left it
+        con.execute("INSERT INTO leases VALUES (?, ?, ?, ?, ?)",
+                    (run.key, "gone", socket.gethostname(), dead.pid, time.time() + 3600))
+    assert store.lease_holder(run.key) is None
+    counts = execute([run], store, "tiny", wait_seconds=0.05)
+    assert counts["done"] == 1 and store.get(run.key)["status"] == "done"
+    # a live holder (this process) is respected
+    other = plan(["tree.correctness"], "quick")[0]
+    assert store.try_lease(other.key, "me", 60)
+    assert not store.try_lease(other.key, "someone-else", 60)
+
+
+# ------------------------------------------------------------- executors
+SAME_CLAIMS = ["sparsity.init", "ntk.lambda", "rq.min_shift", "width.requirement"]
+
+
+def _results(store):
+    return {r["key"]: r["result"] for r in store.runs()}
+
+
+@pytest.mark.slow
+def test_executors_give_identical_results(tmp_path):
+    """The same non-timing runs in-process, on 2 local processes and on a Dask
+    LocalCluster (loopback): identical figures (BLAS and numba pinned to one thread)."""
+    from distributed import LocalCluster
+
+    from verify_sublin.executors import DaskExecutor, LocalProcessExecutor
+    from verify_sublin.reproduce import compare_results
+    planned = [p for p in plan(SAME_CLAIMS, "tiny")]
+    stores = {}
+    for name in ("inprocess", "local2", "dask"):
+        store = ResultStore(tmp_path / f"{name}.sqlite")
+        if name == "inprocess":
+            execute(planned, store, "tiny")
+        elif name == "local2":
+            ex = LocalProcessExecutor(2)
+            try:
+                execute(planned, store, "tiny", executor=ex)
+            finally:
+                ex.close()
+        else:
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                              host="127.0.0.1", dashboard_address=None) as cluster:
+                ex = DaskExecutor(cluster.scheduler_address)
+                try:
+                    execute(planned, store, "tiny", executor=ex)
+                finally:
+                    ex.close()
+        stores[name] = _results(store)
+    for name in ("local2", "dask"):
+        assert stores[name].keys() == stores["inprocess"].keys()
+        for key, res in stores["inprocess"].items():
+            cmp = compare_results(res, stores[name][key], time_factor=1e9)
+            assert not cmp["mismatches"], (name, cmp["mismatches"][:3])
+
+
+def test_reproduce_matches_a_stored_run(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", "--profile", "tiny", "--claims", "ntk.lambda,tree.correctness",
+                 "--out", str(out), "--quiet"]) == 0
+    store = ResultStore(out / "results.sqlite")
+    for row in store.runs():
+        assert main(["reproduce", str(row["id"]), "--store", str(out / "results.sqlite")]) == 0
+    # a tampered figure is caught
+    rid = next(store.runs())["id"]
+    with sqlite3.connect(out / "results.sqlite") as con:
+        res = con.execute("SELECT result FROM runs WHERE id = ?", (rid,)).fetchone()[0]
+        con.execute("UPDATE runs SET result = ? WHERE id = ?",
+                    (res.replace("e-", "e-1", 1) if "e-" in res else res.replace("1", "2", 1), rid))
+    capsys.readouterr()
+    assert main(["reproduce", str(rid), "--store", str(out / "results.sqlite")]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_parse_size_and_environment_limit(monkeypatch):
+    assert parse_size("2G") == 2 * 2**30 and parse_size("512M") == 2**29
+    monkeypatch.setenv("VERIFY_SUBLIN_MEMORY_LIMIT", "1M")
+    with pytest.raises(MemoryLimitError):
+        vs.ShiftedReLUNet.init(2**16, 8, 1.0, seed=0)
