@@ -25,7 +25,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"m={args.m} n={args.n} d={args.d} b=sqrt({args.c} ln m)={b:.4f} seed={args.seed}")
     for method in args.methods.split(","):
         t0 = time.perf_counter()
-        trainer = make_trainer(method, net, X, y)
+        opts = {"fire_sets": "cache"} if method == "sublinear_gn" and args.backend != "numpy" else {}
+        trainer = make_trainer(method, net, X, y, backend=args.backend, **opts)
         print(f"\n{method}: built in {time.perf_counter() - t0:.2f} s, "
               f"residual {trainer.residual:.3e}")
         print(f"{'step':>4} {'residual':>11} {'ratio':>7} {'|U|':>7} {'max|S_i|':>9} {'ms':>8}")
@@ -159,6 +160,7 @@ def _store_path(args: argparse.Namespace) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .backend import resolve_backend
     from .claims import execute, plan
     from .errors import check_choice, check_int
     from .executors import make_executor
@@ -167,21 +169,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     profile = check_choice("--profile", args.profile, ("tiny", "quick", "full"))
     ids = [c for c in args.claims.split(",") if c] if args.claims else None
-    planned = plan(ids, profile)                 # validates the claim ids
+    backend = resolve_backend(args.backend).name   # InputError says why CuPy is unusable
+    planned = plan(ids, profile, backend)          # validates the claim ids
     check_int("--jobs", args.jobs, minimum=1)
     _apply_memory_limit(args)
     store = ResultStore(_store_path(args))
     executor = make_executor(args.jobs, args.scheduler or None)
     t0 = time.perf_counter()
-    print(f"verify-sublin run: profile {profile}, {len(planned)} runs planned, store "
-          f"{store.path}, {executor.slots} worker slot(s)", file=sys.stderr, flush=True)
+    print(f"verify-sublin run: profile {profile}, backend {backend}, {len(planned)} runs "
+          f"planned, store {store.path}, {executor.slots} worker slot(s)", file=sys.stderr,
+          flush=True)
     try:
-        counts = execute(planned, store, profile, recompute=args.recompute,
+        counts = execute(planned, store, profile, backend=backend, recompute=args.recompute,
                          progress=None if args.quiet else _progress_printer(),
                          executor=executor)
     finally:
         executor.close()
-    md, page = render_report(store, args.out, profile, ids)
+    md, page = render_report(store, args.out, profile, ids, backend=backend)
     print(f"\n{counts['done']} runs made, {counts['skipped']} already stored, "
           f"{counts['failed']} failed, in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     print(f"report: {md}\n        {page}")
@@ -223,9 +227,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if not path.exists():
         from .errors import InputError
         raise InputError("--store", str(path), "an existing results database")
+    from .backend import BACKEND_CHOICES
+    from .errors import check_choice
     ids = [c for c in args.claims.split(",") if c] if args.claims else None
-    md, page = render_report(ResultStore(path), args.out, args.profile, ids)
+    backend = check_choice("--backend", args.backend, BACKEND_CHOICES)
+    md, page = render_report(ResultStore(path), args.out, args.profile, ids, backend=backend)
     print(f"report: {md}\n        {page}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .backend import backend_report
+    from .provenance import git_commit, machine_info, versions
+
+    mach = machine_info()
+    print(f"verify_sublin at commit {git_commit()}")
+    print(f"machine: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
+          f"{mach['platform']}, Python {mach['python']}")
+    for name, version in versions().items():
+        print(f"  {name}: {version}")
+    import numba
+    print(f"  numba threading layer: {numba.config.THREADING_LAYER} "
+          f"({numba.get_num_threads()} threads)")
+    print("backends:")
+    for name, usable, why in backend_report():
+        print(f"  {name:17} {'usable' if usable else 'NOT usable':10} {why}")
     return 0
 
 
@@ -272,6 +298,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="local worker processes for the non-timing runs (default 1)")
     run.add_argument("--scheduler", default="",
                      help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
+    run.add_argument("--backend", default="numpy",
+                     help="numpy (default), cupy, auto (CuPy if it has a device) or "
+                          "array_api_strict")
     run.add_argument("--memory-limit", default="",
                      help="refuse configurations above this size (e.g. 16G); default 90%% of "
                           "the available memory")
@@ -290,7 +319,11 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True)
     rep.add_argument("--profile", default="quick")
     rep.add_argument("--claims", default="")
+    rep.add_argument("--backend", default="numpy", help="the backend whose runs to report")
     rep.set_defaults(func=_cmd_report)
+
+    info = sub.add_parser("info", help="versions, BLAS, and which backends are usable here")
+    info.set_defaults(func=_cmd_info)
 
     cl = sub.add_parser("claims", help="list the claims: id, paper, statement")
     cl.set_defaults(func=_cmd_claims)
@@ -309,6 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--tol", type=float, default=1e-12, help="stop below this residual")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--methods", default="ggn,gd", help="comma-separated methods")
+    demo.add_argument("--backend", default="numpy", help="numpy, cupy, auto, array_api_strict")
     demo.set_defaults(func=_cmd_demo)
 
     speed = sub.add_parser("speed", help="per-step speed of GGN and the sublinear variants, "

@@ -29,11 +29,13 @@ __all__ = ["DaskExecutor", "InProcessExecutor", "LocalProcessExecutor", "make_ex
            "run_isolated"]
 
 
-def run_isolated(experiment: str, params: dict, seed: int, threads: int | None = 1) -> tuple:
+def run_isolated(experiment: str, params: dict, seed: int, threads: int | None = 1,
+                 backend: str = "numpy") -> tuple:
     """Run one experiment; returns ("done", result) or ("failed", reason).
 
     `threads` limits BLAS (threadpoolctl) and numba to that many threads (None: no limit,
-    for timing runs). Never raises for an experiment's own failure.
+    for timing runs); `backend` is the array backend the experiment trains on. Never
+    raises for an experiment's own failure.
     """
     import traceback
 
@@ -44,12 +46,13 @@ def run_isolated(experiment: str, params: dict, seed: int, threads: int | None =
 
     exp = EXPERIMENTS[experiment]
     old = numba.get_num_threads()
+    args = dict(params, _backend=backend)
     try:
         if threads is not None:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             with threadpool_limits(limits=threads):
-                return "done", exp.fn(dict(params), seed)
-        return "done", exp.fn(dict(params), seed)
+                return "done", exp.fn(args, seed)
+        return "done", exp.fn(args, seed)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # recorded as a failed run

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, check_array, check_choice, check_float, check_int, check_seed
+from .backend import resolve_backend
+from .errors import InputError, check_array, check_float, check_int, check_seed
 from .memory import check_memory
 
 __all__ = ["JACOBIAN_MAX_ENTRIES", "ShiftedReLUNet", "shift_for"]
@@ -26,7 +27,6 @@ __all__ = ["JACOBIAN_MAX_ENTRIES", "ShiftedReLUNet", "shift_for"]
 #: `ShiftedReLUNet.jacobian` refuses to build more entries than this (400 MB of float64).
 JACOBIAN_MAX_ENTRIES = 50_000_000
 
-BACKENDS = ("numpy",)
 
 
 def shift_for(m: int, c: float = 0.4) -> float:
@@ -60,7 +60,8 @@ class ShiftedReLUNet:
     shift : float
         The shift b >= 0 of sigma_b(z) = max(z - b, 0).
     backend : str
-        Array backend of the weights ("numpy").
+        Array backend of the weights: "numpy" (default), "cupy", "auto" or
+        "array_api_strict" (see `verify_sublin.backend`). W and a live there.
 
     Methods
     -------
@@ -86,13 +87,31 @@ class ShiftedReLUNet:
     backend: str = "numpy"
 
     def __post_init__(self) -> None:
-        self.backend = check_choice("backend", self.backend, BACKENDS)
-        self.W = check_array("W", self.W, ndim=2)
-        m, _ = self.W.shape
-        if m < 1 or self.W.shape[1] < 1:
-            raise InputError("W", f"shape {self.W.shape}", "an m x d array with m >= 1 and d >= 1")
-        self.a = check_array("a", self.a, ndim=1, shape=(m,))
+        be = resolve_backend(self.backend)
+        self.backend = be.name
+        if be.is_numpy:
+            self.W = check_array("W", self.W, ndim=2)
+            self.a = check_array("a", self.a, ndim=1, shape=(self.W.shape[0],))
+        else:
+            self.W = be.asarray(check_array("W", be.to_numpy(self.W), ndim=2))
+            self.a = be.asarray(check_array("a", be.to_numpy(self.a), ndim=1,
+                                            shape=(self.W.shape[0],)))
+        m, d = self.W.shape
+        if m < 1 or d < 1:
+            raise InputError("W", f"shape {tuple(self.W.shape)}",
+                             "an m x d array with m >= 1 and d >= 1")
         self.shift = check_float("shift", self.shift, minimum=0.0)
+
+    @property
+    def xp(self):
+        """The array namespace of W and a."""
+        return resolve_backend(self.backend).xp
+
+    def to_backend(self, backend: str) -> ShiftedReLUNet:
+        """A copy of the network on another backend. Cost O(m d) (a device transfer)."""
+        src = resolve_backend(self.backend)
+        return ShiftedReLUNet(src.to_numpy(self.W).copy(), src.to_numpy(self.a).copy(),
+                              self.shift, backend=backend)
 
     @classmethod
     def init(cls, m: int, d: int, shift: float, seed: int, *,
@@ -116,7 +135,7 @@ class ShiftedReLUNet:
         rng = np.random.default_rng(seed)
         W = rng.standard_normal((m, d))
         a = rng.choice(np.array([-1.0, 1.0]), size=m)
-        return cls(W, a, shift, backend=backend)
+        return cls(W, a, shift, backend=backend)   # moved to the backend's device there
 
     @property
     def m(self) -> int:
@@ -129,26 +148,33 @@ class ShiftedReLUNet:
         return self.W.shape[1]
 
     def copy(self) -> ShiftedReLUNet:
-        """An independent copy (weights copied). Cost: O(m d)."""
-        return ShiftedReLUNet(self.W.copy(), self.a.copy(), self.shift, backend=self.backend)
+        """An independent copy (weights copied), on the same backend. Cost: O(m d)."""
+        if self.backend == "numpy":
+            return ShiftedReLUNet(self.W.copy(), self.a.copy(), self.shift)
+        return self.to_backend(self.backend)
 
-    def _inputs(self, X) -> np.ndarray:
-        return check_array("X", X, ndim=2, shape=(None, self.d))
+    def _inputs(self, X):
+        X = check_array("X", X, ndim=2, shape=(None, self.d))
+        return X if self.backend == "numpy" else resolve_backend(self.backend).asarray(X)
 
-    def preactivations(self, X) -> np.ndarray:
-        """The n x m matrix P with P[i, r] = <w_r, x_i>. Cost: O(n m d)."""
+    def preactivations(self, X):
+        """The n x m matrix P with P[i, r] = <w_r, x_i> (on the net's backend). Cost: O(n m d)."""
         X = self._inputs(X)
-        return X @ self.W.T
+        return X @ self.xp.permute_dims(self.W, (1, 0))
 
-    def forward(self, X) -> np.ndarray:
-        """Outputs f(W, x_i) = (1/sqrt m) sum_r a_r max(<w_r, x_i> - b, 0), shape (n,).
+    def forward(self, X):
+        """Outputs f(W, x_i) = (1/sqrt m) sum_r a_r max(<w_r, x_i> - b, 0), shape (n,),
+        on the net's backend.
 
         Cost: O(n m d) time, O(n m) memory.
         """
         P = self.preactivations(X)
-        np.subtract(P, self.shift, out=P)
-        np.maximum(P, 0.0, out=P)
-        return (P @ self.a) / math.sqrt(self.m)
+        if self.backend == "numpy":
+            np.subtract(P, self.shift, out=P)
+            np.maximum(P, 0.0, out=P)
+            return (P @ self.a) / math.sqrt(self.m)
+        xp = self.xp
+        return (xp.maximum(P - self.shift, xp.zeros_like(P)) @ self.a) / math.sqrt(self.m)
 
     def fire_sets(self, X) -> list[np.ndarray]:
         """Fire sets S_i = {r : <w_r, x_i> > b}, each a sorted int64 array.
@@ -160,7 +186,7 @@ class ShiftedReLUNet:
         >>> [s.tolist() for s in net.fire_sets(np.array([[1.0, 0.0], [0.0, 1.0]]))]
         [[0], [1]]
         """
-        P = self.preactivations(X)
+        P = resolve_backend(self.backend).to_numpy(self.preactivations(X))
         return [np.flatnonzero(row > self.shift) for row in P]
 
     def jacobian(self, X) -> np.ndarray:
@@ -171,12 +197,14 @@ class ShiftedReLUNet:
 
         Cost: O(n m d) time and memory.
         """
-        X = self._inputs(X)
+        X = check_array("X", X, ndim=2, shape=(None, self.d))
         n = X.shape[0]
         if n * self.m * self.d > JACOBIAN_MAX_ENTRIES:
             raise InputError("X", f"n m d = {n * self.m * self.d} Jacobian entries",
                              f"at most {JACOBIAN_MAX_ENTRIES} entries (the dense Jacobian "
                              "is for small sizes and tests only)")
-        mask = (X @ self.W.T) > self.shift
-        coef = mask * (self.a / math.sqrt(self.m))          # n x m
+        be = resolve_backend(self.backend)
+        W, a = be.to_numpy(self.W), be.to_numpy(self.a)
+        mask = (X @ W.T) > self.shift
+        coef = mask * (a / math.sqrt(self.m))               # n x m
         return (coef[:, :, None] * X[:, None, :]).reshape(n, self.m * self.d)

@@ -83,6 +83,16 @@ def versions() -> dict:
     return out
 
 
-def provenance() -> dict:
-    """Commit, machine and versions in one dict."""
-    return {"commit": git_commit(), "machine": machine_info(), "versions": versions()}
+def provenance(backend: str = "numpy") -> dict:
+    """Commit, machine (with the backend's device) and versions in one dict."""
+    from .backend import resolve_backend
+
+    machine = dict(machine_info())
+    be = resolve_backend(backend)
+    machine["backend"] = be.name
+    machine["device"] = be.device
+    vers = dict(versions())
+    if be.name == "cupy":
+        import cupy
+        vers["cupy"] = cupy.__version__
+    return {"commit": git_commit(), "machine": machine, "versions": vers}

@@ -182,10 +182,14 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     machine, vers = machine_info(), versions()
     blocks: list[tuple] = []
     blocks.append(("h1", f"verify_sublin claims report ({profile} profile)"))
+    devices = sorted({str((row.get("machine") or {}).get("device", "cpu"))
+                      for row in store.runs() if row["profile"] == profile
+                      and row["backend"] == backend} or {"cpu"})
     blocks.append(("p", f"Rendered {now} at commit `{commit}` from the store `{store.path.name}` "
                         f"({store.count()} runs, {store.count('failed')} failed). Machine: "
                         f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
-                        f"{machine['platform']}. Versions: " +
+                        f"{machine['platform']}. Backend: {backend} (device: "
+                        f"{', '.join(devices)}). Versions: " +
                         ", ".join(f"{k} {v}" for k, v in vers.items() if v) + "."))
     if indicative:
         top = max((r.spec.params.get("m", 0) for _, recs in results for r in recs), default=0)

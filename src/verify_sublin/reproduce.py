@@ -97,7 +97,8 @@ def reproduce(store: ResultStore, run_id: int, time_factor: float = 3.0) -> dict
         raise InputError("run_id", f"a run of the unknown experiment {row['experiment']!r}",
                          "a run of an experiment this version knows")
     threads = None if EXPERIMENTS[row["experiment"]].timing else 1
-    status, payload = run_isolated(row["experiment"], row["params"], row["seed"], threads)
+    status, payload = run_isolated(row["experiment"], row["params"], row["seed"], threads,
+                                   row["backend"])
     if status != "done":
         cmp = {"compared": 0, "times_compared": 0,
                "mismatches": [{"field": "(run)", "stored": "done", "now": payload,

@@ -215,21 +215,29 @@ class DenseJacobian:
 
 
 # ------------------------------------------------- sketch and precondition
-def sketch_precondition(B: np.ndarray, mu: float) -> tuple[np.ndarray, int]:
+def sketch_precondition(B, mu: float, xp=np) -> tuple[np.ndarray, int]:
     """R (n x n, upper triangular) with R^T R = B^T B + mu I, from the QR of
-    [B; sqrt(mu) I] (B = S J^T, s x n). Returns (R, flops).
+    [B; sqrt(mu) I] (B = S J^T, s x n). Returns (R, flops). `xp`: the array namespace
+    of B (numpy uses LAPACK through scipy; others their linalg extension).
 
     With mu = 0 and rank(B) < n (an empty fire set, or s < n) R is singular and a
     `NumericalError` says why. Cost: O((s + n) n^2).
     """
     s, n = B.shape
-    A = np.vstack([B, math.sqrt(mu) * np.eye(n)]) if mu > 0 else B
+    if xp is np:
+        A = np.vstack([B, math.sqrt(mu) * np.eye(n)]) if mu > 0 else B
+    else:
+        A = xp.concat([B, math.sqrt(mu) * xp.eye(n, dtype=xp.float64)], axis=0) if mu > 0 else B
     if A.shape[0] < n:
         raise NumericalError(
             f"sketch size s = {s} < n = {n}: the sketch S J^T has rank < n, so the "
             "preconditioner R is singular; use a larger sketch_factor or a damping mu > 0")
-    R = scipy.linalg.qr(A, mode="r", check_finite=True)[0][:n]
-    diag = np.abs(np.diag(R))
+    if xp is np:
+        R = scipy.linalg.qr(A, mode="r", check_finite=True)[0][:n]
+        diag = np.abs(np.diag(R))
+    else:
+        R = xp.linalg.qr(A, mode="reduced")[1]
+        diag = np.abs(np.asarray(xp.linalg.diagonal(R)))
     if diag.min() <= 1e-13 * max(diag.max(), 1e-300):
         raise NumericalError(
             "the sketched Jacobian S J^T is rank deficient (an input with an empty fire "
@@ -238,8 +246,7 @@ def sketch_precondition(B: np.ndarray, mu: float) -> tuple[np.ndarray, int]:
     return R, 2 * A.shape[0] * n * n
 
 
-def pcg(apply_A, r: np.ndarray, R: np.ndarray, *, tol: float, max_iter: int
-        ) -> tuple[np.ndarray, SolverInfo, int]:
+def pcg(apply_A, r, R, *, tol: float, max_iter: int, xp=np) -> tuple[np.ndarray, SolverInfo, int]:
     """Preconditioned CG for A g = r with preconditioner M = R^T R (A symmetric positive
     definite, given by `apply_A`).
 
@@ -249,46 +256,60 @@ def pcg(apply_A, r: np.ndarray, R: np.ndarray, *, tol: float, max_iter: int
     of the condition number of the preconditioned operator R^{-T} A R^{-1}.
 
     Cost per iteration: one application of A plus two triangular solves (2 n^2).
+    `xp`: the array namespace of r and R (numpy uses scipy's triangular solves).
     """
     n = r.shape[0]
-    norm_r = float(np.linalg.norm(r))
-    g = np.zeros(n)
+    norm_r = float(xp.linalg.vector_norm(r)) if xp is not np else float(np.linalg.norm(r))
+    g = xp.zeros(n, dtype=xp.float64) if xp is not np else np.zeros(n)
     if norm_r == 0.0:
         return g, SolverInfo("pcg", 0, 0.0, 1.0, "exact"), 0
 
-    def precondition(v):
-        w = scipy.linalg.solve_triangular(R, v, trans="T", check_finite=False)
-        return scipy.linalg.solve_triangular(R, w, check_finite=False)
+    if xp is np:
+        def precondition(v):
+            w = scipy.linalg.solve_triangular(R, v, trans="T", check_finite=False)
+            return scipy.linalg.solve_triangular(R, w, check_finite=False)
 
-    res = r.copy()
+        def norm(v):
+            return float(np.linalg.norm(v))
+    else:
+        RT = xp.permute_dims(R, (1, 0))
+
+        def precondition(v):
+            w = xp.linalg.solve(RT, xp.reshape(v, (-1, 1)))
+            return xp.reshape(xp.linalg.solve(R, w), (-1,))
+
+        def norm(v):
+            return float(xp.linalg.vector_norm(v))
+
+    res = r + 0.0
     z = precondition(res)
-    p = z.copy()
-    rz = float(res @ z)
+    p = z + 0.0
+    rz = float(xp.sum(res * z))
     alphas, betas = [], []
     stop = "max_iter"
     flops = 2 * n * n
     for _ in range(max_iter):
         Ap = apply_A(p)
-        curvature = float(p @ Ap)
+        curvature = float(xp.sum(p * Ap))
         if not curvature > 0.0:
             raise NumericalError(
                 f"the Gauss-Newton system is not positive definite (p^T A p = {curvature:.3e} "
                 "in conjugate gradients); use a damping mu > 0")
         alpha = rz / curvature
-        g += alpha * p
-        res -= alpha * Ap
+        g = g + alpha * p
+        res = res - alpha * Ap
         alphas.append(alpha)
         flops += 2 * n * n + 6 * n
-        if np.linalg.norm(res) <= tol * norm_r:
+        if norm(res) <= tol * norm_r:
             stop = "converged"
             break
         z = precondition(res)
-        rz_new = float(res @ z)
+        rz_new = float(xp.sum(res * z))
         beta = rz_new / rz
         betas.append(beta)
         p = z + beta * p
         rz = rz_new
-    info = SolverInfo("pcg", len(alphas), float(np.linalg.norm(res)) / norm_r,
+    info = SolverInfo("pcg", len(alphas), norm(res) / norm_r,
                       _lanczos_condition(alphas, betas), stop)
     return g, info, flops
 

@@ -51,11 +51,24 @@ def _median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, list
     return float(np.median(times)), times
 
 
-def floor_time(X: np.ndarray, W: np.ndarray, repeats: int = 5) -> float:
-    """Median seconds of np.matmul(X, W.T, out=buf) (buffer allocated and touched first)."""
-    buf = np.empty((X.shape[0], W.shape[0]))
-    np.matmul(X, W.T, out=buf)
-    return _median_seconds(lambda: np.matmul(X, W.T, out=buf), repeats)[0]
+def floor_time(X: np.ndarray, W: np.ndarray, repeats: int = 5, backend: str = "numpy") -> float:
+    """Median seconds of the dense floor product X W^T: np.matmul(X, W.T, out=buf) on the
+    CPU (buffer allocated and touched first), or the same product on the backend's
+    device, synchronised."""
+    if backend == "numpy":
+        buf = np.empty((X.shape[0], W.shape[0]))
+        np.matmul(X, W.T, out=buf)
+        return _median_seconds(lambda: np.matmul(X, W.T, out=buf), repeats)[0]
+    from .backend import resolve_backend
+    be = resolve_backend(backend)
+    Xd, WTd = be.asarray(X), be.xp.permute_dims(be.asarray(W), (1, 0))
+
+    def product():
+        Xd @ WTd
+        be.synchronize()
+
+    product()
+    return _median_seconds(product, repeats)[0]
 
 
 def step_times(trainer, steps: int = 5, warmup: int = 1) -> dict:

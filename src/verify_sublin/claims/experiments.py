@@ -6,6 +6,12 @@ One call is one *run* of the results store; a claim's evaluation reads several r
 Experiments marked ``timing`` measure wall time and must never run beside another
 experiment (the runner keeps them sequential).
 
+The array backend of a run (``numpy``, ``cupy``, ...) reaches the experiments as
+``params["_backend"]``; the training and timing experiments use it, while those that
+measure a host structure (fire sets at initialisation, the tree, the exact NTK, the
+sketch conditioning at initialisation, the drift of the compiled cache) run the same
+host code under every backend.
+
 Parameters shared by many experiments: ``m`` width, ``n`` inputs, ``d`` dimension,
 ``c`` the shift b = sqrt(c ln m) (or ``b`` directly), ``dataset`` (see
 `verify_sublin.realdata`), ``method`` and ``options`` (passed to `make_trainer`).
@@ -67,7 +73,13 @@ def _data(p: dict, seed: int):
     return ds.X_train, ds.y_train, ds.X_test, ds.y_test
 
 
+def _backend(p: dict) -> str:
+    """The array backend of the run (set by the runner; numpy by default)."""
+    return p.get("_backend", "numpy")
+
+
 def _net(p: dict, d: int, seed: int) -> ShiftedReLUNet:
+    """The run's initial network (drawn on the host: the same for every backend)."""
     return ShiftedReLUNet.init(int(p["m"]), d, _shift(p), seed=seed)
 
 
@@ -99,7 +111,7 @@ def training(p: dict, seed: int) -> dict:
     net = _net(p, X.shape[1], seed + 1)
     options = dict(p.get("options", {}))
     t0 = time.perf_counter()
-    trainer = make_trainer(p["method"], net, X, y, **options)
+    trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
     build = time.perf_counter() - t0
     r0 = trainer.residual
     tol = float(p.get("tol", 0.0)) * r0
@@ -219,8 +231,8 @@ def step_speed(p: dict, seed: int) -> dict:
         # a tiny damping, so that an input with an empty fire set (likely at small m and
         # large c) does not stop a timing run; it changes no cost
         options.setdefault("mu", 1e-10)
-    floor = floor_time(X, net.W, 3)
-    trainer = make_trainer(p["method"], net, X, y, **options)
+    floor = floor_time(X, net.W, 3, backend=_backend(p))
+    trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
     row = step_times(trainer, int(p.get("steps", 5)), int(p.get("warmup", 1)))
     row["floor"] = floor
     row["b"] = net.shift
@@ -337,11 +349,13 @@ def shift_sweep(p: dict, seed: int) -> dict:
     Parameters: dataset, n, d, m, c, steps, tol (relative), mu."""
     X, y, _, _ = _data(p, seed)
     net = _net(p, X.shape[1], seed + 1)
-    ggn = make_trainer("ggn", net, X, y, mu=float(p.get("mu", 0.0)))
-    pat = ggn.fire_sets.union_patterns()
+    # lambda_min(G_0) and the fire sets at initialisation: a host computation
+    host = make_trainer("ggn", net, X, y, mu=float(p.get("mu", 0.0)))
+    pat = host.fire_sets.union_patterns()
     G, _ = gram_from_patterns(pat, X @ X.T, int(p["m"]))
     lam = float(np.linalg.eigvalsh(G)[0])
-    mean_fire = float(ggn.fire_sets.sizes.mean())
+    mean_fire = float(host.fire_sets.sizes.mean())
+    ggn = make_trainer("ggn", net, X, y, mu=float(p.get("mu", 0.0)), backend=_backend(p))
     r0 = ggn.residual
     contractions, error = [], None
     for _ in range(int(p["steps"])):
@@ -376,7 +390,7 @@ def krr_compare(p: dict, seed: int) -> dict:
         t0 = time.perf_counter()
         error = None
         try:
-            trainer = make_trainer(method, net, X, y, mu=mu)
+            trainer = make_trainer(method, net, X, y, mu=mu, backend=_backend(p))
             trainer.run(steps, tol=1e-12 * max(1.0, float(np.linalg.norm(y))))
         except NumericalError as exc:
             error = str(exc)

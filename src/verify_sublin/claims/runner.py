@@ -114,7 +114,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
               "waited": 0}
     total_weight = sum(r.weight for r in todo) or 1.0
     state = {"done_weight": 0.0, "index": 0, "t0": time.perf_counter()}
-    prov = provenance()
+    prov = provenance(backend)
     renewer = _Renewer(store, owner)
     renewer.start()
 
@@ -156,7 +156,8 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
         announce(run)
         started, t0 = time.time(), time.perf_counter()
         threads = None if EXPERIMENTS[run.spec.experiment].timing else 1
-        outcome = run_isolated(run.spec.experiment, run.spec.params, run.spec.seed, threads)
+        outcome = run_isolated(run.spec.experiment, run.spec.params, run.spec.seed, threads,
+                               backend)
         finish(run, outcome, started, time.perf_counter() - t0)
 
     parallel = [r for r in todo if not EXPERIMENTS[r.spec.experiment].timing]
@@ -173,7 +174,8 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                     waiting.append(run)
                     continue
                 announce(run)
-                fut = executor.submit(run.spec.experiment, run.spec.params, run.spec.seed, 1)
+                fut = executor.submit(run.spec.experiment, run.spec.params, run.spec.seed, 1,
+                                      backend)
                 in_flight[fut] = (run, time.time(), time.perf_counter())
             if not in_flight:
                 break

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import BACKEND_CHOICES, resolve_backend
 from ..errors import InputError, check_choice, check_float, check_int, check_seed
 from .base import COUNT_KEYS, PHASES, SolverInfo, StepResult, Trainer, TrainerOptions
 from .dense import Adam, GradientDescent, GramGaussNewton, SecondLayer
+from .generic import GENERIC_METHODS
 from .kernel import NTKKernelRidge
 from .sketched import SketchedGaussNewton
 from .sublinear import SublinearGaussNewton
@@ -32,7 +34,7 @@ _CHOICES = {
     "solver": ("cholesky", "sketch"),
     "sketch": ("gaussian", "srht", "countsketch", "tensor"),
     "fire_sets": ("tree", "cache", "scan"),
-    "backend": ("numpy",),
+    "backend": BACKEND_CHOICES,
     "preactivations": ("explicit", "implicit"),
 }
 
@@ -77,8 +79,10 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
         Also train the second layer (gd, ggn, adam).
     seed : int
         Seed of the method's own randomness (sketches).
-    backend : {"numpy"}
-        Array backend.
+    backend : {"numpy", "cupy", "auto", "array_api_strict"}
+        Array backend (see `verify_sublin.backend`): numpy runs the compiled kernels;
+        any other runs the generic array-API trainers (CuPy on a GPU). "auto" picks
+        CuPy when it has a usable device.
     preactivations : {"explicit", "implicit"}
         How the sublinear method refreshes the cached inner products of changed neurons.
 
@@ -105,11 +109,20 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
                  train_a=train_a, seed=seed, backend=backend, preactivations=preactivations)
     _check_values(given)
     cls = METHODS[method]
+    be = resolve_backend(backend)           # InputError naming why CuPy is unusable
+    given["backend"] = be.name
     defaults = TrainerOptions.defaults()
     for name, value in given.items():
+        if name == "backend":
+            continue
         if name not in cls.uses and value != defaults[name]:
             raise InputError(name, repr(value),
                              f"the default {defaults[name]!r} (method {method!r} does not use it)")
+    if not be.is_numpy:
+        if method not in GENERIC_METHODS:
+            raise InputError("backend", repr(be.name),
+                             f"'numpy' for method {method!r} (no array-API version of it yet)")
+        return GENERIC_METHODS[method](net, X, y, TrainerOptions(**given))
     return cls(net, X, y, TrainerOptions(**given))
 
 

@@ -144,21 +144,30 @@ class TrainerOptions:
 
 
 class _PhaseTimer:
-    """Accumulates perf_counter seconds per phase: ``with timer("gram"): ...``."""
+    """Accumulates perf_counter seconds per phase: ``with timer("gram"): ...``.
 
-    def __init__(self) -> None:
+    `sync` (a device's synchronize) runs before each clock reading, so that the time of
+    queued GPU work lands in the phase that queued it.
+    """
+
+    def __init__(self, sync=None) -> None:
         self.times = dict.fromkeys(PHASES, 0.0)
         self._phase = ""
         self._t0 = 0.0
+        self._sync = sync
 
     def __call__(self, phase: str) -> _PhaseTimer:
         self._phase = phase
         return self
 
     def __enter__(self) -> None:
+        if self._sync:
+            self._sync()
         self._t0 = time.perf_counter()
 
     def __exit__(self, *exc) -> None:
+        if self._sync:
+            self._sync()
         self.times[self._phase] += time.perf_counter() - self._t0
 
 
@@ -188,6 +197,8 @@ class Trainer(ABC):
 
     method: ClassVar[str] = ""
     uses: ClassVar[frozenset[str]] = frozenset({"seed", "backend"})
+    #: device synchronize for timing (None on the CPU)
+    _sync = None
     #: False for methods without a network step (kernel regression): no fire sets reported
     has_fire_sets: ClassVar[bool] = True
 
@@ -253,7 +264,7 @@ class Trainer(ABC):
         infinite or the linear system cannot be solved.
         """
         before = self.residual
-        timer = _PhaseTimer()
+        timer = _PhaseTimer(self._sync)
         rec = _StepRecord()
         # overflow and NaN are detected below and reported as a NumericalError, not as
         # numpy warnings from deep inside the step
