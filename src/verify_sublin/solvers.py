@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .errors import NumericalError
+from .errors import InputError, NumericalError
 from .firesets import FireSets, UnionPatterns
 from .kernels import numpy_backend as K
 
@@ -102,24 +102,44 @@ def solve_gram(G: np.ndarray, r: np.ndarray, mu: float,
     """
     n = G.shape[0]
     A = G + mu * np.eye(n) if mu > 0 else G
+    check_fire_sets(fire_set_sizes, mu)
+    try:
+        factor = scipy.linalg.cho_factor(A, lower=True, check_finite=True)
+    except (np.linalg.LinAlgError, ValueError):
+        raise not_positive_definite(A, mu) from None
+    g = scipy.linalg.cho_solve(factor, r, check_finite=False)
+    return g, n**3 // 3 + 2 * n * n
+
+
+def check_fire_sets(fire_set_sizes: np.ndarray | None, mu: float) -> None:
+    """Raise the diagnosis of a Gram made singular by empty fire sets (mu = 0 only)."""
     if mu == 0 and fire_set_sizes is not None and np.any(fire_set_sizes == 0):
         empty = np.flatnonzero(fire_set_sizes == 0)
         raise NumericalError(
             f"the Gram matrix G = J J^T is singular: input(s) {_list(empty)} have an empty "
             "fire set (no neuron has <w_r, x_i> > b), so their rows of J are zero; use a "
             "damping mu > 0 or a smaller shift")
-    try:
-        factor = scipy.linalg.cho_factor(A, lower=True, check_finite=True)
-    except (np.linalg.LinAlgError, ValueError):
-        if not np.all(np.isfinite(A)):
-            raise NumericalError("the Gram matrix contains NaN or infinite entries") from None
-        lam = float(np.linalg.eigvalsh(A)[0])
-        raise NumericalError(
-            f"G + mu I is not numerically positive definite (smallest eigenvalue {lam:.3e}, "
-            f"mu = {mu:g}): inputs nearly parallel or antipodal make J J^T singular; use a "
-            "damping mu > 0") from None
-    g = scipy.linalg.cho_solve(factor, r, check_finite=False)
-    return g, n**3 // 3 + 2 * n * n
+
+
+def not_positive_definite(A, mu: float) -> NumericalError:
+    """The diagnosis of a failed Cholesky factorisation of A = G + mu I (host copy of A)."""
+    A = np.asarray(A)
+    if not np.all(np.isfinite(A)):
+        return NumericalError("the Gram matrix contains NaN or infinite entries")
+    lam = float(np.linalg.eigvalsh(A)[0])
+    return NumericalError(
+        f"G + mu I is not numerically positive definite (smallest eigenvalue {lam:.3e}, "
+        f"mu = {mu:g}): inputs nearly parallel or antipodal make J J^T singular; use a "
+        "damping mu > 0")
+
+
+def inverse_top_eigenvalue(G) -> float:
+    """1 / lambda_max(G): gradient descent's default step size (host copy of G)."""
+    top = float(np.linalg.eigvalsh(np.asarray(G))[-1])
+    if top <= 0:
+        raise InputError("net", "a network with no neuron firing on any input",
+                         "some fired neuron (lower the shift), or pass eta")
+    return 1.0 / top
 
 
 def _list(idx: np.ndarray, limit: int = 8) -> str:

@@ -32,7 +32,7 @@ from ..errors import InputError, NumericalError, check_float
 from ..firesets import FireSets, forward_fire_sets
 from ..kernels import numpy_backend as K
 from ..model import ShiftedReLUNet
-from ..solvers import gram_from_patterns, solve_gram
+from ..solvers import gram_from_patterns, inverse_top_eigenvalue, solve_gram
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
 
 __all__ = ["Adam", "DenseTrainer", "GradientDescent", "GramGaussNewton", "SecondLayer"]
@@ -140,11 +140,7 @@ class GradientDescent(DenseTrainer):
         super().__init__(net, X, y, options)
         if options.eta is None:
             pat = self._fire.union_patterns(self._slot)
-            top = float(np.linalg.eigvalsh(self._gram(pat, _StepRecord(), _PhaseTimer()))[-1])
-            if top <= 0:
-                raise InputError("net", "a network with no neuron firing on any input",
-                                 "some fired neuron (lower the shift), or pass eta")
-            self.eta = 1.0 / top
+            self.eta = inverse_top_eigenvalue(self._gram(pat, _StepRecord(), _PhaseTimer()))
         else:
             self.eta = check_float("eta", options.eta, minimum=0.0, strict_min=True)
 

@@ -31,7 +31,14 @@ from ..kernels import array_api as G
 from ..model import ShiftedReLUNet
 from ..ntk import shifted_ntk, shifted_ntk_cross
 from ..sketch import Sketch, _buckets_signs, default_size
-from ..solvers import SolverInfo, pcg, sketch_precondition
+from ..solvers import (
+    SolverInfo,
+    check_fire_sets,
+    inverse_top_eigenvalue,
+    not_positive_definite,
+    pcg,
+    sketch_precondition,
+)
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
 
 __all__ = ["GENERIC_METHODS"]
@@ -83,22 +90,14 @@ class GenericTrainer(Trainer):
     def _solve_gram(self, Gm, r, mu: float, sizes: np.ndarray | None):
         """(G + mu I)^{-1} r by Cholesky, with the same diagnosis as the numpy path."""
         xp = self.xp
-        if mu == 0 and sizes is not None and np.any(sizes == 0):
-            empty = np.flatnonzero(sizes == 0)
-            raise NumericalError(
-                f"the Gram matrix G = J J^T is singular: input(s) {', '.join(map(str, empty[:8]))}"
-                " have an empty fire set (no neuron has <w_r, x_i> > b), so their rows of J are "
-                "zero; use a damping mu > 0 or a smaller shift")
+        check_fire_sets(sizes, mu)
         A = Gm + mu * self._eye() if mu > 0 else Gm
         try:
             L = xp.linalg.cholesky(A)
         except Exception:
-            lam = float(np.linalg.eigvalsh(self._host(A))[0])
-            raise NumericalError(
-                f"G + mu I is not numerically positive definite (smallest eigenvalue {lam:.3e}, "
-                f"mu = {mu:g}); use a damping mu > 0") from None
-        if not bool(xp.all(xp.isfinite(L))):
-            raise NumericalError("G + mu I is not numerically positive definite; use mu > 0")
+            raise not_positive_definite(self._host(A), mu) from None
+        if not bool(xp.all(xp.isfinite(L))):      # some namespaces return NaN, not raise
+            raise not_positive_definite(self._host(A), mu)
         w = xp.linalg.solve(L, xp.reshape(r, (-1, 1)))
         g = xp.linalg.solve(xp.permute_dims(L, (1, 0)), w)
         return xp.reshape(g, (-1,))
@@ -118,11 +117,7 @@ class GenericDense(GenericTrainer):
         self._forward()
         if self.kind == "gd":
             if options.eta is None:
-                top = float(np.linalg.eigvalsh(self._host(self._gram()))[-1])
-                if top <= 0:
-                    raise InputError("net", "a network with no neuron firing on any input",
-                                     "some fired neuron (lower the shift), or pass eta")
-                self.eta = 1.0 / top
+                self.eta = inverse_top_eigenvalue(self._host(self._gram()))
             else:
                 self.eta = check_float("eta", options.eta, minimum=0.0, strict_min=True)
         elif self.kind == "adam":
