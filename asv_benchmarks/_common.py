@@ -192,8 +192,8 @@ def warm_up(method: str | None = None, **options) -> None:
 
 
 # ------------------------------------------------------ in-process ratios
-def _median_time(fn, at_least: int, at_most: int, budget: float) -> tuple[float, list[float]]:
-    """Median seconds of `fn()` over at least `at_least` and at most `at_most` calls,
+def _times(fn, at_least: int, at_most: int, budget: float) -> list[float]:
+    """Seconds of each of at least `at_least` and at most `at_most` calls of `fn()`,
     stopping after `at_least` once `budget` seconds are spent."""
     times: list[float] = []
     start = time.perf_counter()
@@ -203,15 +203,16 @@ def _median_time(fn, at_least: int, at_most: int, budget: float) -> tuple[float,
         times.append(time.perf_counter() - t0)
         if len(times) >= at_least and time.perf_counter() - start > budget:
             break
-    return float(np.median(times)), times
+    return times
 
 
-def floor_seconds(X: np.ndarray, W: np.ndarray) -> float:
-    """Median seconds of ``np.matmul(X, W.T, out=buf)``: n k d multiply-adds for k rows
-    of W, the least any step that recomputes those inner products must do."""
+def floor_times(X: np.ndarray, W: np.ndarray) -> list[float]:
+    """Seconds of calls of ``np.matmul(X, W.T, out=buf)`` (5 to 200 calls, half a
+    second): n k d multiply-adds for k rows of W, the least any step that recomputes
+    those inner products must do."""
     buf = np.empty((X.shape[0], W.shape[0]))
     np.matmul(X, W.T, out=buf)                       # touch the buffer first
-    return _median_time(lambda: np.matmul(X, W.T, out=buf), 5, 15, 1.0)[0]
+    return _times(lambda: np.matmul(X, W.T, out=buf), 5, 200, 0.5)
 
 
 #: Per-step quantities of `measure_steps` besides the `COUNT_KEYS` counts.
@@ -225,27 +226,32 @@ RATIOS = {
     "sublinear_gn/floor": ("sublinear_gn", "floor"),
     "sublinear_gn/union_floor": ("sublinear_gn", "union_floor"),
 }
-#: Timed steps per method in `measure_steps`: up to this many from a fresh trainer,
-#: at least one, stopping once `STEP_BUDGET` seconds are spent.
+#: Timed steps per method in `measure_steps`, after the untimed step 0: at least
+#: `STEPS` (one if step 0 took over `SLOW_STEP` seconds), at most `MAX_STEPS`, stopping
+#: once `STEP_BUDGET` seconds are spent.
 STEPS = 3
-STEP_BUDGET = 5.0
+MAX_STEPS = 30
+STEP_BUDGET = 1.0
+SLOW_STEP = 5.0
 
 
 def measure_steps() -> dict:
-    """Step 0 counts and step-time medians of every method, in one process.
+    """Step 0 counts and steady-state step-time medians of every method, in one process.
 
     For each (m, c) of `MS` x `CS` and each method of `METHODS` present in this
-    commit: a fresh trainer (kernels compiled beforehand on a small problem) does up
-    to `STEPS` timed steps, stopping once `STEP_BUDGET` seconds are spent (at least
-    one). Step 0's `StepResult` gives the deterministic counts and sizes; the median
-    of the step times is the method's time, as `bench_step` times step 0 of a fresh
-    trainer. In the same process: the dense floor X W^T (n m d) and the union floor
-    X W_U^T (n |U| d, U the union of the initial fire sets), the inner products a
-    sublinear step that refreshes them explicitly cannot avoid.
+    commit: a fresh trainer (kernels compiled beforehand on a small problem) does
+    step 0 untimed, whose `StepResult` gives the deterministic counts and sizes, then
+    timed steps (`STEPS`, `MAX_STEPS`, `STEP_BUDGET`, `SLOW_STEP`) whose median is the
+    method's time: the steady state, without step 0's one-off costs (buffers sized,
+    memory touched for the first time) that `bench_step` includes. In the same
+    process, before and after the methods (samples pooled, so that a burst of load
+    during one of them weighs less): the dense floor X W^T (n m d) and the union
+    floor X W_U^T (n |U| d, U the union of the initial fire sets), the inner
+    products a sublinear step that refreshes them explicitly cannot avoid.
 
-    Returns {(kind, m, c): value} with kind "floor", "union_floor" (seconds), or a
-    method name (dict of counts, sizes, "median" and "times"). Cost: seconds per
-    method at m = 2^20 (sketched_gn: about ten).
+    Returns {(kind, m, c): value} with kind "floor", "union_floor" (median seconds),
+    or a method name (dict of counts, sizes, "median" and "times"). Cost: about a
+    minute at m = 2^20 (sketched_gn: two steps of several seconds per shift).
     """
     from verify_sublin.trainers import METHODS as present
 
@@ -257,24 +263,27 @@ def measure_steps() -> dict:
         forget()
         for c in CS:
             net, X, _ = problem(m, c)
-            out["floor", m, c] = floor_seconds(X, net.W)
+            union = np.unique(fire_sets(net, X).indices)
+            W_union = np.ascontiguousarray(net.W[union])
+            floor, union_floor = floor_times(X, net.W), floor_times(X, W_union)
             for meth in methods:
                 tr = trainer(meth, m, c)
-                results = []
-                row = {}
-                row["median"], row["times"] = _median_time(
-                    lambda tr=tr, results=results: results.append(tr.step()), 1, STEPS,
-                    STEP_BUDGET)
-                res = results[0]
-                row.update({key: int(val) for key, val in res.counts.items()})
+                t0 = time.perf_counter()
+                res = tr.step()
+                at_least = STEPS if time.perf_counter() - t0 <= SLOW_STEP else 1
+                times = _times(tr.step, at_least, MAX_STEPS, STEP_BUDGET)
+                row = {key: int(val) for key, val in res.counts.items()}
                 row["union_size"] = int(res.union_size)
                 row["fire_set_total"] = int(np.sum(res.fire_set_sizes))
                 row["fire_set_max"] = int(np.max(res.fire_set_sizes))
+                row["median"], row["times"] = float(np.median(times)), times
                 out[meth, m, c] = row
                 del tr
                 gc.collect()
-            union = np.unique(fire_sets(net, X).indices)
-            out["union_floor", m, c] = floor_seconds(X, np.ascontiguousarray(net.W[union]))
+            floor += floor_times(X, net.W)
+            union_floor += floor_times(X, W_union)
+            out["floor", m, c] = float(np.median(floor))
+            out["union_floor", m, c] = float(np.median(union_floor))
     return out
 
 

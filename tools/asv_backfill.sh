@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Back-fill asv results for the last N commits of the current branch (first-parent
-# history, oldest first), then build the html report with `asv publish`.
+# Back-fill asv results for the last N commits of the current branch that change the
+# package sources (src/; first-parent history, oldest first), then build the html
+# report with `asv publish`. A commit that leaves src/ as its parent had it would
+# measure the same code again, so it is passed over (a commit that only changes the
+# dependencies in pyproject.toml is passed over too: record it with asv_record.sh).
 #
 # usage: tools/asv_backfill.sh [N] [asv run options, e.g. --quick]
 #
@@ -33,7 +36,11 @@ machine_args=(--yes)
 [[ -n "${ASV_MACHINE:-}" ]] && machine_args+=(--machine "$ASV_MACHINE")
 "$py" -m asv machine "${machine_args[@]}" >/dev/null
 
-mapfile -t commits < <(git rev-list --first-parent --reverse -n "$count" HEAD)
+mapfile -t commits < <(git rev-list --first-parent -n "$count" HEAD -- src \
+                       | tac)
+if [[ ${#commits[@]} -lt $count ]]; then
+    echo "asv_backfill: only ${#commits[@]} commits change src/" >&2
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for hash in "${commits[@]}"; do
