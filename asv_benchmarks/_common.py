@@ -1,6 +1,6 @@
 """Shared problems, guards and in-process measurements of the asv suite.
 
-Every benchmark module imports its problem sizes and helpers from here, so that all of
+Every benchmark module imports its problem sizes and functions from here, so that all of
 them time the same networks and a new module (say, for another training method)
 follows the same rules without copying code:
 

@@ -35,7 +35,7 @@ class Problem:
         return self.net.a / math.sqrt(self.m)
 
 
-@pytest.fixture(scope="session", params=[0.4, 0.85], ids=lambda c: f"c={c}")
+@pytest.fixture(scope="module", params=[0.4, 0.85], ids=lambda c: f"c={c}")
 def problem(request) -> Problem:
     c = request.param
     X, _ = sphere_data(N, D, seed=SEED, labels="teacher")
@@ -45,7 +45,7 @@ def problem(request) -> Problem:
     return Problem(net, X, P, fire, c)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tree(problem) -> CorrelationTree:
     """A correlation tree over the problem; queries leave it unchanged."""
     t = CorrelationTree(problem.net.W, problem.X, problem.net.shift)
