@@ -1,0 +1,44 @@
+"""One training step of every method: time, and peak memory at the largest width.
+
+A sample is one `Trainer.step()` of a fresh trainer (step 0 from the seeded network);
+the trainer is built in `setup`, which asv runs again before every sample, after the
+method's compiled kernels were warmed up on a small problem.
+"""
+
+from ._common import CS, M_MAX, METHODS, MS, Stateful, repeats, require_method, trainer, warm_up
+
+
+class TimeStep(Stateful):
+    """Seconds of one `step()` of gd, ggn, sketched_gn and sublinear_gn (default options)."""
+
+    params = (METHODS, MS, CS)
+    param_names = ("method", "m", "c")
+
+    def setup(self, method, m, c):
+        require_method(method)
+        warm_up(method)
+        self.repeat = repeats(m)
+        self.trainer = trainer(method, m, c)
+
+    def teardown(self, method, m, c):
+        self.trainer = None
+
+    def time_step(self, method, m, c):
+        self.trainer.step()
+
+
+class PeakMemStep:
+    """Peak resident memory of the benchmark process that builds a trainer at m = 2^20,
+    c = 0.4 (the larger union) and does one step; asv's peakmem is the whole process's
+    peak, so it includes the network, the data and the trainer built in setup."""
+
+    params = (METHODS,)
+    param_names = ("method",)
+    timeout = 600
+
+    def setup(self, method):
+        require_method(method)
+        self.trainer = trainer(method, M_MAX, CS[0])
+
+    def peakmem_step(self, method):
+        self.trainer.step()
