@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError, check_choice, check_float, check_int, check_seed
+from ..model import ShiftedReLUNet
 from .base import COUNT_KEYS, PHASES, SolverInfo, StepResult, Trainer, TrainerOptions
+from .deep import DeepDense, DeepSublinear
 from .dense import GradientDescent, GramGaussNewton
 from .sketched import SketchedGaussNewton
 from .sublinear import SublinearGaussNewton
 
 __all__ = [
     "COUNT_KEYS",
+    "DEEP_METHODS",
     "METHODS",
     "PHASES",
     "SolverInfo",
@@ -24,8 +27,12 @@ __all__ = [
 #: Method name -> Trainer class. Later methods register here.
 METHODS: dict[str, type[Trainer]] = {
     cls.method: cls for cls in (GradientDescent, GramGaussNewton, SketchedGaussNewton,
-                                SublinearGaussNewton)
+                                SublinearGaussNewton, DeepDense, DeepSublinear)
 }
+
+#: The methods that train a `DeepShiftedReLUNet` (the others take a `ShiftedReLUNet`).
+DEEP_METHODS = frozenset(name for name, cls in METHODS.items()
+                         if cls.net_type is not ShiftedReLUNet)
 
 _CHOICES = {
     "solver": ("cholesky", "sketch"),
@@ -33,6 +40,7 @@ _CHOICES = {
     "fire_sets": ("tree", "cache", "scan"),
     "backend": ("numpy",),
     "preactivations": ("explicit", "implicit"),
+    "update": ("gn", "gd"),
 }
 
 
@@ -41,7 +49,8 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
                  sketch_factor: float | None = None, tol: float = 1e-10, max_iter: int = 100,
                  fire_sets: str = "tree", refresh_every: int = 0, train_a: bool = False,
                  seed: int = 0, backend: str = "numpy",
-                 preactivations: str = "explicit") -> Trainer:
+                 preactivations: str = "explicit", update: str = "gn",
+                 merge_threshold: int | None = None) -> Trainer:
     """Build a trainer for `method` on the network `net` (copied) and data (X, y).
 
     Parameters
@@ -49,9 +58,12 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
     method : str
         One of `METHODS`: "gd" (gradient descent), "ggn" (Gram-Gauss-Newton),
         "sketched_gn" (sketch-preconditioned CG with a dense J operator), "sublinear_gn"
-        (Gauss-Newton on the fired blocks only), and the methods later modules register.
-    net : ShiftedReLUNet
-        Initial network; the trainer works on its own copy.
+        (Gauss-Newton on the fired blocks only), "deep_dense" and "deep_sublinear" (the
+        multi-layer net: dense reference and the subquadratic method, `DEEP_METHODS`),
+        and the methods later modules register.
+    net : ShiftedReLUNet or DeepShiftedReLUNet
+        Initial network (a `DeepShiftedReLUNet` for `DEEP_METHODS`); the trainer works
+        on its own copy.
     X, y : arrays (n, d) and (n,)
         Inputs with unit-norm rows, and labels.
     eta : float, optional
@@ -78,6 +90,11 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
         Array backend.
     preactivations : {"explicit", "implicit"}
         How the sublinear method refreshes the cached inner products of changed neurons.
+    update : {"gn", "gd"}
+        The deep methods' step: Gauss-Newton or gradient descent.
+    merge_threshold : int, optional
+        deep_sublinear: pending rank-one terms per layer above which they are merged
+        into the weights (0 = every step; default `trainers.deep.DEFAULT_MERGE_THRESHOLD`).
 
     An option the chosen method does not use must keep its default; anything else is
     an `InputError` naming it.
@@ -99,7 +116,8 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
     method = check_choice("method", method, sorted(METHODS))
     given = dict(eta=eta, mu=mu, solver=solver, sketch=sketch, sketch_factor=sketch_factor,
                  tol=tol, max_iter=max_iter, fire_sets=fire_sets, refresh_every=refresh_every,
-                 train_a=train_a, seed=seed, backend=backend, preactivations=preactivations)
+                 train_a=train_a, seed=seed, backend=backend, preactivations=preactivations,
+                 update=update, merge_threshold=merge_threshold)
     _check_values(given)
     cls = METHODS[method]
     defaults = TrainerOptions.defaults()
@@ -125,3 +143,5 @@ def _check_values(o: dict[str, Any]) -> None:
     if not isinstance(o["train_a"], bool):
         raise InputError("train_a", repr(o["train_a"]), "True or False")
     check_seed("seed", o["seed"])
+    if o["merge_threshold"] is not None:
+        check_int("merge_threshold", o["merge_threshold"], minimum=0)
