@@ -501,3 +501,53 @@ def test_bad_data(mutate, param):
         for method in sorted(set(METHODS) - DEEP_METHODS):
             with pytest.raises(InputError, match="^net:"):
                 make_trainer(method, deep, X, y)
+
+
+# --------------------------------------------------------- measurement layer
+def test_speed_deep_reports_are_consistent():
+    """Bookkeeping of `speed_deep` at toy sizes (no speed is asserted): the ratio is the
+    quotient of the medians, the exponents are least-squares slopes of the series
+    (recomputed with numpy), the initialisation counts follow (L - 1) m^2 + m d plus the
+    first forward pass, and merging every k steps over a window of w steps merges w/k
+    times."""
+    from verify_sublin.speed_deep import compare_deep, deep_scaling, merge_threshold_effect
+
+    kw = dict(n=4, d=3, depth=3, c=0.4, seed=2, steps=2, warmup=1)
+    sc = deep_scaling([24, 48], **kw)
+    for j, m in enumerate(sc["ms"]):
+        run = sc["runs"][j]
+        dense, sub = run["rows"]["deep_dense"], run["rows"]["deep_sublinear"]
+        assert run["ratio"] == dense["median"] / sub["median"]
+        assert dense["median"] == np.median(dense["times"]) and len(dense["times"]) == 2
+        n, d, L = 4, 3, 3
+        assert dense["init_ops"] == m * d + (L - 1) * m * m + n * m * d + (L - 1) * n * m * m \
+            + L * n * m
+        assert sub["init_ops"] < dense["init_ops"]
+        assert sc["series"]["deep_sublinear"]["ratio"][j] == run["ratio"]
+    for name in ("deep_dense", "deep_sublinear"):
+        s = sc["series"][name]
+        for key, series in (("time", "median"), ("ops", "total_ops"), ("init_ops", "init_ops")):
+            want = np.polyfit(np.log(sc["ms"]), np.log(s[series]), 1)[0]
+            assert sc["exponents"][name][key] == pytest.approx(want, rel=1e-12)
+    assert sc["exponents"]["deep_dense"]["claimed"] == pytest.approx(2.0, abs=0.1)
+    one = compare_deep(24, methods=["deep_sublinear"], **kw)
+    assert set(one["rows"]) == {"deep_sublinear"} and "ratio" not in one
+    mt = merge_threshold_effect(32, n=4, d=3, depth=2, c=0.4, seed=2, periods=[1, 2, 3],
+                                window=6)
+    assert {k: r["merges"] for k, r in mt["rows"].items()} == {1: 6, 2: 3, 3: 2}
+    assert {k: r["merge_threshold"] for k, r in mt["rows"].items()} == {1: 0, 2: 4, 3: 8}
+    assert mt["best"] in (1, 2, 3)
+    with pytest.raises(InputError, match="^ms:"):
+        deep_scaling([24], **kw)
+
+
+def test_speed_deep_command_prints_the_tables(capsys):
+    from verify_sublin.cli import main
+
+    status = main(["speed-deep", "--m", "32", "--n", "4", "--d", "3", "--c", "0.4",
+                   "--steps", "1", "--slopes", "16,32", "--periods", "1,2", "--window", "2"])
+    out = capsys.readouterr().out
+    assert status == 0
+    for text in ("speed ratio deep_dense / deep_sublinear", "Exponents over m = 2^4, 2^5",
+                 "merge every", "fastest: merge every"):
+        assert text in out
