@@ -270,22 +270,25 @@ def test_gauss_newton_contracts_on_the_normalized_net():
 
 
 # ------------------------------------------------------ sublinear vs dense
-@settings(max_examples=30)
+@settings(max_examples=60)
 @given(problem=deep_problems(m_max=64), update=st.sampled_from(["gn", "gd"]),
-       mu=st.sampled_from([0.0, 1e-3]), threshold=st.sampled_from(["0", "n", "2n+1", "never"]))
+       mu=st.sampled_from([0.0, 1e-3]),
+       threshold=st.sampled_from(["0", "default", "2n+1", "never"]))
 def test_sublinear_reproduces_dense_iterates(problem, update, mu, threshold):
     """Same iterates as deep_dense to 1e-9 relative (to how far the weights moved) over
-    4 steps, with merges every step, every second or third step, or never."""
+    4 steps, with merges every step, every second (the default: threshold n) or third
+    step, or never."""
     net, X, y = problem
     n = X.shape[0]
-    thr = {"0": 0, "n": n, "2n+1": 2 * n + 1, "never": 10**9}[threshold]
+    thr = {"0": 0, "default": n, "2n+1": 2 * n + 1, "never": 10**9}[threshold]
+    option = None if threshold == "default" else thr
     mu = mu if update == "gn" else 0.0
     try:
         ref = make_trainer("deep_dense", net, X, y, update=update, mu=mu)
     except InputError:       # gd: no neuron fires in the last layer, no default step
         return
     sub = make_trainer("deep_sublinear", net, X, y, update=update, mu=mu,
-                       merge_threshold=thr, eta=ref.eta)
+                       merge_threshold=option, eta=ref.eta)
     merges = pending = 0
     for _t in range(4):
         try:
@@ -369,7 +372,7 @@ def test_a_step_allocates_no_m_by_m_array(method):
 VARIANTS = [
     ("deep_dense", {}), ("deep_dense", {"update": "gd"}),
     ("deep_sublinear", {}), ("deep_sublinear", {"update": "gd"}),
-    ("deep_sublinear", {"merge_threshold": 5}),
+    ("deep_sublinear", {"merge_threshold": 0}), ("deep_sublinear", {"merge_threshold": 5}),
 ]
 
 
@@ -434,7 +437,7 @@ def test_counted_work_matches_the_fire_sets():
     brute-force fire sets; deep_dense's from the sizes alone."""
     net, X, y = _problem(m=50, n=5, d=3, depth=3, c=0.5)
     n, m, d, L = 5, 50, 3, 3
-    sub = make_trainer("deep_sublinear", net, X, y, mu=1e-3)
+    sub = make_trainer("deep_sublinear", net, X, y, mu=1e-3, merge_threshold=0)
     dense = make_trainer("deep_dense", net, X, y, mu=1e-3)
     for _ in range(2):
         sizes_old = [np.diff(fs.indptr) for fs in sub.net.fire_sets(X)]

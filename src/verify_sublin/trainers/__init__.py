@@ -94,7 +94,8 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
         The deep methods' step: Gauss-Newton or gradient descent.
     merge_threshold : int, optional
         deep_sublinear: pending rank-one terms per layer above which they are merged
-        into the weights (0 = every step; default `trainers.deep.DEFAULT_MERGE_THRESHOLD`).
+        into the weights (0 = every step, k n = every k + 1 steps; default n, every
+        second step: see `verify_sublin.trainers.deep`).
 
     An option the chosen method does not use must keep its default; anything else is
     an `InputError` naming it.
