@@ -391,7 +391,8 @@ class DeepSublinear(_DeepTrainer):
         if self._materialised is None:
             weights = [self._W1.copy()]
             for WT, pend in zip(self._WT, self._pending):
-                W = WT.T.copy()
+                W = np.empty_like(WT)
+                K.transpose_into(WT, W)
                 pend.add_to(W)
                 weights.append(W)
             self._materialised = DeepShiftedReLUNet(weights, self._a.copy(), self.shift,
