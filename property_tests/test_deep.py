@@ -513,7 +513,12 @@ def test_speed_deep_reports_are_consistent():
     (recomputed with numpy), the initialisation counts follow (L - 1) m^2 + m d plus the
     first forward pass, and merging every k steps over a window of w steps merges w/k
     times."""
-    from verify_sublin.speed_deep import compare_deep, deep_scaling, merge_threshold_effect
+    from verify_sublin.speed_deep import (
+        compare_deep,
+        deep_scaling,
+        merge_threshold_effect,
+        multilayer_claim,
+    )
 
     kw = dict(n=4, d=3, depth=3, c=0.4, seed=2, steps=2, warmup=1)
     sc = deep_scaling([24, 48], **kw)
@@ -542,6 +547,10 @@ def test_speed_deep_reports_are_consistent():
     assert mt["best"] in (1, 2, 3)
     with pytest.raises(InputError, match="^ms:"):
         deep_scaling([24], **kw)
+    claim = multilayer_claim(cs=[0.4], m=24, ms=[16, 24], n=4, d=3, seed=2, steps=1,
+                             periods=[1, 2])
+    assert set(claim) == {0.4} and set(claim[0.4]) == {"compare", "scaling", "merge"}
+    assert claim[0.4]["compare"] is claim[0.4]["scaling"]["runs"][1]
 
 
 def test_speed_deep_command_prints_the_tables(capsys):

@@ -169,6 +169,8 @@ def deep_scaling(ms: Iterable[int] = (2**10, 2**11, 2**12, 2**13, 2**14), n: int
     Exponents are least-squares slopes on
     log-log axes over all of `ms`; they are local slopes over the widths we can run,
     not asymptotic ones.
+
+    Cost: one `compare_deep` per width; the largest dominates.
     """
     ms = [check_int("ms", x, minimum=2) for x in ms]
     if len(set(ms)) < 2:
@@ -216,6 +218,8 @@ def merge_threshold_effect(m: int = 2**14, n: int = 32, d: int = 32, depth: int 
     per step over the window), median, merges, total_ops (mean per step), phases
     (mean seconds per step: "tree" is the merges, "update" the forward with the
     pending terms, "gram" the backward)), best (the period with the smallest mean)).
+
+    Cost: (window + 1) deep_sublinear steps and one construction per period.
     """
     periods = [check_int("periods", k, minimum=1) for k in periods]
     window = check_int("window", window, minimum=1)
