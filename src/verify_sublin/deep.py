@@ -143,11 +143,14 @@ class DeepShiftedReLUNet:
     Methods
     -------
     init            random network: weights N(0, 1), a uniform +-1       O(d m + (L-1) m^2)
-    preactivations  z_l for l = 1..L, each n x m                        O(n m d + (L-1) n m^2)
+    forward_pass    z_l, u_l and c_l of every layer                     O(n m d + (L-1) n m^2)
+    preactivations  z_l for l = 1..L, each n x m                        same
     layer_inputs    u_0 = x, u_1, ..., u_{L-1}, each n x d or n x m      same
     forward         outputs f(x_i), shape (n,)                          same
     fire_sets       S_l(x_i) = {r : z_{l,r} > b}, one FireSets per layer same
     backward        D_l = d f / d z_l for l = 1..L, each n x m           O(n m d + 2 (L-1) n m^2)
+    signals         the same from a forward_pass                        O((L-1) n m^2)
+    gram_from       G from the signals and the layer inputs             O(L n^2 m)
     gradients       sum_i v_i d f(x_i) / d W_l for every layer           O(n m d + 3 (L-1) n m^2)
     gram            G = J J^T (n x n)                                   O(L n^2 m + 2 (L-1) n m^2)
 
@@ -248,8 +251,12 @@ class DeepShiftedReLUNet:
         norms = np.linalg.norm(H, axis=1)
         return np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
 
-    def _pass(self, X) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-        """([z_1..z_L], [u_0..u_{L-1}], [c_1..c_{L-1}]) of the rows of X."""
+    def forward_pass(self, X) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """Everything the forward pass computes: ([z_1..z_L], [u_0..u_{L-1}], [c_1..c_{L-1}]).
+
+        z_l (n x m) the pre-activations, u_l the layer inputs (u_0 = X), c_l (n,) the
+        layer scales. Cost O(n m d + (L - 1) n m^2) by BLAS products.
+        """
         U = self._inputs(X)
         Zs, Us, Cs = [], [U], []
         for layer, W in enumerate(self.weights):
@@ -265,14 +272,14 @@ class DeepShiftedReLUNet:
 
     def preactivations(self, X) -> list[np.ndarray]:
         """[z_1, ..., z_L], each n x m (row i: input x_i). Cost O(n m d + (L - 1) n m^2)."""
-        return self._pass(X)[0]
+        return self.forward_pass(X)[0]
 
     def layer_inputs(self, X) -> list[np.ndarray]:
         """[u_0 = X, u_1, ..., u_{L-1}]: the scaled input of each layer.
 
         Cost O(n m d + (L - 1) n m^2).
         """
-        return self._pass(X)[1]
+        return self.forward_pass(X)[1]
 
     def forward(self, X) -> np.ndarray:
         """f(x_i) = (1/sqrt m) <a, h_L(x_i)>, shape (n,). Cost O(n m d + (L - 1) n m^2)."""
@@ -297,7 +304,13 @@ class DeepShiftedReLUNet:
         the derivative of the layer scale (module docstring).
         Cost O(n m d + 2 (L - 1) n m^2).
         """
-        Zs, Us, Cs = self._pass(X)
+        return self.signals(*self.forward_pass(X))
+
+    def signals(self, Zs, Us, Cs) -> list[np.ndarray]:
+        """`backward` from the output of `forward_pass` (no second forward pass).
+
+        Cost O((L - 1) n m^2) by BLAS products.
+        """
         D = (Zs[-1] > self.shift) * (self.a / math.sqrt(self.m))
         out = [D]
         for layer in range(self.depth - 1, 0, -1):
@@ -325,17 +338,24 @@ class DeepShiftedReLUNet:
         """
         X = self._inputs(X)
         v = check_array("v", v, ndim=1, shape=(X.shape[0],))
-        Us, Ds = self.layer_inputs(X), self.backward(X)
-        return [(D * v[:, None]).T @ U for D, U in zip(Ds, Us)]
+        Zs, Us, Cs = self.forward_pass(X)
+        return [(D * v[:, None]).T @ U for D, U in zip(self.signals(Zs, Us, Cs), Us)]
 
     def gram(self, X) -> np.ndarray:
         """G = J J^T = sum_l (D_l D_l^T) * (U_{l-1} U_{l-1}^T), n x n.
 
         Cost O(L n^2 m + 2 (L - 1) n m^2).
         """
-        X = self._inputs(X)
-        Us, Ds = self.layer_inputs(X), self.backward(X)
-        G = np.zeros((X.shape[0], X.shape[0]))
-        for D, U in zip(Ds, Us):
+        Zs, Us, Cs = self.forward_pass(X)
+        return self.gram_from(self.signals(Zs, Us, Cs), Us)
+
+    @staticmethod
+    def gram_from(Ds, Us) -> np.ndarray:
+        """G = sum_l (D_l D_l^T) * (U_{l-1} U_{l-1}^T) from the signals and layer inputs.
+
+        Cost O(n^2 (d + (2 L - 1) m)) by BLAS products.
+        """
+        G = (Ds[0] @ Ds[0].T) * (Us[0] @ Us[0].T)
+        for D, U in zip(Ds[1:], Us[1:]):
             G += (D @ D.T) * (U @ U.T)
         return G

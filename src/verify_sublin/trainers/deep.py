@@ -209,23 +209,7 @@ class DeepDense(_DeepTrainer):
 
     def _forward(self) -> None:
         """Pre-activations, layer inputs, fire sets and outputs. O(n m d + (L-1) n m^2)."""
-        net = self._net
-        Z = self.X @ net.weights[0].T
-        self._Z, self._U, self._C = [Z], [self.X], []
-        for W in net.weights[1:]:
-            self._next_input(Z)
-            Z = self._U[-1] @ W.T
-            self._Z.append(Z)
-        self._finish_forward()
-
-    def _next_input(self, Z: np.ndarray) -> None:
-        H = np.maximum(Z - self.shift, 0.0)
-        c = self._net.layer_scales(H)
-        H *= c[:, None]
-        self._U.append(H)
-        self._C.append(c)
-
-    def _finish_forward(self) -> None:
+        self._Z, self._U, self._C = self._net.forward_pass(self.X)
         n, m, L = self.n, self.m, self.depth
         self.last_work.update(forward_input=n * m * self.d, forward_hidden=(L - 1) * n * m * m,
                               threshold=L * n * m)
@@ -237,23 +221,12 @@ class DeepDense(_DeepTrainer):
 
     def _signals(self) -> list[np.ndarray]:
         """[D_1, ..., D_L] at the current weights (BLAS). Cost (L - 1) n m^2."""
-        net = self._net
-        D = self._masks[-1] * (self._a / self._root_m)
-        out = [D]
-        for layer in range(self.depth - 1, 0, -1):
-            g = D @ net.weights[layer]
-            D = self._masks[layer - 1] * net.scale_derivative(g, self._U[layer],
-                                                              self._C[layer - 1])
-            out.append(D)
-        return out[::-1]
+        return self._net.signals(self._Z, self._U, self._C)
 
     def _gram(self, D) -> tuple[np.ndarray, int]:
         """G = sum_l (D_l D_l^T) * (U_{l-1} U_{l-1}^T) by BLAS. Cost O(L n^2 m)."""
         n, m, d = self.n, self.m, self.d
-        G = (D[0] @ D[0].T) * self._Kx
-        for Dl, U in zip(D[1:], self._U[1:]):
-            G += (Dl @ Dl.T) * (U @ U.T)
-        return G, n * n * (m * (2 * self.depth - 1) + d)
+        return self._net.gram_from(D, self._U), n * n * (m * (2 * self.depth - 1) + d)
 
     def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
         n, m, d, L = self.n, self.m, self.d, self.depth
@@ -339,7 +312,7 @@ class _Pending:
 class _Layer:
     """Fire sets of one layer in both layouts, and its output to the next layer."""
 
-    __slots__ = ("c", "indices", "indptr", "nm_values", "pattern", "u", "values")
+    __slots__ = ("c", "indices", "indptr", "nm_values", "pattern", "rows", "u", "values")
 
 
 class DeepSublinear(_DeepTrainer):
@@ -425,13 +398,13 @@ class DeepSublinear(_DeepTrainer):
 
     def _layer_input(self, lay: _Layer) -> None:
         """u = c h on the fire sets, and the neuron-major view the next layer reads."""
-        rows = np.repeat(np.arange(self.n), np.diff(lay.indptr))
+        lay.rows = np.repeat(np.arange(self.n), np.diff(lay.indptr))      # input of each entry
         if self.scaling == "fixed":
             lay.c = np.full(self.n, self._fixed_scale)
         else:
             norms = np.sqrt(DK.segment_sums(lay.indptr, lay.values * lay.values))
             lay.c = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        lay.u = lay.values * lay.c[rows]
+        lay.u = lay.values * lay.c[lay.rows]
         union, nptr, ninputs, pos = K.union_patterns(lay.indptr, lay.indices, self._slot)
         lay.pattern = (union, nptr, ninputs, pos)
         nm = np.empty_like(lay.u)
@@ -499,12 +472,11 @@ class DeepSublinear(_DeepTrainer):
                     DK.pending_backward(*pend.args(), lay.indptr, lay.indices, D,
                                         below.indptr, below.indices, g)
                 pending += work
-            rows = np.repeat(np.arange(self.n), np.diff(below.indptr))
             if self.scaling == "fixed":
                 D = g * self._fixed_scale
             else:
                 proj = DK.segment_sums(below.indptr, below.u * g)
-                D = (g - below.u * proj[rows]) * below.c[rows]
+                D = (g - below.u * proj[below.rows]) * below.c[below.rows]
             out.append(D)
         self.last_work["backward_fired"] = fired
         self.last_work["backward_pending"] = pending
