@@ -46,7 +46,7 @@ from .data import sphere_data
 from .deep import DeepShiftedReLUNet
 from .errors import InputError, check_choice, check_int
 from .model import shift_for
-from .speed import fit_slope, log2_label
+from .speed import fit_slope, log2_label, step_times
 from .trainers import make_trainer
 
 __all__ = ["compare_deep", "deep_problem", "deep_scaling", "log2_label",
@@ -71,30 +71,23 @@ def deep_problem(m: int, n: int = 32, d: int = 32, depth: int = 3, c: float = 0.
 
 
 def _measure(trainer, steps: int, warmup: int) -> dict:
-    """Per-step wall times and counts of `steps` steps after `warmup` steps."""
-    for _ in range(warmup):
-        trainer.step()
-    results, times = [], []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        results.append(trainer.step())
-        times.append(time.perf_counter() - t0)
+    """`speed.step_times`, with counts and operations averaged over the timed steps
+    (deep_sublinear's steps alternate with and without a merge) and the per-layer
+    fire-set figures of the last weights."""
+    row = step_times(trainer, steps, warmup, keep_results=True)
+    results = row.pop("results")
     d = trainer.d
-    return {
-        "median": float(np.median(times)),
-        "mean": float(np.mean(times)),
-        "times": times,
-        "phases": {k: float(np.median([r.times[k] for r in results])) for k in results[0].times},
-        "total_ops": float(np.mean([r.total_ops(d) for r in results])),
-        "counts": {k: float(np.mean([r.counts[k] for r in results])) for k in results[0].counts},
-        "work": dict(trainer.last_work),
-        "claimed_cost": results[-1].claimed_cost,
-        "claimed_terms": dict(results[-1].claimed_terms),
-        "residuals": [r.residual_after for r in results],
-        "layer_sizes_mean": trainer.layer_sizes.mean(axis=1).tolist(),
-        "layer_sizes_max": trainer.layer_sizes.max(axis=1).tolist(),
-        "layer_unions": trainer.layer_unions.tolist(),
-    }
+    row.update(
+        mean=float(np.mean(row["times"])),
+        total_ops=float(np.mean([r.total_ops(d) for r in results])),
+        counts={k: float(np.mean([r.counts[k] for r in results])) for k in results[0].counts},
+        work=dict(trainer.last_work),
+        claimed_terms=dict(results[-1].claimed_terms),
+        layer_sizes_mean=trainer.layer_sizes.mean(axis=1).tolist(),
+        layer_sizes_max=trainer.layer_sizes.max(axis=1).tolist(),
+        layer_unions=trainer.layer_unions.tolist(),
+    )
+    return row
 
 
 def _init_ops(trainer, depth: int, m: int, d: int) -> int:
