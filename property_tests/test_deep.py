@@ -526,6 +526,7 @@ def test_speed_deep_reports_are_consistent():
         run = sc["runs"][j]
         dense, sub = run["rows"]["deep_dense"], run["rows"]["deep_sublinear"]
         assert run["ratio"] == dense["median"] / sub["median"]
+        assert run["ratio_mean"] == pytest.approx(np.mean(dense["times"]) / np.mean(sub["times"]))
         assert dense["median"] == np.median(dense["times"]) and len(dense["times"]) == 2
         n, d, L = 4, 3, 3
         assert dense["init_ops"] == m * d + (L - 1) * m * m + n * m * d + (L - 1) * n * m * m \

@@ -135,7 +135,8 @@ def _cmd_speed_deep(args: argparse.Namespace) -> int:
                   f"{row['total_ops']:>10.3g} {row['init_seconds']:>7.2f} "
                   + " ".join(f"{1e3 * ph[k]:>7.2f}" for k in ("gram", "solve", "update", "tree"))
                   + f"  {layers}")
-        print(f"speed ratio deep_dense / deep_sublinear: {res['ratio']:.1f}x in time, "
+        print(f"speed ratio deep_dense / deep_sublinear: {res['ratio']:.1f}x in time "
+              f"(medians; {res['ratio_mean']:.1f}x of the means), "
               f"{res['ratio_ops']:.1f}x in counted operations")
         work = res["rows"]["deep_sublinear"]["work"]
         print("deep_sublinear work of the last step: "

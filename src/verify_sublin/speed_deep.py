@@ -110,8 +110,11 @@ def compare_deep(m: int = 2**14, n: int = 32, d: int = 32, depth: int = 3, c: fl
     median, mean, times, phases, total_ops (mean per step), counts (mean per step),
     work (last step's breakdown), claimed_cost, claimed_terms, residuals,
     layer_sizes_mean, layer_sizes_max, layer_unions (per layer, at the last weights),
-    init_seconds, init_ops), ratio (dense median / sublinear median), ratio_ops,
-    expected_fire_set (m Q(b), the mean |S_l| if pre-activations were N(0, 1))).
+    init_seconds, init_ops), ratio (dense median / sublinear median), ratio_mean (of
+    the means: deep_sublinear's steps alternate with and without a merge, so its mean
+    is the amortised cost and its median depends on which kind is in the majority),
+    ratio_ops, expected_fire_set (m Q(b), the mean |S_l| if pre-activations were
+    N(0, 1))).
 
     Cost: the trainers' construction and (steps + warmup) steps of each; memory two
     copies of the weights at a time (net and one trainer), 2 (L - 1) m^2 floats.
@@ -143,6 +146,7 @@ def compare_deep(m: int = 2**14, n: int = 32, d: int = 32, depth: int = 3, c: fl
     if len(rows) == 2:
         dense, sub = rows["deep_dense"], rows["deep_sublinear"]
         out["ratio"] = dense["median"] / sub["median"]
+        out["ratio_mean"] = dense["mean"] / sub["mean"]
         out["ratio_ops"] = dense["total_ops"] / sub["total_ops"]
     return out
 
