@@ -54,9 +54,11 @@ sum_k |u_k| |v_k| entries whenever it happens, but the rows of W^0 it touches ar
 visited once per merge, so batching two or three steps' terms cuts the merges'
 memory traffic; meanwhile every pending term costs O(n (|u_k| + |v_k|)) in each
 forward and backward pass. Measured at m = 2^14, L = 3, n = d = 32 (mean step over
-12 steps, one process, `speed_deep.merge_threshold_effect`): c = 0.4: 345, 318, 323,
-324, 342 ms merging every 1, 2, 3, 4, 6 steps; c = 0.85: 44.3, 41.3, 38.8, 40.2,
-44.7 ms. Hence the default: every second step.
+12 steps, one process, `speed_deep.merge_threshold_effect`, two runs on a shared
+machine): c = 0.4: 345, 318, 323, 324, 342 ms and 348, 325, 335, 339, 370 ms merging
+every 1, 2, 3, 4, 6 steps; c = 0.85: 44.3, 41.3, 38.8, 40.2, 44.7 ms and 40.2, 41.4,
+40.3, 47.7, 43.2 ms, differences within the noise. Hence the default: every second
+step.
 
 What a step reports (`StepResult`): fire_set_sizes[i] = sum_l |S_l(x_i)| and
 union_size = sum_l |U_l| (all layers), flips summed over layers; per-layer figures
