@@ -71,11 +71,12 @@ def floor_time(X: np.ndarray, W: np.ndarray, repeats: int = 5, backend: str = "n
     return _median_seconds(product, repeats)[0]
 
 
-def step_times(trainer, steps: int = 5, warmup: int = 1) -> dict:
+def step_times(trainer, steps: int = 5, warmup: int = 1, keep_results: bool = False) -> dict:
     """Median wall seconds of `steps` calls of trainer.step() after `warmup` calls.
 
     Returns dict(median, times, phases (median per phase), counts (of the last step),
-    total_ops (of the last step), union_size, residuals).
+    total_ops (of the last step), union_size, residuals), and results (the timed
+    steps' StepResults) if `keep_results`.
     """
     for _ in range(warmup):
         trainer.step()
@@ -85,7 +86,7 @@ def step_times(trainer, steps: int = 5, warmup: int = 1) -> dict:
         results.append(trainer.step())
         times.append(time.perf_counter() - t0)
     last = results[-1]
-    return {
+    out = {
         "median": float(np.median(times)),
         "times": times,
         "phases": {k: float(np.median([r.times[k] for r in results])) for k in last.times},
@@ -95,6 +96,9 @@ def step_times(trainer, steps: int = 5, warmup: int = 1) -> dict:
         "union_size": last.union_size,
         "residuals": [r.residual_after for r in results],
     }
+    if keep_results:
+        out["results"] = results
+    return out
 
 
 def _problem(m: int, n: int, d: int, c: float, seed: int):

@@ -6,7 +6,9 @@ from typing import Any
 
 from ..backend import BACKEND_CHOICES, resolve_backend
 from ..errors import InputError, check_choice, check_float, check_int, check_seed
+from ..model import ShiftedReLUNet
 from .base import COUNT_KEYS, PHASES, SolverInfo, StepResult, Trainer, TrainerOptions
+from .deep import DeepDense, DeepSublinear
 from .dense import Adam, GradientDescent, GramGaussNewton, SecondLayer
 from .generic import GENERIC_METHODS
 from .kernel import NTKKernelRidge
@@ -15,6 +17,7 @@ from .sublinear import SublinearGaussNewton
 
 __all__ = [
     "COUNT_KEYS",
+    "DEEP_METHODS",
     "METHODS",
     "PHASES",
     "SolverInfo",
@@ -27,8 +30,13 @@ __all__ = [
 #: Method name -> Trainer class. Later methods register here.
 METHODS: dict[str, type[Trainer]] = {
     cls.method: cls for cls in (GradientDescent, GramGaussNewton, SketchedGaussNewton,
-                                SublinearGaussNewton, Adam, SecondLayer, NTKKernelRidge)
+                                SublinearGaussNewton, Adam, SecondLayer, NTKKernelRidge,
+                                DeepDense, DeepSublinear)
 }
+
+#: The methods that train a `DeepShiftedReLUNet` (the others take a `ShiftedReLUNet`).
+DEEP_METHODS = frozenset(name for name, cls in METHODS.items()
+                         if cls.net_type is not ShiftedReLUNet)
 
 _CHOICES = {
     "solver": ("cholesky", "sketch"),
@@ -36,6 +44,7 @@ _CHOICES = {
     "fire_sets": ("tree", "cache", "scan"),
     "backend": BACKEND_CHOICES,
     "preactivations": ("explicit", "implicit"),
+    "update": ("gn", "gd"),
 }
 
 
@@ -44,7 +53,8 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
                  sketch_factor: float | None = None, tol: float = 1e-10, max_iter: int = 100,
                  fire_sets: str = "tree", refresh_every: int = 0, train_a: bool = False,
                  seed: int = 0, backend: str = "numpy",
-                 preactivations: str = "explicit") -> Trainer:
+                 preactivations: str = "explicit", update: str = "gn",
+                 merge_threshold: int | None = None) -> Trainer:
     """Build a trainer for `method` on the network `net` (copied) and data (X, y).
 
     Parameters
@@ -54,9 +64,12 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
         "sketched_gn" (sketch-preconditioned CG with a dense J operator), "sublinear_gn"
         (Gauss-Newton on the fired blocks only), "adam" (full batch), "second_layer"
         (only a trained, exact least squares), "ntk_krr" (kernel ridge regression with the
-        exact shifted NTK), and the methods later modules register.
-    net : ShiftedReLUNet
-        Initial network; the trainer works on its own copy.
+        exact shifted NTK), "deep_dense" and "deep_sublinear" (the multi-layer net: dense
+        reference and the subquadratic method, `DEEP_METHODS`), and the methods later
+        modules register.
+    net : ShiftedReLUNet or DeepShiftedReLUNet
+        Initial network (a `DeepShiftedReLUNet` for `DEEP_METHODS`); the trainer works
+        on its own copy.
     X, y : arrays (n, d) and (n,)
         Inputs with unit-norm rows, and labels.
     eta : float, optional
@@ -85,6 +98,12 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
         CuPy when it has a usable device.
     preactivations : {"explicit", "implicit"}
         How the sublinear method refreshes the cached inner products of changed neurons.
+    update : {"gn", "gd"}
+        The deep methods' step: Gauss-Newton or gradient descent.
+    merge_threshold : int, optional
+        deep_sublinear: pending rank-one terms per layer above which they are merged
+        into the weights (0 = every step, k n = every k + 1 steps; default n, every
+        second step: see `verify_sublin.trainers.deep`).
 
     An option the chosen method does not use must keep its default; anything else is
     an `InputError` naming it.
@@ -106,7 +125,8 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
     method = check_choice("method", method, sorted(METHODS))
     given = dict(eta=eta, mu=mu, solver=solver, sketch=sketch, sketch_factor=sketch_factor,
                  tol=tol, max_iter=max_iter, fire_sets=fire_sets, refresh_every=refresh_every,
-                 train_a=train_a, seed=seed, backend=backend, preactivations=preactivations)
+                 train_a=train_a, seed=seed, backend=backend, preactivations=preactivations,
+                 update=update, merge_threshold=merge_threshold)
     _check_values(given)
     cls = METHODS[method]
     be = resolve_backend(backend)           # InputError naming why CuPy is unusable
@@ -141,3 +161,5 @@ def _check_values(o: dict[str, Any]) -> None:
     if not isinstance(o["train_a"], bool):
         raise InputError("train_a", repr(o["train_a"]), "True or False")
     check_seed("seed", o["seed"])
+    if o["merge_threshold"] is not None:
+        check_int("merge_threshold", o["merge_threshold"], minimum=0)

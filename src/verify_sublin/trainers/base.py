@@ -137,6 +137,8 @@ class TrainerOptions:
     seed: int = 0
     backend: str = "numpy"
     preactivations: str = "explicit"
+    update: str = "gn"
+    merge_threshold: int | None = None
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -193,6 +195,9 @@ class Trainer(ABC):
     uses : frozenset of str
         Options of `TrainerOptions` the method reads; passing any other option with
         a non-default value is an error.
+    net_type : type
+        The model class the method trains (`ShiftedReLUNet` unless overridden); it
+        must have ``m``, ``d`` and ``shift``.
     """
 
     method: ClassVar[str] = ""
@@ -201,10 +206,11 @@ class Trainer(ABC):
     _sync = None
     #: False for methods without a network step (kernel regression): no fire sets reported
     has_fire_sets: ClassVar[bool] = True
+    net_type: ClassVar[type] = ShiftedReLUNet
 
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
-        if not isinstance(net, ShiftedReLUNet):
-            raise InputError("net", type(net).__name__, "a ShiftedReLUNet")
+        if not isinstance(net, self.net_type):
+            raise InputError("net", type(net).__name__, f"a {self.net_type.__name__}")
         X, y = check_inputs(X, y, d=net.d)
         if y is None:
             raise InputError("y", "None", "labels, one per row of X")

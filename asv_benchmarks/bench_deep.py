@@ -1,0 +1,110 @@
+"""The multi-layer method: one step of deep_dense and deep_sublinear, and their ratio.
+
+Self-contained (it needs nothing else from this directory). Sizes of the issue:
+L = 3 layers, n = 32 inputs, d = 32, m in {2^10, 2^12, 2^14}, shift
+b = sqrt(c ln m) with c in {0.4, 0.85}, Gauss-Newton with damping mu = 1e-6; the
+data use seed 0 and the net seed 1.
+
+* `TimeDeepStep.time_step`: seconds of step 0 of a fresh trainer. asv runs `setup`
+  before every sample (number = 1), and `setup` builds the trainer from a net drawn
+  once per process (the (L - 1) m^2 draw is not what is measured), after the
+  compiled kernels were warmed up on a small problem.
+* `TrackDeepRatio.track_speed_ratio`: deep_dense's median step time over
+  deep_sublinear's, both measured in one process on the same data and net
+  (`verify_sublin.speed_deep.compare_deep`: 3 steps after 1 warm-up step each); a
+  ratio drifts far less with the machine than the absolute times.
+
+At a commit without the multi-layer API, `setup` raises NotImplementedError, which
+asv records as a skip. verify_sublin is imported inside functions only.
+"""
+
+N, D, DEPTH, SEED, MU = 32, 32, 3, 0, 1e-6
+MS = [2**10, 2**12, 2**14]
+CS = [0.4, 0.85]
+METHODS = ["deep_dense", "deep_sublinear"]
+
+_NETS: dict = {}          # (m, c) -> (net, X, y): one per process, reused by its samples
+_WARM: set = set()
+
+
+def _require_api():
+    """The multi-layer API of this commit, or NotImplementedError (asv: skipped)."""
+    try:
+        from verify_sublin import METHODS as registered
+        from verify_sublin.deep import DeepShiftedReLUNet
+        from verify_sublin.speed_deep import compare_deep
+    except ImportError as exc:
+        raise NotImplementedError(f"no multi-layer method at this commit ({exc})") from None
+    if not set(METHODS) <= set(registered):
+        raise NotImplementedError("deep_dense / deep_sublinear are not registered")
+    return DeepShiftedReLUNet, compare_deep
+
+
+def _problem(m, c):
+    from verify_sublin import shift_for, sphere_data
+
+    DeepShiftedReLUNet, _ = _require_api()
+    if (m, c) not in _NETS:
+        _NETS.clear()
+        X, y = sphere_data(N, D, seed=SEED, labels="teacher")
+        net = DeepShiftedReLUNet.init(m, D, DEPTH, shift_for(m, c), SEED + 1)
+        _NETS[m, c] = (net, X, y)
+    return _NETS[m, c]
+
+
+def _warm_up(method):
+    """Two steps on a width-256 net, once per process: compilation or loading of the
+    cached kernels never lands in a sample."""
+    from verify_sublin import make_trainer
+
+    if method not in _WARM:
+        net, X, y = _problem(256, 0.4)
+        make_trainer(method, net, X, y, mu=MU).run(2)
+        _WARM.add(method)
+
+
+class TimeDeepStep:
+    """Seconds of one `step()` (step 0, Gauss-Newton) of a fresh deep trainer."""
+
+    params = (METHODS, MS, CS)
+    param_names = ("method", "m", "c")
+    number = 1
+    warmup_time = 0
+    rounds = 1
+    min_run_count = 1
+    timeout = 600
+
+    def setup(self, method, m, c):
+        from verify_sublin import make_trainer
+
+        _require_api()
+        _warm_up(method)
+        self.repeat = 3 if m >= 2**14 else 7
+        net, X, y = _problem(m, c)
+        self.trainer = make_trainer(method, net, X, y, mu=MU)
+
+    def teardown(self, method, m, c):
+        self.trainer = None
+
+    def time_step(self, method, m, c):
+        self.trainer.step()
+
+
+class TrackDeepRatio:
+    """deep_dense median step time / deep_sublinear median step time, one process."""
+
+    params = (MS, CS)
+    param_names = ("m", "c")
+    rounds = 1
+    timeout = 900
+    unit = "ratio"
+
+    def setup(self, m, c):
+        _, compare_deep = _require_api()
+        _warm_up("deep_dense")
+        _warm_up("deep_sublinear")
+        self.compare = compare_deep
+
+    def track_speed_ratio(self, m, c):
+        res = self.compare(m, N, D, DEPTH, c, SEED, steps=3, warmup=1, mu=MU)
+        return res["ratio"]
