@@ -22,7 +22,7 @@ REQUIRED_IDS = {
     "ntk.lambda", "convergence.rate", "width.requirement", "sketch.conditioning",
     "cpi.sketched_gn", "cpi.sublinear_gn", "lower_bound.dsws", "hsr.preprocessing",
     "rq.min_shift", "rq.jacobian_sparsity", "rq.ntk_krr", "rq.hyperparameters",
-    "rq.vs_first_order", "rq.train_second_layer", "rq.plain_relu",
+    "rq.vs_first_order", "rq.train_second_layer", "rq.plain_relu", "cpi.multilayer",
 }
 
 
@@ -166,6 +166,20 @@ def _fake(spec, bad: bool) -> dict:
                         "steps": 4},
                 "second_layer": {"train_mse": 0.0, "test_mse": 0.6, "seconds": 0.1, "steps": 1},
                 "ntk_krr": {"train_mse": 0.0, "test_mse": 0.5, "seconds": 0.1, "steps": 1}}
+    if e == "deep_step_speed":
+        m = p["m"]
+        sub_ops = m ** (2.0 if bad else 1.3)
+        rows = {"deep_dense": {"median": 1e-6 * m**2, "mean": 1e-6 * m**2,
+                               "times": [1e-6 * m**2] * 3, "total_ops": float(m**2),
+                               "claimed_cost": float(m**2), "init_ops": m**2},
+                "deep_sublinear": {"median": 1e-6 * sub_ops, "mean": 1e-6 * sub_ops,
+                                   "times": [1e-6 * sub_ops] * 3, "total_ops": sub_ops,
+                                   "claimed_cost": float(m**1.6), "init_ops": m**2}}
+        return {"b": 1.0, "net_init": 0.1, "expected_fire_set": 10.0,
+                "ratio": m**2 / sub_ops, "ratio_ops": m**2 / sub_ops, "rows": rows}
+    if e == "deep_merge":
+        return {"rows": {str(k): {"mean": 0.01 * k, "median": 0.01, "merges": 1}
+                         for k in p["periods"]}, "best": 1}
     raise AssertionError(f"no synthetic result for {e}")
 
 
@@ -197,6 +211,7 @@ EXPECTED = {
     "rq.vs_first_order": ("holds", "fails"),
     "rq.train_second_layer": ("holds", "fails"),
     "rq.plain_relu": ("holds", "fails"),
+    "cpi.multilayer": ("holds", "fails"),
 }
 
 

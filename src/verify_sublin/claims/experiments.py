@@ -402,3 +402,34 @@ def krr_compare(p: dict, seed: int) -> dict:
         else:
             out[name] = {"error": error, "seconds": seconds}
     return out
+
+
+# ------------------------------------------------------------- multi-layer
+@register("deep_step_speed", timing=True)
+def deep_step_speed(p: dict, seed: int) -> dict:
+    """Per-step medians, counted operations and construction cost of deep_dense and
+    deep_sublinear at one size (`verify_sublin.speed_deep.compare_deep`).
+
+    Parameters: m, n, d, depth, c, steps, warmup, update, mu."""
+    from ..speed_deep import compare_deep
+    res = compare_deep(int(p["m"]), int(p["n"]), int(p["d"]), int(p["depth"]),
+                       float(p["c"]), seed, int(p.get("steps", 5)), int(p.get("warmup", 1)),
+                       p.get("update", "gn"), float(p.get("mu", 1e-6)))
+    keep = ("median", "mean", "times", "total_ops", "claimed_cost", "init_seconds", "init_ops",
+            "layer_sizes_mean", "layer_unions", "residuals")
+    return {"b": res["config"]["b"], "net_init": res["net_init"],
+            "expected_fire_set": res["expected_fire_set"], "ratio": res["ratio"],
+            "ratio_ops": res["ratio_ops"],
+            "rows": {k: {f: v[f] for f in keep if f in v} for k, v in res["rows"].items()}}
+
+
+@register("deep_merge", timing=True)
+def deep_merge(p: dict, seed: int) -> dict:
+    """deep_sublinear's amortised step against the merge period
+    (`verify_sublin.speed_deep.merge_threshold_effect`). Parameters: m, n, d, depth, c,
+    periods, window."""
+    from ..speed_deep import merge_threshold_effect
+    res = merge_threshold_effect(int(p["m"]), int(p["n"]), int(p["d"]), int(p["depth"]),
+                                 float(p["c"]), seed, [int(k) for k in p["periods"]],
+                                 int(p.get("window", 12)))
+    return {"rows": {str(k): v for k, v in res["rows"].items()}, "best": res["best"]}
