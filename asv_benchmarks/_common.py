@@ -126,13 +126,14 @@ def problem(m: int, c: float, n: int = N, d: int = D, seed: int = SEED):
     """(net, X, y): the network of width m with shift b = sqrt(c ln m), and the data.
 
     X: n points uniform on the unit sphere, y: teacher labels, both from `seed`;
-    W ~ N(0, I_d) and a uniform in {-1, +1} from `seed`. Cost O(m d); the network of
+    W ~ N(0, I_d) and a uniform in {-1, +1} from `seed + 1` (with one seed the first n
+    rows of W would be the inputs themselves). Cost O(m d); the network of
     the last (m, seed) is kept, so a setup per sample does not redraw it.
     """
     from verify_sublin import ShiftedReLUNet, shift_for, sphere_data
 
     def build():
-        net = ShiftedReLUNet.init(m, d, 0.0, seed=seed)
+        net = ShiftedReLUNet.init(m, d, 0.0, seed=seed + 1)
         X, y = sphere_data(n, d, seed=seed, labels="teacher")
         return net, X, y
 

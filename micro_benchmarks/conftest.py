@@ -39,7 +39,7 @@ class Problem:
 def problem(request) -> Problem:
     c = request.param
     X, _ = sphere_data(N, D, seed=SEED, labels="teacher")
-    net = ShiftedReLUNet.init(M, D, shift_for(M, c), seed=SEED)
+    net = ShiftedReLUNet.init(M, D, shift_for(M, c), seed=SEED + 1)   # not the data's seed
     P = X @ net.W.T
     fire = FireSets.from_lists([np.flatnonzero(row > net.shift) for row in P], M)
     return Problem(net, X, P, fire, c)

@@ -124,7 +124,7 @@ def test_convergence_on_every_namespace(xp, seed):
     """The core convergence regime (m = 4096, n = 16, d = 8, c = 0.4, teacher labels):
     2x contraction per step until 1e-10, on the namespace under test."""
     X, y = sphere_data(16, 8, seed=seed)
-    net = ShiftedReLUNet.init(4096, 8, shift_for(4096), seed=seed)
+    net = ShiftedReLUNet.init(4096, 8, shift_for(4096), seed=seed + 1)
     for method, opts in [("ggn", {}), ("sublinear_gn", {"fire_sets": "cache",
                                                          "preactivations": "implicit"})]:
         t = make_trainer(method, net, X, y, backend=xp, **opts)

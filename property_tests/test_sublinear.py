@@ -71,7 +71,7 @@ def test_sketch_solver_contracts_like_ggn(seed, method):
     teacher labels) the sketched methods contract by 2x per step until the residual
     is below 1e-8 (the solver tolerance 1e-10 times the initial residual sets a floor)."""
     X, y = sphere_data(16, 8, seed=seed)
-    net = ShiftedReLUNet.init(4096, 8, shift_for(4096), seed=seed)
+    net = ShiftedReLUNet.init(4096, 8, shift_for(4096), seed=seed + 1)
     extra = {"solver": "sketch", "fire_sets": "cache"} if method == "sublinear_gn" else {}
     t = make_trainer(method, net, X, y, seed=seed, **extra)
     steps = t.run(20, tol=1e-8)

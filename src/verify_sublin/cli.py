@@ -21,7 +21,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     X, y = sphere_data(args.n, args.d, seed=args.seed, labels="teacher")
     b = shift_for(args.m, args.c)
-    net = ShiftedReLUNet.init(args.m, args.d, b, seed=args.seed)
+    net = ShiftedReLUNet.init(args.m, args.d, b, seed=args.seed + 1)   # not the data's seed
     print(f"m={args.m} n={args.n} d={args.d} b=sqrt({args.c} ln m)={b:.4f} seed={args.seed}")
     for method in args.methods.split(","):
         t0 = time.perf_counter()
