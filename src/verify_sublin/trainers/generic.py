@@ -479,6 +479,11 @@ class GenericKRR(GenericTrainer):
         return {"n^2 d": float(n * n * self.d), "n^3": float(n**3)}
 
 
-GENERIC_METHODS = {cls.method: cls for cls in (GenericGD, GenericGGN, GenericAdam,
-                                               GenericSecondLayer, GenericSketched,
-                                               GenericSublinear, GenericKRR)}
+def _registry():
+    from .generic_deep import GenericDeepDense, GenericDeepSublinear
+    return {cls.method: cls for cls in (GenericGD, GenericGGN, GenericAdam, GenericSecondLayer,
+                                        GenericSketched, GenericSublinear, GenericKRR,
+                                        GenericDeepDense, GenericDeepSublinear)}
+
+
+GENERIC_METHODS = _registry()
