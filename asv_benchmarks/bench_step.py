@@ -9,7 +9,8 @@ from ._common import CS, M_MAX, METHODS, MS, Stateful, repeats, require_method, 
 
 
 class TimeStep(Stateful):
-    """Seconds of one `step()` of gd, ggn, sketched_gn and sublinear_gn (default options)."""
+    """Seconds of one `step()` of every variant of `METHOD_SPECS` (gd, ggn, sketched_gn,
+    sublinear_gn with the papers' default options, and its fastest variant)."""
 
     params = (METHODS, MS, CS)
     param_names = ("method", "m", "c")
