@@ -182,3 +182,11 @@ def test_report_marks_runs_from_another_commit(tiny_run, tmp_path, monkeypatch):
     table = md.split("## Verdicts")[1].split("\n\n")[1]
     assert table.count(" †") >= len([c for c in CLAIMS if CLAIMS[c].runs("tiny")])
     assert Path(tmp_path / "report.html").exists()
+
+
+def test_stored_seconds_are_the_runs_own(tiny_run):
+    """Every stored run records the time it took (the in-process executor used to start
+    the clock after the run)."""
+    store = ResultStore(tiny_run / "results.sqlite")
+    rows = [r for r in store.runs() if r["experiment"] == "tree_check"]
+    assert rows and all(r["seconds"] > 0.01 for r in rows)

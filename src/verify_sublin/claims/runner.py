@@ -174,9 +174,10 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                     waiting.append(run)
                     continue
                 announce(run)
+                started, t0 = time.time(), time.perf_counter()   # before: in-process runs now
                 fut = executor.submit(run.spec.experiment, run.spec.params, run.spec.seed, 1,
                                       backend)
-                in_flight[fut] = (run, time.time(), time.perf_counter())
+                in_flight[fut] = (run, started, t0)
             if not in_flight:
                 break
             for fut in executor.as_completed(list(in_flight)):
