@@ -190,3 +190,47 @@ def test_stored_seconds_are_the_runs_own(tiny_run):
     store = ResultStore(tiny_run / "results.sqlite")
     rows = [r for r in store.runs() if r["experiment"] == "tree_check"]
     assert rows and all(r["seconds"] > 0.01 for r in rows)
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo,
+                   check=True, capture_output=True)
+    if args[0] != "commit":
+        return None
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def test_same_sources_compares_src_between_commits(tmp_path):
+    from verify_sublin.provenance import same_sources
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (repo / "src" / "a.py").write_text("x = 1\n")
+    _git(repo, "add", "-A")
+    c1 = _git(repo, "commit", "-qm", "one")
+    (repo / "README").write_text("docs only\n")
+    _git(repo, "add", "-A")
+    c2 = _git(repo, "commit", "-qm", "docs")
+    (repo / "src" / "a.py").write_text("x = 2\n")
+    _git(repo, "add", "-A")
+    c3 = _git(repo, "commit", "-qm", "code")
+    assert same_sources([c1, c2], repo=repo) is True
+    assert same_sources([c1, c2, c3], repo=repo) is False
+    assert same_sources([c1, c2 + "+dirty"], repo=repo) is None
+    assert same_sources([c1, "f" * 40], repo=repo) is None      # not in the history
+    assert same_sources([c1, c2], repo=tmp_path / "nowhere") is None
+
+
+def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("VERIFY_SUBLIN_COMMIT", "0" * 40)
+    assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(tmp_path),
+                 "--profile", "tiny"]) == 0
+    md = (tmp_path / "report.md").read_text()
+    store = ResultStore(tiny_run / "results.sqlite")
+    n = sum(1 for r in store.runs() if r["profile"] == "tiny")
+    commits = {r["git_commit"] for r in store.runs()}
+    line = re.search(r"Runs of this store by commit: (.*)", md).group(1)
+    assert sum(int(k) for k in re.findall(r" (\d+) runs,", line)) == n
+    assert all(f"`{c[:12]}`" in line for c in commits)
+    assert "could not be checked" in line       # the all-zero commit is in no history

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["git_commit", "machine_info", "provenance", "versions"]
+__all__ = ["git_commit", "machine_info", "provenance", "same_sources", "versions"]
 
 _PACKAGES = ("numpy", "scipy", "numba", "scikit-learn", "matplotlib", "verify_sublin")
 
@@ -40,6 +40,32 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str:
             dirty = _git(["status", "--porcelain", "--untracked-files=no"], where)
             return head + ("+dirty" if dirty else "")
     return "unknown"
+
+
+def same_sources(commits: list[str], repo: str | os.PathLike | None = None) -> bool | None:
+    """Whether the package sources (`src/`) are identical at every commit in `commits`:
+    True or False from `git diff --quiet`, None when it cannot be told (no git, a
+    commit not in the history, or a "+dirty" one whose working tree is not recorded).
+    `repo` defaults to the repository holding this package. Cost: one `git diff` per
+    commit after the first."""
+    if any(c in ("", "unknown") or c.endswith("+dirty") for c in commits):
+        return None
+    where = Path(repo) if repo is not None else Path(__file__).resolve().parent
+    top = _git(["rev-parse", "--show-toplevel"], where)
+    if top is None:
+        return None
+    first = commits[0]
+    for other in commits[1:]:
+        try:
+            out = subprocess.run(["git", "diff", "--quiet", first, other, "--", "src"],
+                                 cwd=top, capture_output=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if out.returncode == 1:
+            return False
+        if out.returncode != 0:
+            return None
+    return True
 
 
 @lru_cache(maxsize=1)

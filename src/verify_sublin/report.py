@@ -25,7 +25,7 @@ import numpy as np
 from .claims.fitting import loglog_fit
 from .claims.ledger import CLAIMS, RunRecord
 from .claims.runner import evaluate, resolve_claims
-from .provenance import git_commit, machine_info, versions
+from .provenance import git_commit, machine_info, same_sources, versions
 from .store import ResultStore
 
 __all__ = ["render_report"]
@@ -207,7 +207,8 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     blocks.append(("h2", "Verdicts"))
     blocks.append(("table", header, table))
     blocks.append(("p", "† the figure comes from runs made at another commit than the one "
-                        "this report is rendered at (see the claim's provenance)."))
+                        "this report is rendered at (see the claim's provenance). " +
+                        _commits_summary(store, profile, backend, commit)))
     blocks.append(("p", _LIMITS))
     for name, caption in _summary_figures(store, profile, outdir):
         blocks.append(("img", name, caption))
@@ -241,6 +242,29 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     page = outdir / "report.html"
     page.write_text(_to_html(blocks, outdir, f"verify_sublin report ({profile})"))
     return md, page
+
+
+def _commits_summary(store: ResultStore, profile: str, backend: str, commit: str) -> str:
+    """Which commits the stored runs were made at, their total computation time, and
+    whether the package sources differ between those commits and the rendering one."""
+    per: dict[str, list[float]] = {}
+    for row in store.runs():
+        if row["profile"] == profile and row["backend"] == backend:
+            per.setdefault(str(row["git_commit"]), []).append(float(row["seconds"] or 0.0))
+    if not per:
+        return ""
+    parts = [f"`{c[:12]}` {len(v)} runs, {sum(v):.0f} s" for c, v in sorted(per.items())]
+    text = ("Runs of this store by commit: " + "; ".join(parts) +
+            f" ({sum(sum(v) for v in per.values()):.0f} s of computation in all).")
+    if set(per) != {commit}:
+        same = same_sources(sorted(set(per) | {commit}))
+        text += {True: " The package sources (src/) are identical at all of these commits "
+                       "and the rendering commit: the figures are those of the code rendered.",
+                 False: " The package sources (src/) differ between these commits: rerun "
+                        "with --recompute for figures of a single version of the code.",
+                 None: " Whether the package sources differ between these commits could "
+                       "not be checked here (no git history, or uncommitted changes)."}[same]
+    return text
 
 
 def _stale(records: list[RunRecord], commit: str) -> bool:
