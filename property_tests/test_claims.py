@@ -104,7 +104,7 @@ def _fake(spec, bad: bool) -> dict:
         seconds = [1.0 if slow else 0.001] * steps
         if method in ("gd", "adam") and not bad:
             res, seconds = [0.5**k for k in range(1, steps + 1)], [1.0] * steps
-        if p.get("options", {}).get("train_a") and bad:
+        if p.get("options", {}).get("train_a") is False and bad:    # fixing a is costly
             res = [0.9**k for k in range(1, 21)]
             contraction = [0.9] * 20
             seconds = [0.001] * 20

@@ -465,26 +465,39 @@ def _ab_eval(records, profile):
         res_of[(p["dataset"], p["method"], p["options"]["train_a"])] = (len(res["residual"]), final)
         lines.append(f"| {p['dataset']} | {p['method']} | {p['options']['train_a']} | "
                      f"{len(res['residual'])} | {final:.2e} |")
+    tol = {(r.spec.params["dataset"], r.spec.params["method"]): float(r.spec.params["tol"])
+           for r in good}
     verdicts = []
     for (ds, method, a), (steps, final) in res_of.items():
-        if a:
-            base = res_of.get((ds, method, False))
-            if base is None:
-                continue
-            if method == "ggn":
-                verdicts.append("holds" if steps <= base[0] + 1 else "fails")
-            else:
-                verdicts.append("holds" if final <= 1.1 * base[1] else "fails")
+        fixed = res_of.get((ds, method, False))
+        if not a or fixed is None:
+            continue
+        # The premise is that fixing a costs little: the fixed-a run must not need
+        # clearly more iterations than the both-layer run (or, when neither reached the
+        # tolerance within its budget, end clearly higher).
+        if method == "ggn":
+            verdicts.append("holds" if fixed[0] <= steps + 1 else "fails")
+            continue
+        eps = tol[(ds, method)]
+        reached_fixed, reached_both = fixed[1] <= eps, final <= eps
+        if reached_fixed and reached_both:
+            verdicts.append("holds" if fixed[0] <= 1.1 * steps + 1 else "fails")
+        elif reached_fixed or reached_both:
+            verdicts.append("holds" if reached_fixed else "fails")
+        else:
+            verdicts.append("holds" if fixed[1] <= 1.1 * final else "fails")
     v = worst(verdicts) if verdicts else "inconclusive"
     return _verdict(
         "rq.train_second_layer", records, v,
         "fixing the second layer costs little",
-        "; ".join(f"{ds} {m}: {res_of[(ds, m, False)][0]} -> {res_of[(ds, m, True)][0]} steps"
+        "steps to 1e-10 with a fixed / with both layers trained: " +
+        "; ".join(f"{ds} {m}: {res_of[(ds, m, False)][0]} / {res_of[(ds, m, True)][0]}"
                   for ds, m, a in res_of if a and (ds, m, False) in res_of),
-        "holds if, on every data set, Gauss-Newton with both layers trained needs at most one "
-        "more iteration to reach 1e-10 of the initial residual than with a fixed, and "
-        "gradient descent's final residual with both layers is at most 1.1x the fixed one; "
-        "fails otherwise.", lines, {})
+        "holds if, on every data set, Gauss-Newton with a fixed needs at most one iteration "
+        "more to reach 1e-10 of the initial residual than with both layers trained, and "
+        "gradient descent with a fixed needs at most 1.1x + 1 the iterations of both-layer "
+        "training (when neither reaches 1e-10 within its budget: ends at most 1.1x higher; "
+        "when only one does, that one wins); fails otherwise.", lines, {})
 
 
 register_claim(Claim(
@@ -492,7 +505,8 @@ register_claim(Claim(
     statement="What does fixing the second layer cost? Premise: little — training both "
               "layers converges no faster.",
     experiment="GGN and GD with and without training a, same data and initialisation.",
-    rule="Both-layer GN needs >= as many iterations minus one; GD's residual within 1.1x.",
+    rule="Fixed-a GN needs <= one iteration more than both-layer GN; fixed-a GD <= 1.1x + 1 "
+         "its iterations.",
     runs=_ab_runs, evaluate=_ab_eval))
 
 
