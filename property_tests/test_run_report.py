@@ -216,6 +216,11 @@ def test_same_sources_compares_src_between_commits(tmp_path):
     _git(repo, "add", "-A")
     c3 = _git(repo, "commit", "-qm", "code")
     assert same_sources([c1, c2], repo=repo) is True
+    (repo / "src" / "render.py").write_text("layout = 1\n")
+    _git(repo, "add", "-A")
+    c2b = _git(repo, "commit", "-qm", "renderer only")
+    assert same_sources([c3, c2b], repo=repo, exclude=("src/render.py",)) is True
+    assert same_sources([c3, c2b], repo=repo, exclude=()) is False
     assert same_sources([c1, c2, c3], repo=repo) is False
     assert same_sources([c1, c2 + "+dirty"], repo=repo) is None
     assert same_sources([c1, "f" * 40], repo=repo) is None      # not in the history
@@ -234,3 +239,13 @@ def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch
     assert sum(int(k) for k in re.findall(r" (\d+) runs,", line)) == n
     assert all(f"`{c[:12]}`" in line for c in commits)
     assert "could not be checked" in line       # the all-zero commit is in no history
+
+
+def test_markdown_ends_a_table_before_the_text_after_it():
+    """GitHub-flavoured Markdown reads a text line right under a table as one more row."""
+    from verify_sublin.report import _to_markdown
+    md = _to_markdown([("lines", ["intro", "| a | b |", "|---|---|", "| 1 | 2 |",
+                                  "a note after the table"])])
+    lines = md.split("\n")
+    assert lines[:6] == ["intro", "", "| a | b |", "|---|---|", "| 1 | 2 |", ""]
+    assert lines[6] == "a note after the table"

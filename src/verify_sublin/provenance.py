@@ -42,8 +42,11 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str:
     return "unknown"
 
 
-def same_sources(commits: list[str], repo: str | os.PathLike | None = None) -> bool | None:
-    """Whether the package sources (`src/`) are identical at every commit in `commits`:
+def same_sources(commits: list[str], repo: str | os.PathLike | None = None,
+                 exclude: tuple[str, ...] = ("src/verify_sublin/report.py",)) -> bool | None:
+    """Whether the package sources (`src/`, but the paths in `exclude`: by default the
+    report renderer, which always runs at the rendering commit and computes no run) are
+    identical at every commit in `commits`:
     True or False from `git diff --quiet`, None when it cannot be told (no git, a
     commit not in the history, or a "+dirty" one whose working tree is not recorded).
     `repo` defaults to the repository holding this package. Cost: one `git diff` per
@@ -57,7 +60,8 @@ def same_sources(commits: list[str], repo: str | os.PathLike | None = None) -> b
     first = commits[0]
     for other in commits[1:]:
         try:
-            out = subprocess.run(["git", "diff", "--quiet", first, other, "--", "src"],
+            out = subprocess.run(["git", "diff", "--quiet", first, other, "--", "src",
+                                  *(f":(exclude){path}" for path in exclude)],
                                  cwd=top, capture_output=True, timeout=10, check=False)
         except (OSError, subprocess.SubprocessError):
             return None

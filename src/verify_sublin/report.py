@@ -206,9 +206,10 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
                       v.claimed, measured, f"**{v.verdict}**{mark}"])
     blocks.append(("h2", "Verdicts"))
     blocks.append(("table", header, table))
-    blocks.append(("p", "† the figure comes from runs made at another commit than the one "
-                        "this report is rendered at (see the claim's provenance). " +
-                        _commits_summary(store, profile, backend, commit)))
+    dagger = ("† the figure comes from runs made at another commit than the one this "
+              "report is rendered at (see the claim's provenance). "
+              if any(_stale(records, commit) for _, records in results) else "")
+    blocks.append(("p", dagger + _commits_summary(store, profile, backend, commit)))
     blocks.append(("p", _LIMITS))
     for name, caption in _summary_figures(store, profile, outdir):
         blocks.append(("img", name, caption))
@@ -258,10 +259,12 @@ def _commits_summary(store: ResultStore, profile: str, backend: str, commit: str
             f" ({sum(sum(v) for v in per.values()):.0f} s of computation in all).")
     if set(per) != {commit}:
         same = same_sources(sorted(set(per) | {commit}))
-        text += {True: " The package sources (src/) are identical at all of these commits "
-                       "and the rendering commit: the figures are those of the code rendered.",
-                 False: " The package sources (src/) differ between these commits: rerun "
-                        "with --recompute for figures of a single version of the code.",
+        text += {True: " The package sources that compute results (src/ but the report "
+                       "renderer) are identical at all of these commits and the rendering "
+                       "commit: the figures are those of the code rendered.",
+                 False: " The package sources that compute results (src/ but the report "
+                        "renderer) differ between these commits: rerun with --recompute for "
+                        "figures of a single version of the code.",
                  None: " Whether the package sources differ between these commits could "
                        "not be checked here (no git history, or uncommitted changes)."}[same]
     return text
@@ -328,7 +331,13 @@ def _to_markdown(blocks: list[tuple]) -> str:
                                              not c.startswith("**") else c for c in row) + " |")
             out.append("")
         elif kind == "lines":
-            out.extend(b[1])
+            prev = None               # a table and the text around it need a blank line
+            for line in b[1]:
+                is_row = line.lstrip().startswith("|")
+                if prev is not None and prev != is_row and line.strip() and out[-1].strip():
+                    out.append("")
+                out.append(line)
+                prev = is_row
             out.append("")
         elif kind == "img":
             out.append(f"![{b[2]}]({b[1]})\n\n*{b[2]}*\n")
