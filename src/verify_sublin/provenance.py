@@ -43,10 +43,13 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str:
 
 
 def same_sources(commits: list[str], repo: str | os.PathLike | None = None,
-                 exclude: tuple[str, ...] = ("src/verify_sublin/report.py",)) -> bool | None:
+                 exclude: tuple[str, ...] = ("src/verify_sublin/report.py",
+                                             "src/verify_sublin/provenance.py")
+                 ) -> bool | None:
     """Whether the package sources (`src/`, but the paths in `exclude`: by default the
-    report renderer, which always runs at the rendering commit and computes no run) are
-    identical at every commit in `commits`:
+    report renderer, which always runs at the rendering commit, and this module, which
+    only describes a run; neither computes a figure) are identical at every commit in
+    `commits`:
     True or False from `git diff --quiet`, None when it cannot be told (no git, a
     commit not in the history, or a "+dirty" one whose working tree is not recorded).
     `repo` defaults to the repository holding this package. Cost: one `git diff` per

@@ -260,11 +260,12 @@ def _commits_summary(store: ResultStore, profile: str, backend: str, commit: str
     if set(per) != {commit}:
         same = same_sources(sorted(set(per) | {commit}))
         text += {True: " The package sources that compute results (src/ but the report "
-                       "renderer) are identical at all of these commits and the rendering "
-                       "commit: the figures are those of the code rendered.",
+                       "renderer and provenance helpers) are identical at all of these "
+                       "commits and the rendering commit: the figures are those of the "
+                       "code rendered.",
                  False: " The package sources that compute results (src/ but the report "
-                        "renderer) differ between these commits: rerun with --recompute for "
-                        "figures of a single version of the code.",
+                        "renderer and provenance helpers) differ between these commits: "
+                        "rerun with --recompute for figures of a single version of the code.",
                  None: " Whether the package sources differ between these commits could "
                        "not be checked here (no git history, or uncommitted changes)."}[same]
     return text
