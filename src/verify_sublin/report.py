@@ -62,6 +62,12 @@ def _fmt_params(records: list[RunRecord]) -> str:
     return "; ".join(parts)
 
 
+#: line styles beyond the ten colours of the default cycle, so that no two series of
+#: one plot look alike
+_STYLES = [{"marker": "o", "linestyle": "-"}, {"marker": "s", "linestyle": "--"},
+           {"marker": "^", "linestyle": ":"}]
+
+
 def _summary_figures(store: ResultStore, profile: str, outdir: Path) -> list[tuple[str, str]]:
     """Figures across claims: cost per iteration against m for every method, residual
     against iteration for every method, time-to-eps against m."""
@@ -94,7 +100,8 @@ def _summary_figures(store: ResultStore, profile: str, outdir: Path) -> list[tup
                 continue
             ts = [float(np.median(by_m[m])) for m in ms]
             slope = loglog_fit(ms, ts).exponent
-            ax.plot(ms, ts, "o-", color=f"C{k % 10}", label=f"{name}: slope {slope:.2f}")
+            ax.plot(ms, ts, color=f"C{k % 10}", label=f"{name}: slope {slope:.2f}",
+                    **_STYLES[k // 10 % len(_STYLES)])
             k += 1
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
