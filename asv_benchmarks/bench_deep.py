@@ -14,8 +14,8 @@ data use seed 0 and the net seed 1.
   own, and drawing the 2^14 net again in each (537M normal deviates and 4 GiB of
   fresh memory, 25-60 s on a 2-core VM) made this class most of a quick pass.
 * `TrackDeepRatio.track_speed_ratio`: deep_dense's median step time over
-  deep_sublinear's, both measured in one process on the same data and net
-  (`verify_sublin.speed_deep.compare_deep`: 3 steps after 1 warm-up step each); a
+  deep_sublinear's, both measured in one process on the same data and net (3 steps
+  after 1 warm-up step each, the loop of `verify_sublin.speed_deep.compare_deep`); a
   ratio drifts far less with the machine than the absolute times.
 
 At a commit without the multi-layer API, `setup` raises NotImplementedError, which
@@ -132,20 +132,33 @@ class TimeDeepStep:
 
 
 class TrackDeepRatio:
-    """deep_dense median step time / deep_sublinear median step time, one process."""
+    """deep_dense median step time / deep_sublinear median step time, one process:
+    3 timed steps after 1 warm-up step of each trainer (`verify_sublin.speed.step_times`,
+    the loop `speed_deep.compare_deep` uses), on the net `setup_cache` drew."""
 
     params = (MS, CS)
     param_names = ("m", "c")
     rounds = 1
     timeout = 900
     unit = "ratio"
+    setup_cache = TimeDeepStep.setup_cache       # one draw per asv run serves both classes
 
     def setup(self, m, c):
-        _, compare_deep = _require_api()
+        _require_api()
         _warm_up("deep_dense")
         _warm_up("deep_sublinear")
-        self.compare = compare_deep
 
     def track_speed_ratio(self, m, c):
-        res = self.compare(m, N, D, DEPTH, c, SEED, steps=3, warmup=1, mu=MU)
-        return res["ratio"]
+        import gc
+
+        from verify_sublin import make_trainer
+        from verify_sublin.speed import step_times
+
+        net, X, y = _problem(m, c)
+        medians = {}
+        for method in METHODS:
+            trainer = make_trainer(method, net, X, y, mu=MU)
+            medians[method] = step_times(trainer, steps=3, warmup=1)["median"]
+            del trainer
+            gc.collect()
+        return medians["deep_dense"] / medians["deep_sublinear"]
