@@ -22,7 +22,7 @@ from .backend import resolve_backend
 from .errors import InputError, check_array, check_float, check_int, check_seed
 from .memory import check_memory
 
-__all__ = ["JACOBIAN_MAX_ENTRIES", "ShiftedReLUNet", "shift_for"]
+__all__ = ["JACOBIAN_MAX_ENTRIES", "ShiftedReLUNet", "alpha_for", "shift_for"]
 
 #: `ShiftedReLUNet.jacobian` refuses to build more entries than this (400 MB of float64).
 JACOBIAN_MAX_ENTRIES = 50_000_000
@@ -44,6 +44,19 @@ def shift_for(m: int, c: float = 0.4) -> float:
     m = check_int("m", m, minimum=1)
     c = check_float("c", c, minimum=0.0)
     return math.sqrt(c * math.log(m))
+
+
+def alpha_for(shift: float, m: int) -> float:
+    """The papers' alpha of shift b at width m: b^2 / (2 ln m), 0 at m = 1; the inverse
+    of `shift_for` (alpha = c / 2). It is the exponent of the claimed costs m^(1-alpha)
+    and m^(2-alpha).
+
+    >>> round(alpha_for(shift_for(2**20, 0.4), 2**20), 12)
+    0.2
+
+    Cost: O(1).
+    """
+    return shift**2 / (2 * math.log(m)) if m > 1 else 0.0
 
 
 @dataclass(eq=False)

@@ -86,6 +86,7 @@ from ..deep import DeepShiftedReLUNet
 from ..errors import InputError, check_choice, check_float, check_int
 from ..kernels import deep_kernels as DK
 from ..kernels import numpy_backend as K
+from ..model import alpha_for
 from ..solvers import solve_gram
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
 
@@ -175,8 +176,25 @@ class _DeepTrainer(Trainer):
         c["dense_flops"] += sum(v for k, v in w.items()
                                 if k not in ("forward_input", "threshold", "update_input"))
 
-    def _alpha(self) -> float:
-        return self.shift**2 / (2 * math.log(self.m)) if self.m > 1 else 0.0
+
+def deep_dense_terms(n: int, m: int, d: int, depth: int, update: str) -> dict[str, float]:
+    """The claimed cost per iteration of the dense multi-layer step, term by term:
+    n m d + (L-1) n m^2, plus n^3 for the Gauss-Newton solve."""
+    terms = {"n m d": float(n * m * d), "(L-1) n m^2": float((depth - 1) * n * m * m)}
+    if update == "gn":
+        terms["n^3"] = float(n**3)
+    return terms
+
+
+def deep_sublinear_terms(n: int, m: int, d: int, depth: int, update: str,
+                    shift: float) -> dict[str, float]:
+    """The claimed cost per iteration of the sublinear multi-layer step, term by term:
+    n m d + (L-1) n m^(2-alpha), plus n^3 for the Gauss-Newton solve."""
+    terms = {"n m d": float(n * m * d),
+             "(L-1) n m^(2-alpha)": float((depth - 1) * n * m ** (2 - alpha_for(shift, m)))}
+    if update == "gn":
+        terms["n^3"] = float(n**3)
+    return terms
 
 
 def _subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
@@ -256,11 +274,7 @@ class DeepDense(_DeepTrainer):
         self._forward()
 
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
-        n, m, d, L = self.n, self.m, self.d, self.depth
-        terms = {"n m d": float(n * m * d), "(L-1) n m^2": float((L - 1) * n * m * m)}
-        if self.update == "gn":
-            terms["n^3"] = float(n**3)
-        return terms
+        return deep_dense_terms(self.n, self.m, self.d, self.depth, self.update)
 
 
 class _Pending:
@@ -538,9 +552,4 @@ class DeepSublinear(_DeepTrainer):
         self._report(rec, old_sizes, old_unions, flips)
 
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
-        n, m, d, L = self.n, self.m, self.d, self.depth
-        terms = {"n m d": float(n * m * d),
-                 "(L-1) n m^(2-alpha)": float((L - 1) * n * m ** (2 - self._alpha()))}
-        if self.update == "gn":
-            terms["n^3"] = float(n**3)
-        return terms
+        return deep_sublinear_terms(self.n, self.m, self.d, self.depth, self.update, self.shift)

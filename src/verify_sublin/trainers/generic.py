@@ -40,6 +40,7 @@ from ..solvers import (
     sketch_precondition,
 )
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .sublinear import sublinear_terms
 
 __all__ = ["GENERIC_METHODS"]
 
@@ -437,9 +438,7 @@ class GenericSublinear(GenericTrainer):
             rec.counts["inner_products"] += int(self.PU.shape[0]) * n
 
     def claimed_terms(self, rec):
-        m, n, d = self.m, self.n, self.d
-        alpha = self.shift**2 / (2 * math.log(m)) if m > 1 else 0.0
-        return {"m^(1-alpha) n d": float(m ** (1 - alpha) * n * d), "n^3": float(n**3)}
+        return sublinear_terms(self.m, self.n, self.d, self.shift)
 
 
 # ---------------------------------------------------------------------- kernel

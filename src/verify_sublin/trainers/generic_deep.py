@@ -27,7 +27,7 @@ from ..deep import DeepShiftedReLUNet
 from ..errors import InputError, NumericalError, check_choice, check_float, check_int
 from ..solvers import inverse_top_eigenvalue
 from .base import TrainerOptions, _PhaseTimer, _StepRecord
-from .deep import UPDATES
+from .deep import UPDATES, deep_dense_terms, deep_sublinear_terms
 from .generic import GenericTrainer
 
 __all__ = ["GenericDeepDense", "GenericDeepSublinear"]
@@ -194,8 +194,6 @@ class _GenericDeep(GenericTrainer):
     def _apply(self, Ds, g, rec, timer) -> None:
         raise NotImplementedError
 
-    def _alpha(self) -> float:
-        return self.shift**2 / (2 * math.log(self.m)) if self.m > 1 else 0.0
 
 
 class GenericDeepDense(_GenericDeep):
@@ -210,11 +208,7 @@ class GenericDeepDense(_GenericDeep):
         rec.counts["dense_flops"] += 3 * (self.depth - 1) * n * m * m + n * m * d
 
     def claimed_terms(self, rec):
-        n, m, d, L = self.n, self.m, self.d, self.depth
-        terms = {"n m d": float(n * m * d), "(L-1) n m^2": float((L - 1) * n * m * m)}
-        if self.update == "gn":
-            terms["n^3"] = float(n**3)
-        return terms
+        return deep_dense_terms(self.n, self.m, self.d, self.depth, self.update)
 
 
 class GenericDeepSublinear(_GenericDeep):
@@ -297,9 +291,4 @@ class GenericDeepSublinear(_GenericDeep):
         rec.counts["dense_flops"] += 2 * n * m * cols + n * m * d
 
     def claimed_terms(self, rec):
-        n, m, d, L = self.n, self.m, self.d, self.depth
-        terms = {"n m d": float(n * m * d),
-                 "(L-1) n m^(2-alpha)": float((L - 1) * n * m ** (2 - self._alpha()))}
-        if self.update == "gn":
-            terms["n^3"] = float(n**3)
-        return terms
+        return deep_sublinear_terms(self.n, self.m, self.d, self.depth, self.update, self.shift)
