@@ -9,11 +9,38 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
-from verify_sublin import ShiftedReLUNet, shift_for, sphere_data
+from verify_sublin import NumericalError, ShiftedReLUNet, StepResult, shift_for, sphere_data
+from verify_sublin.trainers import COUNT_KEYS, PHASES
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+def lockstep(ref, other, steps):
+    """Step trainer `ref` and trainer `other` together up to `steps` times, yielding
+    their StepResults (a, b). Where `ref` refuses a step with NumericalError (a
+    singular Gram), `other` must refuse that same step, and the iteration ends early:
+    a caller that needs to know counts the pairs."""
+    for _ in range(steps):
+        try:
+            a = ref.step()
+        except NumericalError:
+            with pytest.raises(NumericalError):
+                other.step()
+            return
+        yield a, other.step()
+
+
+def check_step_header(res, t, prev_after):
+    """What every trainer's StepResult of step t says about itself: its type and index,
+    the fixed count and phase keys, non-negative counts, and residual_before equal to
+    the previous step's residual_after (`prev_after`)."""
+    assert isinstance(res, StepResult) and res.step == t
+    assert set(res.counts) == set(COUNT_KEYS) and set(res.times) == set(PHASES)
+    assert all(v >= 0 for v in res.counts.values())
+    assert res.residual_before == pytest.approx(prev_after, rel=1e-12, abs=1e-300)
 
 
 def brute_fire_sets(W, X, b):

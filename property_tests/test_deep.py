@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import dense_outputs, seeds
+from helpers import check_step_header, dense_outputs, seeds
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
@@ -28,13 +28,11 @@ from verify_sublin import (
     InputError,
     NumericalError,
     ShiftedReLUNet,
-    StepResult,
     make_trainer,
     shift_for,
     sphere_data,
 )
 from verify_sublin.deep import hidden_scale, shifted_relu_second_moment
-from verify_sublin.trainers import COUNT_KEYS, PHASES
 
 
 @st.composite
@@ -397,10 +395,7 @@ def test_step_reports_what_happened(method, opts, problem):
     for t in range(3):
         before = trainer.net.copy()
         res = trainer.step()
-        assert isinstance(res, StepResult) and res.step == t
-        assert set(res.counts) == set(COUNT_KEYS) and set(res.times) == set(PHASES)
-        assert all(v >= 0 for v in res.counts.values())
-        assert res.residual_before == pytest.approx(prev_after, rel=1e-12, abs=1e-300)
+        check_step_header(res, t, prev_after)
         after = trainer.net
         want_f = after.forward(X)
         assert np.allclose(trainer.outputs, want_f, rtol=1e-9, atol=1e-12)

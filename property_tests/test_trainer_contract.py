@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import brute_fire_sets, dense_outputs, problems
+from helpers import brute_fire_sets, check_step_header, dense_outputs, problems
 from hypothesis import given, settings
 
-from verify_sublin import DEEP_METHODS, METHODS, InputError, StepResult, make_trainer
-from verify_sublin.trainers import COUNT_KEYS, PHASES
+from verify_sublin import DEEP_METHODS, METHODS, InputError, make_trainer
 
 #: The methods run here: every registered method that trains a two-layer net.
 TWO_LAYER_METHODS = sorted(set(METHODS) - DEEP_METHODS)
@@ -57,10 +56,7 @@ def test_step_reports_what_happened(method, opts, problem):
     for t in range(3):
         before_net = trainer.net.copy()
         res = trainer.step()
-        assert isinstance(res, StepResult) and res.step == t
-        assert set(res.counts) == set(COUNT_KEYS) and set(res.times) == set(PHASES)
-        assert all(v >= 0 for v in res.counts.values())
-        assert res.residual_before == pytest.approx(prev_after, rel=1e-12, abs=1e-300)
+        check_step_header(res, t, prev_after)
         after_net = trainer.net
         if not METHODS[method].has_fire_sets:      # kernel regression: no network step
             assert np.allclose(trainer.outputs, trainer.predict(X), rtol=1e-9, atol=1e-12)
