@@ -189,9 +189,10 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     machine, vers = machine_info(), versions()
     blocks: list[tuple] = []
     blocks.append(("h1", f"verify_sublin claims report ({profile} profile)"))
+    ours = [row for row in store.runs()
+            if row["profile"] == profile and row["backend"] == backend]
     devices = sorted({str((row.get("machine") or {}).get("device", "cpu"))
-                      for row in store.runs() if row["profile"] == profile
-                      and row["backend"] == backend} or {"cpu"})
+                      for row in ours} or {"cpu"})
     blocks.append(("p", f"Rendered {now} at commit `{commit}` from the store `{store.path.name}` "
                         f"({store.count()} runs, {store.count('failed')} failed). Machine: "
                         f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
@@ -205,18 +206,18 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
                             "reports/full/."))
     header = ["claim", "paper", "claimed", "measured", "verdict"]
     table = []
-    for v, records in results:
-        stale = _stale(records, commit)
+    stale = [_stale(records, commit) for _, records in results]
+    for (v, _), old in zip(results, stale):
         mark = " (indicative)" if indicative else ""
-        measured = v.measured + (" †" if stale else "")
+        measured = v.measured + (" †" if old else "")
         table.append([f"[{v.claim_id}](#{_anchor(v.claim_id)})", CLAIMS[v.claim_id].paper,
                       v.claimed, measured, f"**{v.verdict}**{mark}"])
     blocks.append(("h2", "Verdicts"))
     blocks.append(("table", header, table))
     dagger = ("† the figure comes from runs made at another commit than the one this "
               "report is rendered at (see the claim's provenance). "
-              if any(_stale(records, commit) for _, records in results) else "")
-    blocks.append(("p", dagger + _commits_summary(store, profile, backend, commit)))
+              if any(stale) else "")
+    blocks.append(("p", dagger + _commits_summary(ours, commit)))
     blocks.append(("p", _LIMITS))
     for name, caption in _summary_figures(store, profile, outdir):
         blocks.append(("img", name, caption))
@@ -252,13 +253,13 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     return md, page
 
 
-def _commits_summary(store: ResultStore, profile: str, backend: str, commit: str) -> str:
-    """Which commits the stored runs were made at, their total computation time, and
-    whether the package sources differ between those commits and the rendering one."""
+def _commits_summary(rows: list, commit: str) -> str:
+    """Which commits the stored `rows` (this profile and backend) were made at, their
+    total computation time, and whether the package sources differ between those
+    commits and the rendering one."""
     per: dict[str, list[float]] = {}
-    for row in store.runs():
-        if row["profile"] == profile and row["backend"] == backend:
-            per.setdefault(str(row["git_commit"]), []).append(float(row["seconds"] or 0.0))
+    for row in rows:
+        per.setdefault(str(row["git_commit"]), []).append(float(row["seconds"] or 0.0))
     if not per:
         return ""
     parts = [f"`{c[:12]}` {len(v)} runs, {sum(v):.0f} s" for c, v in sorted(per.items())]
