@@ -249,3 +249,23 @@ def test_markdown_ends_a_table_before_the_text_after_it():
     lines = md.split("\n")
     assert lines[:6] == ["intro", "", "| a | b |", "|---|---|", "| 1 | 2 |", ""]
     assert lines[6] == "a note after the table"
+
+
+def test_only_package_sources_make_a_commit_dirty(tmp_path):
+    from verify_sublin.provenance import sources_dirty
+    repo = tmp_path / "repo"
+    (repo / "src" / "pkg").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (repo / "src" / "pkg" / "a.py").write_text("x = 1\n")
+    (repo / "pyproject.toml").write_text("[project]\n")
+    (repo / "README").write_text("docs\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "one")
+    assert not sources_dirty(repo / "src" / "pkg")
+    (repo / "README").write_text("edited docs\n")        # a report or doc: not the code
+    assert not sources_dirty(repo / "src" / "pkg")
+    (repo / "src" / "pkg" / "a.py").write_text("x = 2\n")
+    assert sources_dirty(repo / "src" / "pkg")             # asked from inside src/ too
+    _git(repo, "checkout", "-q", "--", "src")
+    (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert sources_dirty(repo)

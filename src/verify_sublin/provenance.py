@@ -13,7 +13,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["git_commit", "machine_info", "provenance", "same_sources", "versions"]
+__all__ = ["git_commit", "machine_info", "provenance", "same_sources", "sources_dirty",
+           "versions"]
 
 _PACKAGES = ("numpy", "scipy", "numba", "scikit-learn", "matplotlib", "verify_sublin")
 
@@ -30,16 +31,25 @@ def _git(args: list[str], cwd: Path) -> str | None:
 def git_commit(cwd: str | os.PathLike | None = None) -> str:
     """The commit of the code that runs: $VERIFY_SUBLIN_COMMIT if set, else the git
     repository holding this package's source (editable installs) or `cwd`, with
-    "+dirty" when tracked files differ from the commit; "unknown" without git."""
+    "+dirty" when the package's tracked sources differ from the commit (`sources_dirty`);
+    "unknown" without git."""
     env = os.environ.get("VERIFY_SUBLIN_COMMIT")
     if env:
         return env
     for where in (Path(__file__).resolve().parent, Path(cwd or os.getcwd())):
         head = _git(["rev-parse", "HEAD"], where)
         if head:
-            dirty = _git(["status", "--porcelain", "--untracked-files=no"], where)
-            return head + ("+dirty" if dirty else "")
+            return head + ("+dirty" if sources_dirty(where) else "")
     return "unknown"
+
+
+def sources_dirty(where: str | os.PathLike) -> bool:
+    """Whether the tracked package sources (src/ and pyproject.toml, from the top of the
+    repository holding `where`) differ from HEAD. Edited reports, docs or tests do not
+    change the code that runs, so they do not count. Cost: one `git status`."""
+    out = _git(["status", "--porcelain", "--untracked-files=no", "--",
+                ":(top)src", ":(top)pyproject.toml"], Path(where))
+    return bool(out)
 
 
 def same_sources(commits: list[str], repo: str | os.PathLike | None = None,
