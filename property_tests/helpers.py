@@ -33,6 +33,16 @@ def lockstep(ref, other, steps):
         yield a, other.step()
 
 
+def nothing_fires(J, trainer) -> bool:
+    """Whether J = 0 (no neuron fires on any input); if so, checks that the trainer's
+    step refuses with the documented diagnosis rather than silently not moving."""
+    if J.any():
+        return False
+    with pytest.raises(NumericalError, match="no neuron fires"):
+        trainer.step()
+    return True
+
+
 def check_step_header(res, t, prev_after):
     """What every trainer's StepResult of step t says about itself: its type and index,
     the fixed count and phase keys, non-negative counts, and residual_before equal to
@@ -58,6 +68,27 @@ def dense_jacobian(W, a, X, b):
             if X[i] @ W[r] > b:
                 J[i, r * d:(r + 1) * d] = a[r] * X[i] / math.sqrt(m)
     return J
+
+
+def kappa_rtol(A, floor=1e-10):
+    """How closely two correct solutions of A g = r (A symmetric) may agree, relative to
+    the solution: backward-stable solvers agree to about kappa(A) eps, and different
+    BLAS kernels (machines), or a Gram summed in a different order, land that far
+    apart. We allow 100 kappa eps, and never ask for less than `floor`. Returns inf
+    for a matrix singular to working precision."""
+    ev = np.linalg.eigvalsh(A)
+    if ev[0] <= 0.0:
+        return math.inf
+    return max(floor, 100.0 * float(ev[-1] / ev[0]) * np.finfo(np.float64).eps)
+
+
+def solve_rtol(W, a, X, b, mu, floor=1e-10):
+    """`kappa_rtol` of the Gauss-Newton system (J J^T + mu I) at weights W, from the
+    dense J. With mu ~ 1e-9 and a rank-deficient J J^T, kappa ~ 1e8 and two correct
+    trainers' iterates differ by ~1e-8 on some machines: a fixed 1e-10 would test the
+    machine, not the trainer."""
+    J = dense_jacobian(W, a, X, b)
+    return kappa_rtol(J @ J.T + mu * np.eye(X.shape[0]), floor)
 
 
 def dense_outputs(W, a, X, b):

@@ -37,7 +37,10 @@ class SolverInfo:
     iterations : int
         Iterations performed.
     relative_residual : float
-        ||r - A g|| / ||r|| of the returned direction, A = J J^T + mu I.
+        ||r - A g|| / ||r|| of the returned direction, A = J J^T + mu I, as CG's
+        recursion updates it (no extra product with A). Rounding makes the true
+        residual differ from it by up to about kappa(A) eps: at tolerances near
+        kappa(A) eps the recursive figure can be far smaller than the true one.
     condition_estimate : float
         Estimate of the condition number of the preconditioned operator (from the
         Lanczos tridiagonal matrix of CG).
@@ -95,8 +98,9 @@ def solve_gram(G: np.ndarray, r: np.ndarray, mu: float,
     """Solve (G + mu I) g = r by Cholesky; return (g, flops).
 
     Raises `NumericalError` with a diagnosis instead of a LinAlgError when G + mu I is
-    not numerically positive definite: an input with an empty fire set (its row of J
-    is zero) is named; otherwise the smallest eigenvalue is reported.
+    not numerically positive definite (`singular_to_rounding`: the same rule in every
+    trainer and namespace): an input with an empty fire set (its row of J is zero) is
+    named; otherwise the smallest eigenvalue is reported.
 
     Cost: n^3 / 3 + 2 n^2 multiply-adds.
     """
@@ -107,8 +111,42 @@ def solve_gram(G: np.ndarray, r: np.ndarray, mu: float,
         factor = scipy.linalg.cho_factor(A, lower=True, check_finite=True)
     except (np.linalg.LinAlgError, ValueError):
         raise not_positive_definite(A, mu) from None
+    if singular_to_rounding(factor[0], A):
+        raise not_positive_definite(A, mu)
     g = scipy.linalg.cho_solve(factor, r, check_finite=False)
     return g, n**3 // 3 + 2 * n * n
+
+
+#: A Gram whose diagonally scaled reciprocal condition number is at most RCOND_RTOL * n
+#: counts as singular to working precision.
+RCOND_RTOL = 100 * float(np.finfo(np.float64).eps)
+
+
+def singular_to_rounding(L, A) -> bool:
+    """Whether A, with Cholesky factor L (A = L L^T, L lower), is singular to rounding.
+
+    Whether LAPACK's factorisation of a matrix singular to rounding succeeds depends on
+    the rounding (the BLAS kernels, the machine, the order a trainer summed G in), so
+    two trainers computing the same G could disagree on whether to refuse a step. Every
+    Gram solve therefore also refuses when LAPACK's estimate (dpocon, 1-norm) of the
+    reciprocal condition number of the diagonally scaled A' = D^-1/2 A D^-1/2 (D =
+    diag A, unit diagonal; its factor is D^-1/2 L) is at most RCOND_RTOL * n, that is
+    kappa(A') beyond about 1 / (n 2e-14): where rounding alone decides the sign of the
+    smallest eigenvalue, and any step would amplify rounding by kappa. Scaling makes the
+    rule see rounding relative to each entry, which is how a Gram's entries are
+    rounded (an input with few fired neurons has a small row, not a wrong one). The
+    Cholesky pivots alone do not do: a pivot bounds lambda_min only from above, by up
+    to the inverse square of a null vector's entry. Takes host (numpy) arrays; a device
+    trainer copies the n x n factor and matrix. Cost: O(n^2).
+    """
+    n = A.shape[0]
+    if n == 0:
+        return False
+    s = 1.0 / np.sqrt(np.diagonal(A))
+    Ls = L * s[:, None]
+    anorm = float(np.abs(A * s[:, None] * s[None, :]).sum(axis=0).max())
+    rcond, info = scipy.linalg.lapack.dpocon(np.asfortranarray(np.tril(Ls)), anorm, uplo="L")
+    return info != 0 or not rcond > RCOND_RTOL * n
 
 
 def check_fire_sets(fire_set_sizes: np.ndarray | None, mu: float) -> None:
@@ -271,9 +309,10 @@ def pcg(apply_A, r, R, *, tol: float, max_iter: int, xp=np) -> tuple[np.ndarray,
     definite, given by `apply_A`).
 
     Returns (g, info, flops). info.relative_residual is the recursively updated
-    ||r - A g|| / ||r||; info.condition_estimate is lambda_max / lambda_min of the
-    Lanczos tridiagonal matrix built from the CG coefficients, an estimate (from below)
-    of the condition number of the preconditioned operator R^{-T} A R^{-1}.
+    ||r - A g|| / ||r|| (within about kappa(A) eps of the true one);
+    info.condition_estimate is lambda_max / lambda_min of the Lanczos tridiagonal
+    matrix built from the CG coefficients, an estimate (from below) of the condition
+    number of the preconditioned operator R^{-T} A R^{-1}.
 
     Cost per iteration: one application of A plus two triangular solves (2 n^2).
     `xp`: the array namespace of r and R (numpy uses scipy's triangular solves).

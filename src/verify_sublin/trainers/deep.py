@@ -83,7 +83,7 @@ import scipy.sparse
 from scipy.linalg import blas
 
 from ..deep import DeepShiftedReLUNet
-from ..errors import InputError, check_choice, check_float, check_int
+from ..errors import InputError, NumericalError, check_choice, check_float, check_int
 from ..kernels import deep_kernels as DK
 from ..kernels import numpy_backend as K
 from ..model import alpha_for
@@ -91,6 +91,10 @@ from ..solvers import solve_gram
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
 
 __all__ = ["DeepDense", "DeepSublinear"]
+
+#: The refusal of a step whose last layer fires nothing (shared with the array-API path).
+NOTHING_FIRES_LAST = ("no neuron fires in the last layer, so the Jacobian is zero and "
+                      "training cannot move; lower the shift")
 
 UPDATES = ("gn", "gd")
 
@@ -152,6 +156,8 @@ class _DeepTrainer(Trainer):
 
     def _direction(self, D, rec: _StepRecord, timer: _PhaseTimer) -> np.ndarray:
         """g of the update W_l -= D_l^T diag(g) U_{l-1} (step size included)."""
+        if not self.layer_sizes[-1].any():
+            raise NumericalError(NOTHING_FIRES_LAST)
         r = self._f - self.y
         if self.update == "gd":
             return self.eta * r

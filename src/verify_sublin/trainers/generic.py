@@ -37,6 +37,7 @@ from ..solvers import (
     inverse_top_eigenvalue,
     not_positive_definite,
     pcg,
+    singular_to_rounding,
     sketch_precondition,
 )
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
@@ -98,6 +99,8 @@ class GenericTrainer(Trainer):
         except Exception:
             raise not_positive_definite(self._host(A), mu) from None
         if not bool(xp.all(xp.isfinite(L))):      # some namespaces return NaN, not raise
+            raise not_positive_definite(self._host(A), mu)
+        if singular_to_rounding(self._host(L), self._host(A)):
             raise not_positive_definite(self._host(A), mu)
         w = xp.linalg.solve(L, xp.reshape(r, (-1, 1)))
         g = xp.linalg.solve(xp.permute_dims(L, (1, 0)), w)
