@@ -158,6 +158,19 @@ def test_dense_sketches_refused_at_large_sizes():
         Sketch(kind, default_size(kind, n), m, d, 0)      # cost O(nnz): always allowed
 
 
+@given(m=st.integers(1, 6), d=st.integers(1, 3), n=st.integers(2, 12), seed=seeds)
+def test_srht_capped_at_n_rows_is_an_exact_embedding(m, d, n, seed):
+    """Where 2 n ln n exceeds N = m d, the SRHT takes all N rows: S^T S = I exactly."""
+    N = m * d
+    s = default_size("srht", n, N=N)
+    assert s == min(math.ceil(2 * n * math.log(n)), N)
+    if s == N:
+        M = Sketch("srht", s, m, d, seed).matrix()
+        assert np.allclose(M.T @ M, np.eye(N), atol=1e-12)
+    with pytest.raises(InputError, match="^sketch size:"):
+        Sketch("srht", N + 1, m, d, seed)
+
+
 def test_bad_sketch_arguments():
     for call, name in [(lambda: Sketch("fjlt", 4, 2, 2, 0), "sketch"),
                        (lambda: Sketch("gaussian", 0, 2, 2, 0), "sketch size"),

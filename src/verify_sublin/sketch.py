@@ -61,19 +61,30 @@ DENSE_SKETCH_LIMIT = 2**30
 _DEFAULT_FACTOR = {"gaussian": 4.0, "srht": 2.0, "countsketch": 4.0, "tensor": 4.0}
 
 
-def default_size(kind: str, n: int, sketch_factor: float | None = None) -> int:
+def default_size(kind: str, n: int, sketch_factor: float | None = None, *,
+                 N: int | None = None) -> int:
     """Sketch size s for n columns (see the module table). Cost O(1).
+
+    An SRHT samples s of the N = m d rows without replacement, so with ``N`` given its
+    size is capped at N; at s = N the sketch is an orthogonal transform, an exact
+    embedding (eps = 0). The other kinds are not capped: their rows are sums, not samples.
 
     >>> default_size("gaussian", 64), default_size("countsketch", 64)
     (256, 1065)
+    >>> default_size("srht", 5), default_size("srht", 5, N=16)
+    (17, 16)
     """
     kind = check_choice("sketch", kind, KINDS)
     n = check_int("n", n, minimum=1)
     f = _DEFAULT_FACTOR[kind] if sketch_factor is None else check_float(
         "sketch_factor", sketch_factor, minimum=0.0, strict_min=True)
     if kind == "gaussian":
-        return max(1, math.ceil(f * n))
-    return max(1, math.ceil(f * n * math.log(max(n, 2))))
+        s = max(1, math.ceil(f * n))
+    else:
+        s = max(1, math.ceil(f * n * math.log(max(n, 2))))
+    if kind == "srht" and N is not None:
+        s = min(s, check_int("N", N, minimum=1))
+    return s
 
 
 # ----------------------------------------------------------------- hashing
@@ -229,6 +240,10 @@ class Sketch:
         k1, k2, k3 = ss.generate_state(3, dtype=np.uint64)
         self._key1, self._key2, self._key3 = np.uint64(k1), np.uint64(k2), np.uint64(k3)
         self._rows: np.ndarray | None = None
+        if self.kind == "srht" and self.size > self.N:
+            raise InputError("sketch size", str(self.size),
+                             f"at most N = m d = {self.N} rows for 'srht' (rows are sampled "
+                             "without replacement; default_size(..., N=m d) caps it)")
         if self.kind == "gaussian" and self.size * self.N > DENSE_SKETCH_LIMIT:
             raise InputError("sketch", f"'gaussian' with s N = {self.size} x {self.N}",
                              f"s N <= {DENSE_SKETCH_LIMIT} (an explicit Gaussian sketch would "
@@ -273,9 +288,6 @@ class Sketch:
         return out
 
     def _srht_parts(self) -> tuple[np.ndarray, np.ndarray]:
-        if self.size > self.N:
-            raise InputError("sketch size", str(self.size),
-                             f"at most N = m d = {self.N} rows for 'srht' (rows are sampled)")
         if self._rows is None:
             rng = np.random.default_rng([self.seed, 7])
             self._rows = np.sort(rng.choice(self.N, size=self.size, replace=False))
@@ -337,10 +349,10 @@ class Sketch:
 
 def make_sketch(kind: str, n: int, m: int, d: int, *, sketch_factor: float | None = None,
                 seed: int = 0) -> Sketch:
-    """A sketch of the given kind sized for n columns (`default_size`).
+    """A sketch of the given kind sized for n columns (`default_size`, SRHT capped at m d).
 
     >>> S = make_sketch("countsketch", n=4, m=8, d=2, seed=1)
     >>> S.size, S.matrix().shape
     (23, (23, 16))
     """
-    return Sketch(kind, default_size(kind, n, sketch_factor), m, d, seed)
+    return Sketch(kind, default_size(kind, n, sketch_factor, N=m * d), m, d, seed)

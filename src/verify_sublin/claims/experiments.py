@@ -275,9 +275,7 @@ def sketch_conditioning(p: dict, seed: int) -> dict:
     rows = []
     for kind in p["kinds"]:
         for factor in p["factors"]:
-            s = default_size(kind, n, float(factor))
-            if kind == "srht":
-                s = min(s, m * d)
+            s = default_size(kind, n, float(factor), N=m * d)
             try:
                 B = Sketch(kind, s, m, d, seed).apply_jt(pat, row_coef, X)
                 R, _ = sketch_precondition(B, mu)

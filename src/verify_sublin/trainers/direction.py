@@ -44,7 +44,7 @@ class SketchSettings:
     def __init__(self, kind: str, factor: float | None, n: int, m: int, d: int, seed: int,
                  tol: float, max_iter: int):
         self.kind, self.factor = kind, factor
-        self.size = default_size(kind, n, factor)
+        self.size = default_size(kind, n, factor, N=m * d)
         self.m, self.d, self.seed = m, d, seed
         self.tol, self.max_iter = tol, max_iter
         Sketch(kind, self.size, m, d, seed)  # refuses infeasible sizes at construction
