@@ -14,7 +14,16 @@ import types
 
 import numpy as np
 import pytest
-from helpers import dense_jacobian, dense_outputs, lockstep, problems, seeds
+from helpers import (
+    dense_jacobian,
+    dense_outputs,
+    kappa_rtol,
+    lockstep,
+    nothing_fires,
+    problems,
+    seeds,
+    solve_rtol,
+)
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -55,9 +64,12 @@ def test_ggn_step_equals_explicit_jacobian(xp, problem, mu):
     assume(np.linalg.cond(A) < 1e8)
     step = J.T @ np.linalg.lstsq(A, dense_outputs(net.W, net.a, X, net.shift) - y, rcond=None)[0]
     t = make_trainer("ggn", net, X, y, mu=mu, backend=xp)
+    if nothing_fires(J, t):
+        return
     t.step()
     W = host(t.net.W)
-    assert np.linalg.norm(W - (net.W - step.reshape(net.W.shape))) <= 1e-10 * np.linalg.norm(step) + 1e-14
+    assert np.linalg.norm(W - (net.W - step.reshape(net.W.shape))) <= (
+        kappa_rtol(A) * np.linalg.norm(step) + 1e-14)
 
 
 @settings(max_examples=8)
@@ -84,11 +96,13 @@ def test_sublinear_reproduces_ggn_on_every_namespace(xp, problem, opts):
     net, X, y = problem
     ref = make_trainer("ggn", net, X, y, mu=1e-9)
     sub = make_trainer("sublinear_gn", net, X, y, mu=1e-9, backend=xp, **opts)
+    rtol = solve_rtol(net.W, net.a, X, net.shift, 1e-9)
     for a, b in lockstep(ref, sub, 3):
         assert np.array_equal(b.fire_set_sizes, a.fire_set_sizes)
         assert np.array_equal(b.flips, a.flips) and b.union_size == a.union_size
         moved = np.linalg.norm(ref.net.W - net.W)
-        assert np.linalg.norm(host(sub.net.W) - ref.net.W) <= 1e-10 * moved + 1e-14
+        assert np.linalg.norm(host(sub.net.W) - ref.net.W) <= rtol * moved + 1e-14
+        rtol = max(rtol, solve_rtol(ref.net.W, net.a, X, net.shift, 1e-9))
 
 
 @pytest.mark.parametrize(("method", "opts"), [
@@ -289,15 +303,23 @@ def test_deep_trainers_on_every_namespace(xp, seed, depth, update, scaling, thre
     X, y = sphere_data(8, 4, seed=seed)
     net = DeepShiftedReLUNet.init(48, 4, depth, shift_for(48, c), seed + 1, scaling=scaling)
     mu = 1e-6 if update == "gn" else 0.0
+    try:
+        make_trainer("deep_dense", net, X, y, update=update, mu=mu)
+    except InputError as exc:   # gd: nothing fires in the last layer, so no default step
+        assert "no neuron firing" in str(exc)
+        return
     for method, opts in [("deep_dense", {}), ("deep_sublinear", {"merge_threshold": threshold})]:
         ref = make_trainer("deep_dense", net, X, y, update=update, mu=mu)
         t = make_trainer(method, net, X, y, backend=xp, update=update, mu=mu, **opts)
-        compared = 0
+        # a Gauss-Newton step agrees to what its conditioning allows (kappa_rtol)
+        compared, rtol = 0, kappa_rtol(net.gram(X) + mu * np.eye(8), 1e-9) if update == "gn" else 1e-9
         for a, b in lockstep(ref, t, 4):
             compared += 1
             assert np.array_equal(a.fire_set_sizes, b.fire_set_sizes)
-            assert b.residual_after == pytest.approx(a.residual_after, rel=1e-9, abs=1e-12)
+            assert b.residual_after == pytest.approx(a.residual_after, rel=rtol, abs=1e-12)
+            if update == "gn":
+                rtol = max(rtol, kappa_rtol(ref.net.gram(X) + mu * np.eye(8), 1e-9))
         if compared < 4:          # both refused a step (singular Gram): nothing more to compare
             return
         for Wa, Wb in zip(ref.net.weights, t.net.weights):
-            assert np.allclose(Wb, Wa, rtol=1e-9, atol=1e-12)
+            assert np.linalg.norm(Wb - Wa) <= rtol * np.linalg.norm(Wa) + 1e-12

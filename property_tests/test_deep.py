@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import check_step_header, dense_outputs, seeds
+from helpers import check_step_header, dense_outputs, kappa_rtol, nothing_fires, seeds
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
@@ -211,9 +211,11 @@ def test_one_dense_gn_step_equals_the_model_formula(problem, mu, eta):
     g = (1.0 if eta is None else eta) * np.linalg.solve(A, net.forward(X) - y)
     want = [W - G for W, G in zip(net.weights, net.gradients(X, g))]
     trainer = make_trainer("deep_dense", net, X, y, mu=mu, eta=eta)
+    if nothing_fires(net.gram(X), trainer):     # G = J J^T = 0 exactly when J = 0
+        return
     trainer.step()
     for W, Wt, W0 in zip(want, trainer.net.weights, net.weights):
-        assert np.linalg.norm(Wt - W) <= 1e-10 * np.linalg.norm(W - W0) + 1e-14
+        assert np.linalg.norm(Wt - W) <= kappa_rtol(A) * np.linalg.norm(W - W0) + 1e-14
 
 
 @settings(max_examples=20)
@@ -239,6 +241,7 @@ def test_depth_one_trainers_reproduce_the_two_layer_trainers(m, n, d, c, seed, u
     X, y = sphere_data(n, d, seed=seed)
     two = ShiftedReLUNet.init(m, d, shift_for(m, c), seed=seed + 1)
     deep = DeepShiftedReLUNet.init(m, d, 1, shift_for(m, c), seed=seed + 1)
+    assume(np.any(X @ two.W.T > two.shift))   # nothing fires: refusal, tested elsewhere
     mu = 1e-3 if update == "gn" else 0.0
     ref = make_trainer("ggn" if update == "gn" else "gd", two, X, y,
                        **({"mu": mu} if update == "gn" else {}))
@@ -273,9 +276,10 @@ def test_gauss_newton_contracts_on_the_normalized_net():
        mu=st.sampled_from([0.0, 1e-3]),
        threshold=st.sampled_from(["0", "default", "2n+1", "never"]))
 def test_sublinear_reproduces_dense_iterates(problem, update, mu, threshold):
-    """Same iterates as deep_dense to 1e-9 relative (to how far the weights moved) over
-    4 steps, with merges every step, every second (the default: threshold n) or third
-    step, or never."""
+    """Same iterates as deep_dense to 1e-9 relative (to how far the weights moved; more
+    where the Gauss-Newton steps' conditioning allows no better, helpers.kappa_rtol)
+    over 4 steps, with merges every step, every second (the default: threshold n) or
+    third step, or never."""
     net, X, y = problem
     n = X.shape[0]
     thr = {"0": 0, "default": n, "2n+1": 2 * n + 1, "never": 10**9}[threshold]
@@ -288,7 +292,10 @@ def test_sublinear_reproduces_dense_iterates(problem, update, mu, threshold):
     sub = make_trainer("deep_sublinear", net, X, y, update=update, mu=mu,
                        merge_threshold=option, eta=ref.eta)
     merges = pending = 0
+    rtol = 1e-9
     for _t in range(4):
+        if update == "gn":   # iterates agree to what the step's conditioning allows
+            rtol = max(rtol, kappa_rtol(ref.net.gram(X) + mu * np.eye(n), 1e-9))
         try:
             a = ref.step()
         except NumericalError:
@@ -304,9 +311,9 @@ def test_sublinear_reproduces_dense_iterates(problem, update, mu, threshold):
         assert np.array_equal(b.fire_set_sizes, a.fire_set_sizes)
         assert np.array_equal(sub.layer_sizes, ref.layer_sizes)
         assert np.array_equal(b.flips, a.flips) and b.union_size == a.union_size
-        _moved_close(net, ref.net, sub.net, 1e-9)
-        assert np.allclose(sub.outputs, ref.outputs, rtol=1e-9, atol=1e-12)
-        assert b.residual_after == pytest.approx(a.residual_after, rel=1e-9, abs=1e-12)
+        _moved_close(net, ref.net, sub.net, rtol)
+        assert np.allclose(sub.outputs, ref.outputs, rtol=rtol, atol=1e-12)
+        assert b.residual_after == pytest.approx(a.residual_after, rel=rtol, abs=1e-12)
     event(f"4 steps compared, {merges} merge(s)")
 
 
@@ -319,10 +326,17 @@ def test_merge_leaves_effective_weights_unchanged(problem, steps):
     net, X, y = problem
     assume(net.depth > 1)
     sub = make_trainer("deep_sublinear", net, X, y, mu=1e-3, merge_threshold=10**9)
+    done = 0
     for _ in range(steps):
-        sub.step()
+        try:
+            sub.step()
+        except NumericalError as exc:     # the last layer went silent: a refused step
+            assert "no neuron fires" in str(exc)   # must leave nothing pending
+            break
+        done += 1
+    assume(done > 0)
     before = [W.copy() for W in sub.net.weights]
-    assert sub.pending_rank == [steps * X.shape[0]] * (net.depth - 1)
+    assert sub.pending_rank == [done * X.shape[0]] * (net.depth - 1)
     sub.merge()
     assert sub.pending_rank == [0] * (net.depth - 1) and sub.merges == 1
     after = sub.net.weights
@@ -394,6 +408,8 @@ def test_step_reports_what_happened(method, opts, problem):
     prev_after = trainer.residual
     for t in range(3):
         before = trainer.net.copy()
+        if nothing_fires(before.gram(X), trainer):   # the last layer fell silent
+            return
         res = trainer.step()
         check_step_header(res, t, prev_after)
         after = trainer.net

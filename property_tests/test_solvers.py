@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import dense_jacobian, problems
+from helpers import dense_jacobian, kappa_rtol, problems
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -44,8 +44,10 @@ def test_pcg_diagnostics_match_dense_recomputation(problem, kind, mu, seed, tol)
     assert np.array_equal(r, r_copy), "the right-hand side must not be modified"
     true_rel = np.linalg.norm(r - A @ g) / np.linalg.norm(r)
     assert info.stop_reason == "converged" and info.iterations <= 200
-    assert true_rel <= tol * 1.5 + 1e-13
-    assert info.relative_residual == pytest.approx(true_rel, rel=1e-3, abs=1e-12)
+    # the recursive residual drifts from the true one by up to ~kappa(A) eps
+    drift = kappa_rtol(A, floor=1e-12)
+    assert true_rel <= tol * 1.5 + drift
+    assert info.relative_residual == pytest.approx(true_rel, rel=1e-3, abs=drift)
     assert jac.products == 2 * info.iterations
     Rinv = np.linalg.inv(R)
     ev = np.linalg.eigvalsh(Rinv.T @ A @ Rinv)

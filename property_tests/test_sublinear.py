@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import lockstep, problems, seeds
+from helpers import lockstep, problems, seeds, solve_rtol
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,16 +20,20 @@ SUBLINEAR_EXACT = [
 @given(problem=problems(m_max=400, n_max=10, d_max=6, c_max=0.9, labels=("teacher",)),
        opts=st.sampled_from(SUBLINEAR_EXACT), mu=st.sampled_from([0.0, 1e-3]))
 def test_sublinear_exact_gram_reproduces_ggn_iterates(problem, opts, mu):
-    """Same iterates as ggn to 1e-10 relative (to the total change of W) over 4 steps."""
+    """Same iterates as ggn over 4 steps, relative to the total change of W, to the
+    agreement the systems' conditioning allows (helpers.solve_rtol: 1e-10 when well
+    conditioned)."""
     net, X, y = problem
     ref = make_trainer("ggn", net, X, y, mu=mu)
     sub = make_trainer("sublinear_gn", net, X, y, mu=mu, **opts)
+    rtol = solve_rtol(net.W, net.a, X, net.shift, mu)
     for a, b in lockstep(ref, sub, 4):
         assert b.union_size == a.union_size
         assert np.array_equal(b.fire_set_sizes, a.fire_set_sizes)
         assert np.array_equal(b.flips, a.flips)
         moved = np.linalg.norm(ref.net.W - net.W)
-        assert np.linalg.norm(sub.net.W - ref.net.W) <= 1e-10 * moved + 1e-14
+        assert np.linalg.norm(sub.net.W - ref.net.W) <= rtol * moved + 1e-14
+        rtol = max(rtol, solve_rtol(ref.net.W, net.a, X, net.shift, mu))
         assert b.residual_after == pytest.approx(a.residual_after, rel=1e-8, abs=1e-13)
 
 
