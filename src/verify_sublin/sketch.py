@@ -15,7 +15,8 @@ kind            apply_jt cost                        default size s (natural log
 "tensor"        O(sum_i |S_i| + n d + n s log s)     ceil(4 n ln n)
 ==============  ===================================  ============================
 
-(ln n means ln max(n, 2).) ``sketch_factor`` replaces the leading constant. What the
+(ln n means ln max(n, 2); the SRHT size is capped at N, where it is an orthogonal
+transform.) ``sketch_factor`` replaces the leading constant. What the
 sizes buy (a (1 +- eps) subspace embedding of the n columns of J^T, failure
 probability delta):
 
