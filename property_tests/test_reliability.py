@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -290,10 +291,13 @@ def test_kill_9_at_random_moments(tmp_path):
             _wait_for_store(proc, db)
         else:
             k = rng.randint(1, len(planned) - 2)
+            stuck = threading.Timer(300, proc.kill)     # a hung sweep fails, not hangs CI
+            stuck.start()
             for line in proc.stderr:
                 seen.append(line)
                 if sum(bool(DONE_LINE.search(x)) for x in seen) >= k:
                     break
+            stuck.cancel()
             time.sleep(rng.uniform(0.0, 0.03))
         proc.send_signal(signal.SIGKILL)
         err = "".join(seen) + proc.communicate()[1]
