@@ -91,6 +91,12 @@ def solve_rtol(W, a, X, b, mu, floor=1e-10):
     return kappa_rtol(J @ J.T + mu * np.eye(X.shape[0]), floor)
 
 
+def deep_solve_rtol(net, X, mu, floor=1e-9):
+    """`kappa_rtol` of a multi-layer net's Gauss-Newton system (G + mu I), G = J J^T
+    from `DeepShiftedReLUNet.gram`."""
+    return kappa_rtol(net.gram(X) + mu * np.eye(X.shape[0]), floor)
+
+
 def dense_outputs(W, a, X, b):
     return np.maximum(X @ W.T - b, 0.0) @ a / math.sqrt(W.shape[0])
 

@@ -15,6 +15,7 @@ import types
 import numpy as np
 import pytest
 from helpers import (
+    deep_solve_rtol,
     dense_jacobian,
     dense_outputs,
     kappa_rtol,
@@ -311,14 +312,14 @@ def test_deep_trainers_on_every_namespace(xp, seed, depth, update, scaling, thre
     for method, opts in [("deep_dense", {}), ("deep_sublinear", {"merge_threshold": threshold})]:
         ref = make_trainer("deep_dense", net, X, y, update=update, mu=mu)
         t = make_trainer(method, net, X, y, backend=xp, update=update, mu=mu, **opts)
-        # a Gauss-Newton step agrees to what its conditioning allows (kappa_rtol)
-        compared, rtol = 0, kappa_rtol(net.gram(X) + mu * np.eye(8), 1e-9) if update == "gn" else 1e-9
+        # a Gauss-Newton step agrees to what its conditioning allows (deep_solve_rtol)
+        compared, rtol = 0, deep_solve_rtol(net, X, mu) if update == "gn" else 1e-9
         for a, b in lockstep(ref, t, 4):
             compared += 1
             assert np.array_equal(a.fire_set_sizes, b.fire_set_sizes)
             assert b.residual_after == pytest.approx(a.residual_after, rel=rtol, abs=1e-12)
             if update == "gn":
-                rtol = max(rtol, kappa_rtol(ref.net.gram(X) + mu * np.eye(8), 1e-9))
+                rtol = max(rtol, deep_solve_rtol(ref.net, X, mu))
         if compared < 4:          # both refused a step (singular Gram): nothing more to compare
             return
         for Wa, Wb in zip(ref.net.weights, t.net.weights):
