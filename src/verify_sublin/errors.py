@@ -27,6 +27,7 @@ __all__ = [
     "InputError",
     "MemoryLimitError",
     "NumericalError",
+    "StoreError",
     "VerifySublinError",
     "check_array",
     "check_choice",
@@ -72,6 +73,23 @@ class MemoryLimitError(InputError):
             f"at most {_gib(limit_bytes)} (the memory limit; raise it with "
             "verify_sublin.memory.set_memory_limit, VERIFY_SUBLIN_MEMORY_LIMIT or --memory-limit)",
         )
+
+
+class StoreError(VerifySublinError):
+    """A results store cannot be used: not a verify_sublin store, damaged, or locked.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    problem : str
+        What is wrong with it.
+    """
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"store {self.path} {problem}")
 
 
 class NumericalError(VerifySublinError, ArithmeticError):

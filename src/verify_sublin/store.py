@@ -19,20 +19,23 @@ Cost: one small transaction per run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import socket
 import sqlite3
+import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, StoreError
 
-__all__ = ["ResultStore", "StoredRun"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "ResultStore", "StoredRun"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -72,8 +75,39 @@ class StoredRun(dict):
         return self["status"] == "done"
 
 
+#: SQLite's application id of a verify_sublin store ("vsub"), in the file header.
+APPLICATION_ID = 0x76737562
+#: The schema version written to new stores (PRAGMA user_version).
+SCHEMA_VERSION = 1
+#: The columns each table of a store must have (a store of the first schema, which has
+#: no application id, is recognised by them).
+_COLUMNS = {
+    "runs": {"id", "key", "experiment", "params", "seed", "backend", "profile", "status",
+             "error", "result", "git_commit", "machine", "versions", "started", "finished",
+             "seconds"},
+    "leases": {"key", "owner", "host", "pid", "expires"},
+}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: How long opening a store retries a change of journal mode that SQLite refused as busy.
+OPEN_RETRY_SECONDS = 60.0
+
+
 class ResultStore:
-    """SQLite results store at `path` (created if missing).
+    """SQLite results store at `path`.
+
+    A missing file is created (atomically: the database is built in a temporary file
+    beside it and hard-linked into place, so several processes creating one store at
+    once all end up using the same complete store). An existing file is first checked,
+    without writing to it, to be a verify_sublin store: SQLite's header must carry the
+    store's application id (or, for stores of the first schema, the tables must have
+    the store's columns); anything else is refused with `StoreError` and left unchanged.
+
+    With ``readonly=True`` the store is opened read-only (URI ``mode=ro``; where the
+    directory is read-only and SQLite's WAL index is missing, ``immutable=1``), for
+    `report`, `export` and `reproduce`; nothing is ever written.
+
+    A row whose JSON columns do not decode is skipped by `runs` and returned by `get` as
+    a failed run naming the damage; its id is listed in `malformed`.
 
     >>> import tempfile, os
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -84,52 +118,188 @@ class ResultStore:
     ({'x': 1.5}, None, 1)
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
-        if self.path.exists() and self.path.is_dir():
+        self.readonly = bool(readonly)
+        #: ids of rows skipped because a JSON column did not decode
+        self.malformed: dict[int, str] = {}
+        if self.path.is_dir():
             raise InputError("store", f"the directory {self.path}", "a file path for the database")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-            con.commit()
+        if readonly:
+            if not self.path.exists():
+                raise InputError("store", str(self.path), "an existing results database")
+            self._uri = None
+            self._check_header()
+            self._uri = self._readonly_uri()
+            self._check_is_store()
+            return
+        self._uri = None
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create()
+        self._check_is_store()
+        self._prepare_for_writing()
+
+    # ------------------------------------------------------------ opening
+    def _create(self) -> None:
+        """Build a new store in a temporary file and link it into place; if another
+        process linked one first, theirs is used. Cost: one small file write."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".new",
+                                   dir=self.path.parent)
+        os.close(fd)
+        try:
+            with closing(sqlite3.connect(tmp)) as con:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                con.executescript(_SCHEMA)
+                con.commit()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass          # created by another process meanwhile: use that one
+            except OSError as exc:
+                raise StoreError(self.path, f"cannot be created here ({exc})") from None
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp + suffix)
+
+    def _readonly_uri(self) -> str:
+        """`mode=ro`, or `immutable=1` where SQLite cannot open the WAL index read-only."""
+        base = "file:" + urllib.parse.quote(str(self.path.resolve()))
+        for uri in (base + "?mode=ro", base + "?immutable=1"):
+            try:
+                with closing(sqlite3.connect(uri, uri=True)) as con:
+                    con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return uri
+            except sqlite3.OperationalError:
+                continue
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(self.path, f"is not a readable SQLite database ({exc})") from None
+        raise StoreError(self.path, "cannot be opened read-only")
+
+    def _check_header(self) -> None:
+        """Refuse a file whose SQLite header says it is no verify_sublin store."""
+        with self.path.open("rb") as fh:
+            header = fh.read(100)
+        if not header:
+            raise StoreError(self.path, "is an empty file, not a results database "
+                             "(remove it, or name a new file)")
+        if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
+            raise StoreError(self.path, "is not an SQLite database")
+        app_id = int.from_bytes(header[68:72], "big")
+        version = int.from_bytes(header[60:64], "big")
+        if app_id not in (0, APPLICATION_ID):
+            raise StoreError(self.path, f"is an SQLite database of another application "
+                             f"(application id {app_id:#x}), not a verify_sublin store")
+        if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
+            raise StoreError(self.path, f"has schema version {version}; this verify_sublin "
+                             f"reads versions up to {SCHEMA_VERSION} (upgrade verify_sublin)")
+
+    def _check_is_store(self) -> None:
+        """Refuse (without writing) a file that is not a verify_sublin store."""
+        self._check_header()
+        uri = self._uri or ("file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro")
+        try:
+            with closing(sqlite3.connect(uri, uri=True, timeout=60.0)) as con:
+                tables = {name: {r[1] for r in con.execute(f"PRAGMA table_info({name})")}
+                          for name in _COLUMNS}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self.path, f"is not a readable SQLite database ({exc})") from None
+        missing = {t: sorted(cols - tables[t]) for t, cols in _COLUMNS.items()
+                   if cols - tables[t]}
+        if missing:
+            what = "; ".join(f"table {t} lacks {', '.join(c)}" if tables[t] else f"no table {t}"
+                             for t, c in missing.items())
+            raise StoreError(self.path, f"is an SQLite database of another schema ({what}), "
+                             "not a verify_sublin store")
+
+    def _prepare_for_writing(self) -> None:
+        """WAL mode and the store's application id on a store opened for writing.
+
+        SQLite may answer a journal-mode change with SQLITE_BUSY without calling the busy
+        handler, so the change is retried here for up to `OPEN_RETRY_SECONDS`."""
+        deadline = time.monotonic() + OPEN_RETRY_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                with closing(self._connect()) as con:
+                    if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        con.execute("PRAGMA journal_mode=WAL")
+                    if con.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                        con.execute("BEGIN IMMEDIATE")
+                        con.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                        con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                        con.commit()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(self.path, f"cannot be opened for writing ({exc})") from None
+                if time.monotonic() > deadline:
+                    raise StoreError(self.path, f"stayed locked for {OPEN_RETRY_SECONDS:g} s "
+                                     "by another process") from None
+                time.sleep(delay)
+                delay = min(2 * delay, 0.25)
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60.0)
+        if self.readonly:
+            con = sqlite3.connect(self._uri, uri=True, timeout=60.0)
+        else:
+            con = sqlite3.connect(self.path, timeout=60.0)
         con.execute("PRAGMA busy_timeout=60000")
         con.row_factory = sqlite3.Row
         return con
 
-    @staticmethod
-    def _decode(row: sqlite3.Row) -> StoredRun:
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection, closed afterwards; a damaged database becomes `StoreError`."""
+        try:
+            with closing(self._connect()) as con:
+                yield con
+        except sqlite3.OperationalError as exc:
+            if self.readonly and "readonly" in str(exc):
+                raise StoreError(self.path, "was opened read-only") from None
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self.path, f"is damaged ({exc})") from None
+
+    def _decode(self, row: sqlite3.Row) -> StoredRun:
         out = StoredRun(dict(row))
         for col in ("params", "result", "machine", "versions"):
             if out.get(col) is not None:
-                out[col] = json.loads(out[col])
+                try:
+                    out[col] = json.loads(out[col])
+                except (json.JSONDecodeError, TypeError):
+                    self.malformed[int(out["id"])] = col
+                    out[col] = None
+                    out["status"], out["error"] = "failed", f"malformed JSON in column {col}"
         return out
 
     # ---------------------------------------------------------------- reads
     def get(self, key: str) -> StoredRun | None:
         """The run with this key, or None. Cost: one indexed lookup."""
-        with closing(self._connect()) as con:
+        with self._db() as con:
             row = con.execute("SELECT * FROM runs WHERE key = ?", (key,)).fetchone()
         return None if row is None else self._decode(row)
 
     def get_id(self, run_id: int) -> StoredRun | None:
         """The run with this integer id, or None."""
-        with closing(self._connect()) as con:
+        with self._db() as con:
             row = con.execute("SELECT * FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         return None if row is None else self._decode(row)
 
     def runs(self) -> Iterator[StoredRun]:
-        """All runs, by id."""
-        with closing(self._connect()) as con:
+        """All runs, by id; rows with malformed JSON are skipped (see `malformed`)."""
+        with self._db() as con:
             rows = con.execute("SELECT * FROM runs ORDER BY id").fetchall()
         for row in rows:
-            yield self._decode(row)
+            run = self._decode(row)
+            if int(run["id"]) not in self.malformed:
+                yield run
 
     def count(self, status: str | None = None) -> int:
-        with closing(self._connect()) as con:
+        with self._db() as con:
             if status is None:
                 return con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
             return con.execute("SELECT COUNT(*) FROM runs WHERE status = ?",
@@ -154,7 +324,7 @@ class ResultStore:
                   prov.get("commit"), json.dumps(prov.get("machine")),
                   json.dumps(prov.get("versions")), started if started is not None else now,
                   now, seconds)
-        with closing(self._connect()) as con:
+        with self._db() as con:
             con.execute("BEGIN IMMEDIATE")
             row = con.execute("SELECT id, status FROM runs WHERE key = ?", (key,)).fetchone()
             if row is not None and row["status"] == "done":
@@ -181,7 +351,7 @@ class ResultStore:
         """Take the lease on `key` for `owner` unless the run is done or another live
         owner holds an unexpired lease. Returns whether `owner` now holds it."""
         now = time.time()
-        with closing(self._connect()) as con:
+        with self._db() as con:
             con.execute("BEGIN IMMEDIATE")
             done = con.execute("SELECT 1 FROM runs WHERE key = ? AND status = 'done'",
                                (key,)).fetchone()
@@ -204,27 +374,27 @@ class ResultStore:
         keys = list(keys)
         if not keys:
             return
-        with closing(self._connect()) as con:
+        with self._db() as con:
             con.executemany("UPDATE leases SET expires = ? WHERE key = ? AND owner = ?",
                             [(time.time() + ttl, k, owner) for k in keys])
             con.commit()
 
     def release(self, key: str, owner: str) -> None:
         """Drop `owner`'s lease on `key` (recording a result drops it too)."""
-        with closing(self._connect()) as con:
+        with self._db() as con:
             con.execute("DELETE FROM leases WHERE key = ? AND owner = ?", (key, owner))
             con.commit()
 
     def lease_holder(self, key: str) -> dict | None:
         """The live lease on `key` (owner, host, pid, expires), or None."""
-        with closing(self._connect()) as con:
+        with self._db() as con:
             row = con.execute("SELECT owner, host, pid, expires FROM leases WHERE key = ?",
                               (key,)).fetchone()
         return dict(row) if row is not None and _lease_alive(row, time.time()) else None
 
     def invalidate(self, key: str) -> None:
         """Mark a run as failed ("recomputing") so the next `record` replaces it."""
-        with closing(self._connect()) as con:
+        with self._db() as con:
             con.execute("UPDATE runs SET status = 'failed', error = 'recomputing' WHERE key = ?",
                         (key,))
             con.commit()
