@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -422,3 +423,163 @@ def test_parse_size_and_environment_limit(monkeypatch):
     monkeypatch.setenv("VERIFY_SUBLIN_MEMORY_LIMIT", "1M")
     with pytest.raises(MemoryLimitError):
         vs.ShiftedReLUNet.init(2**16, 8, 1.0, seed=0)
+
+
+# ------------------------------------------------ store creation and opening
+def _open_and_record(path, barrier, i):
+    barrier.wait()
+    ResultStore(path).record(f"k{i}", "exp", {"i": i}, 0, "numpy", "tiny", "done",
+                             result={"i": i})
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_processes_creating_one_store_at_once(tmp_path, processes):
+    """Several processes released together on a barrier create and write one new store:
+    none crashes (SQLite may refuse a journal-mode change as busy without waiting), and
+    every record lands once. 15 trials each."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    for trial in range(15):
+        path = tmp_path / f"t{trial}" / "results.sqlite"
+        barrier = ctx.Barrier(processes)
+        procs = [ctx.Process(target=_open_and_record, args=(path, barrier, i))
+                 for i in range(processes)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * processes, f"trial {trial}"
+        with sqlite3.connect(path) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert sorted(r[0] for r in con.execute("SELECT key FROM runs")) == \
+                [f"k{i}" for i in range(processes)]
+        assert sorted(p.name for p in path.parent.iterdir()
+                      if not p.name.startswith("results.sqlite")) == [], "temporary file left"
+
+
+def _sha(path):
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _foreign_files(tmp_path):
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE runs (id INTEGER, name TEXT)")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 20)
+    app = tmp_path / "app.sqlite"
+    with sqlite3.connect(app) as con:
+        con.execute("PRAGMA application_id=1234")
+        con.execute("CREATE TABLE t (x)")
+    truncated = tmp_path / "truncated.sqlite"
+    store = ResultStore(tmp_path / "good.sqlite")
+    for i in range(200):
+        store.record(f"k{i}", "exp", {"i": i}, 0, "numpy", "tiny", "done",
+                     result={"x": "y" * 200})
+    with sqlite3.connect(tmp_path / "good.sqlite") as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = (tmp_path / "good.sqlite").read_bytes()
+    truncated.write_bytes(data[: len(data) // 3])
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    return [other, text, app, truncated, empty]
+
+
+@pytest.mark.parametrize("command", ["run", "report", "export", "reproduce"])
+def test_a_foreign_file_is_refused_and_left_unchanged(tmp_path, command):
+    """A file that is not a verify_sublin store, passed as --store, is refused with one
+    line and exit 2, and is byte-for-byte unchanged (no WAL switch, no tables added)."""
+    for path in _foreign_files(tmp_path):
+        before = _sha(path)
+        argv = {"run": ["run", "--profile", "tiny", "--claims", "tree.correctness",
+                        "--store", str(path), "--out", str(tmp_path / "o")],
+                "report": ["report", "--store", str(path), "--out", str(tmp_path / "o")],
+                "export": ["export", "--store", str(path), "--csv", str(tmp_path / "c")],
+                "reproduce": ["reproduce", "1", "--store", str(path)]}[command]
+        buf = io.StringIO()
+        with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(io.StringIO()):
+            status = main(argv)
+        lines = buf.getvalue().strip().splitlines()
+        assert status == 2 and len(lines) == 1, (path.name, lines)
+        assert str(path) in lines[0] and "Traceback" not in lines[0]
+        assert _sha(path) == before, f"{path.name} was modified"
+        assert not (tmp_path / "o" / "report.md").exists()
+
+
+def test_committed_store_is_a_legacy_store_read_without_writing(tmp_path):
+    """A store of the first schema (no application id), such as the committed full
+    report's, is accepted; reading it leaves the database file unchanged."""
+    import shutil
+    from pathlib import Path
+    src = Path(__file__).resolve().parents[1] / "reports" / "full" / "results.sqlite"
+    path = tmp_path / "legacy.sqlite"
+    shutil.copy(src, path)
+    before = _sha(path)
+    store = ResultStore(path, readonly=True)
+    assert store.count() == sum(1 for _ in store.runs()) > 0
+    assert _sha(path) == before
+    with pytest.raises(vs.errors.StoreError, match="read-only"):
+        store.invalidate(next(store.runs())["key"])
+
+
+def test_report_on_a_read_only_store(tmp_path):
+    """`report` and `export` work on a store in a read-only directory whose WAL index is
+    missing (SQLite then needs `immutable=1`), and change nothing. As root, which ignores
+    file permissions, the folder is bind-mounted read-only in a private mount namespace,
+    so that the refusal to write is real."""
+    import os
+    import shutil
+    import tempfile
+    out = tmp_path / "out"
+    assert main(["run", "--profile", "tiny", "--claims", "tree.correctness", "--out",
+                 str(out), "--quiet"]) == 0
+    with sqlite3.connect(out / "results.sqlite") as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    base = Path(tempfile.mkdtemp(prefix="vs-ro-"))
+    try:
+        os.chmod(base, 0o755)
+        ro, dest = base / "ro", base / "rendered"
+        ro.mkdir()
+        dest.mkdir()
+        shutil.copy(out / "results.sqlite", ro / "results.sqlite")
+        os.chmod(ro / "results.sqlite", 0o444)
+        os.chmod(ro, 0o555)
+        os.chmod(dest, 0o777)
+        before = _sha(ro / "results.sqlite")
+        db = str(ro / "results.sqlite")
+        code = ("import sys; from verify_sublin.cli import main; "
+                f"sys.exit(main(['report', '--store', {db!r}, '--out', {str(dest)!r}, "
+                "'--profile', 'tiny', '--claims', 'tree.correctness']) "
+                f"or main(['export', '--store', {db!r}, '--csv', {str(dest / 'csv')!r}]))")
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(dest / "nc"), "HOME": str(dest),
+               "MPLCONFIGDIR": str(dest / "mpl")}
+        cmd = [sys.executable, "-c", code]
+        if os.geteuid() == 0:
+            cmd = ["unshare", "-m", "sh", "-c", f'mount --bind "{ro}" "{ro}" && '
+                   f'mount -o remount,bind,ro "{ro}" && exec "$0" "$@"', *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert (dest / "report.md").exists() and (dest / "csv" / "runs.csv").exists()
+        assert _sha(ro / "results.sqlite") == before
+        assert sorted(p.name for p in ro.iterdir()) == ["results.sqlite"]
+    finally:
+        os.chmod(base / "ro", 0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_row_with_malformed_json_is_reported_and_skipped(tmp_path, capsys):
+    path = tmp_path / "r.sqlite"
+    store = ResultStore(path)
+    for i in range(3):
+        store.record(f"k{i}", "exp", {"i": i}, 0, "numpy", "tiny", "done", result={"i": i})
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE runs SET result = '{not json' WHERE key = 'k1'")
+    store = ResultStore(path, readonly=True)
+    assert [r["key"] for r in store.runs()] == ["k0", "k2"]
+    bad = store.get("k1")
+    assert bad["status"] == "failed" and "malformed JSON" in bad["error"]
+    assert list(store.malformed) == [bad["id"]]
+    assert main(["export", "--store", str(path), "--csv", str(tmp_path / "csv")]) == 0
+    err = capsys.readouterr().err
+    assert f"run {bad['id']}" in err and "malformed" in err

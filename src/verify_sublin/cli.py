@@ -23,7 +23,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     b = shift_for(args.m, args.c)
     net = ShiftedReLUNet.init(args.m, args.d, b, seed=args.seed + 1)   # not the data's seed
     print(f"m={args.m} n={args.n} d={args.d} b=sqrt({args.c} ln m)={b:.4f} seed={args.seed}")
-    for method in args.methods.split(","):
+    for method in args.methods:
         t0 = time.perf_counter()
         opts = {"fire_sets": "cache"} if method == "sublinear_gn" and args.backend != "numpy" else {}
         trainer = make_trainer(method, net, X, y, backend=args.backend, **opts)
@@ -58,18 +58,191 @@ def _float_list(text: str, name: str = "--c") -> list[float]:
     return [check_float(name, v, minimum=0.0) for v in values]
 
 
+# ------------------------------------------------------------ option checks
+# Every option of every subcommand is checked by one converter below, applied to the
+# parsed value before the command runs (`_CHECKS`); a bad value is one InputError naming
+# the option. The generated CLI test walks this table and the parser together, so an
+# option added without a check fails the suite.
+
+def _positive(name: str, value) -> int:
+    from .errors import check_int
+    return check_int(name, value, minimum=1)
+
+
+def _count(name: str, value) -> int:
+    from .errors import check_int
+    return check_int(name, value, minimum=0)
+
+
+def _seed(name: str, value) -> int:
+    from .errors import check_seed
+    return check_seed(name, value)
+
+
+def _run_id(name: str, value) -> int:
+    from .errors import check_int
+    return check_int(name, value, minimum=1, maximum=2**63 - 1)
+
+
+def _nonneg_float(name: str, value) -> float:
+    from .errors import check_float
+    return check_float(name, value, minimum=0.0)
+
+
+def _positive_float(name: str, value) -> float:
+    from .errors import check_float
+    return check_float(name, value, minimum=0.0, strict_min=True)
+
+
+def _factor(name: str, value) -> float:
+    from .errors import check_float
+    return check_float(name, value, minimum=1.0)
+
+
+def _width(name: str, value) -> int:
+    from .errors import InputError
+    widths = _int_list(value, name)
+    if len(widths) != 1 or widths[0] < 1:
+        raise InputError(name, repr(value), "one width >= 1, e.g. 2^20")
+    return widths[0]
+
+
+def _widths(name: str, value) -> list[int]:
+    from .errors import InputError
+    if not str(value).strip():
+        return []
+    widths = _int_list(value, name)
+    if min(widths) < 1:
+        raise InputError(name, repr(value), "comma-separated integers >= 1")
+    return widths
+
+
+def _shifts(name: str, value) -> list[float]:
+    return _float_list(value, name)
+
+
+def _size(name: str, value):
+    from .memory import parse_size
+    return parse_size(value, name) if str(value).strip() else None
+
+
+def _profile(name: str, value) -> str:
+    from .claims.ledger import PROFILES
+    from .errors import check_choice
+    return check_choice(name, value, PROFILES)
+
+
+def _backend(name: str, value) -> str:
+    from .backend import BACKEND_CHOICES
+    from .errors import check_choice
+    return check_choice(name, value, BACKEND_CHOICES)
+
+
+def _claim_ids(name: str, value) -> list[str] | None:
+    """None (option absent): every claim; otherwise a non-empty list of known ids,
+    duplicates removed in order."""
+    from .claims import resolve_claims
+    from .errors import InputError
+    if value is None:
+        return None
+    ids = list(dict.fromkeys(part.strip() for part in str(value).split(",") if part.strip()))
+    if not ids:
+        raise InputError(name, repr(value), "at least one claim id (omit the option for all)")
+    try:
+        return resolve_claims(ids)
+    except InputError as exc:
+        raise InputError(name, exc.given, exc.expected) from None
+
+
+def _methods(name: str, value) -> list[str]:
+    from .errors import InputError
+    from .trainers import METHODS
+    names = [part.strip() for part in str(value).split(",")]
+    unknown = [x for x in names if x not in METHODS]
+    if unknown or not names:
+        raise InputError(name, repr(value), "comma-separated methods from " + ", ".join(METHODS))
+    return names
+
+
+def _folder(name: str, value) -> Path:
+    """A folder to write into: new, or an existing directory (never an existing file)."""
+    from .errors import InputError
+    path = Path(value)
+    if not str(value).strip():
+        raise InputError(name, repr(value), "a folder path")
+    if path.exists() and not path.is_dir():
+        raise InputError(name, f"the existing file {path}", "a folder (new or existing)")
+    return path
+
+
+def _store_file(name: str, value) -> Path | None:
+    """A store to create or extend ('' for the default): never a directory."""
+    from .errors import InputError
+    if not str(value).strip():
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise InputError(name, f"the directory {path}", "a results database file")
+    return path
+
+
+def _existing_store(name: str, value) -> Path:
+    from .errors import InputError
+    path = Path(value)
+    if not path.is_file():
+        raise InputError(name, str(path), "an existing results database file")
+    return path
+
+
+def _scheduler(name: str, value) -> str:
+    from .errors import InputError
+    value = str(value).strip()
+    if value and not re.fullmatch(r"[a-z]+://\S+", value):
+        raise InputError(name, repr(value), "a Dask scheduler address such as tcp://host:8786")
+    return value
+
+
+#: subcommand -> {option dest: converter}. Flags and options with argparse `choices` are
+#: checked by argparse itself and listed with None.
+_CHECKS: dict[str, dict] = {
+    "run": {"profile": _profile, "claims": _claim_ids, "out": _folder, "store": _store_file,
+            "recompute": None, "quiet": None, "jobs": _positive, "scheduler": _scheduler,
+            "backend": _backend, "memory_limit": _size},
+    "reproduce": {"run_id": _run_id, "store": _existing_store, "time_factor": _factor,
+                  "memory_limit": _size},
+    "report": {"store": _existing_store, "out": _folder, "profile": _profile,
+               "claims": _claim_ids, "backend": _backend},
+    "info": {},
+    "claims": {},
+    "export": {"store": _existing_store, "csv": _folder},
+    "demo": {"m": _positive, "n": _positive, "d": _positive, "c": _nonneg_float,
+             "steps": _positive, "tol": _nonneg_float, "seed": _seed, "methods": _methods,
+             "backend": _backend},
+    "speed": {"m": _width, "n": _positive, "d": _positive, "c": _shifts, "steps": _positive,
+              "warmup": _count, "seed": _seed, "tree": None, "sketched": None,
+              "slopes": _widths},
+    "speed-deep": {"m": _width, "n": _positive, "d": _positive, "depth": _positive,
+                   "c": _shifts, "steps": _positive, "warmup": _count, "update": None,
+                   "mu": _nonneg_float, "scaling": None, "seed": _seed, "slopes": _widths,
+                   "periods": _widths, "window": _positive},
+}
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Apply `_CHECKS` to the parsed options of `args.command` (in place)."""
+    for dest, convert in _CHECKS.get(args.command, {}).items():
+        if convert is not None:
+            option = dest if dest == "run_id" else "--" + dest.replace("_", "-")
+            setattr(args, dest, convert(option, getattr(args, dest)))
+
+
 def _cmd_speed(args: argparse.Namespace) -> int:
     from .speed import compare_methods, log2_label, scaling, tree_timings
 
     def progress(msg: str) -> None:
         print(f"  ... {msg}", file=sys.stderr, flush=True)
 
-    ms = _int_list(args.m)
-    if len(ms) != 1:
-        from .errors import InputError
-        raise InputError("--m", repr(args.m), "one width")
-    (m,) = ms
-    cs = _float_list(args.c)
+    m, cs = args.m, args.c
     print(f"Speed comparison: n={args.n} d={args.d} m={log2_label(m)} seed={args.seed}, "
           f"median of {args.steps} steps after {args.warmup} warm-up step(s), one process")
     for c in cs:
@@ -102,7 +275,7 @@ def _cmd_speed(args: argparse.Namespace) -> int:
                   f"{t['cache explicit'] / t['cache implicit']:.2f}x, "
                   f"tree {t['tree explicit'] / t['tree implicit']:.2f}x")
     if args.slopes:
-        ms = _int_list(args.slopes, "--slopes")
+        ms = args.slopes
         for c in cs:
             sc = scaling(ms, args.n, args.d, c, args.seed, args.steps, args.warmup,
                          progress=progress)
@@ -156,35 +329,46 @@ def _progress_printer(stream=sys.stderr):
 
 
 def _store_path(args: argparse.Namespace) -> Path:
-    return Path(args.store) if args.store else Path(args.out) / "results.sqlite"
+    return args.store if args.store else args.out / "results.sqlite"
+
+
+def _warn_malformed(store) -> None:
+    """One line per stored run skipped because its JSON did not decode."""
+    for run_id, column in sorted(store.malformed.items()):
+        print(f"verify-sublin: warning: run {run_id} skipped: malformed JSON in column "
+              f"{column}", file=sys.stderr)
+
+
+def _jobs(requested: int, runs: int) -> int:
+    """--jobs capped at the cores of this machine and the runs there are to make."""
+    import os
+    return max(1, min(requested, os.cpu_count() or 1, runs))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .backend import resolve_backend
     from .claims import execute, plan
-    from .errors import check_choice, check_int
-    from .executors import make_executor
+    from .executors import interrupts_stop_the_sweep, make_executor
     from .report import render_report
     from .store import ResultStore
 
-    profile = check_choice("--profile", args.profile, ("tiny", "quick", "full"))
-    ids = [c for c in args.claims.split(",") if c] if args.claims else None
+    profile, ids = args.profile, args.claims
     backend = resolve_backend(args.backend).name   # InputError says why CuPy is unusable
-    planned = plan(ids, profile, backend)          # validates the claim ids
-    check_int("--jobs", args.jobs, minimum=1)
+    planned = plan(ids, profile, backend)
     _apply_memory_limit(args)
     store = ResultStore(_store_path(args))
-    executor = make_executor(args.jobs, args.scheduler or None)
+    jobs = _jobs(args.jobs, len(planned))
+    executor = make_executor(jobs, args.scheduler or None)
     t0 = time.perf_counter()
+    capped = f" (--jobs {args.jobs} capped)" if jobs < args.jobs and not args.scheduler else ""
     print(f"verify-sublin run: profile {profile}, backend {backend}, {len(planned)} runs "
-          f"planned, store {store.path}, {executor.slots} worker slot(s)", file=sys.stderr,
-          flush=True)
-    try:
+          f"planned, store {store.path}, {executor.slots} worker slot(s){capped}",
+          file=sys.stderr, flush=True)
+    with interrupts_stop_the_sweep(executor):
         counts = execute(planned, store, profile, backend=backend, recompute=args.recompute,
                          progress=None if args.quiet else _progress_printer(),
                          executor=executor)
-    finally:
-        executor.close()
+    _warn_malformed(store)
     md, page = render_report(store, args.out, profile, ids, backend=backend)
     print(f"\n{counts['done']} runs made, {counts['skipped']} already stored, "
           f"{counts['failed']} failed, in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -193,21 +377,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _apply_memory_limit(args: argparse.Namespace) -> None:
-    if getattr(args, "memory_limit", ""):
-        from .memory import parse_size, set_memory_limit
-        set_memory_limit(parse_size(args.memory_limit))
+    """--memory-limit, else check VERIFY_SUBLIN_MEMORY_LIMIT now: a bad value is a
+    configuration error before anything runs, not a failure of every run."""
+    from .memory import memory_limit, set_memory_limit
+    if args.memory_limit is not None:
+        set_memory_limit(args.memory_limit)
+    memory_limit()
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
     from .store import ResultStore
 
-    path = Path(args.store)
-    if not path.exists():
-        from .errors import InputError
-        raise InputError("--store", str(path), "an existing results database")
     _apply_memory_limit(args)
-    report = reproduce(ResultStore(path), args.run_id, time_factor=args.time_factor)
+    store = ResultStore(args.store, readonly=True)
+    report = reproduce(store, args.run_id, time_factor=args.time_factor)
+    _warn_malformed(store)
     print(f"run {args.run_id}: {report['experiment']} {report['params']} seed {report['seed']}")
     print(f"  stored at commit {report['stored_commit']}, reproduced at {report['commit']}")
     print(f"  {report['compared']} figures compared: {len(report['mismatches'])} mismatch(es) "
@@ -223,15 +408,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import render_report
     from .store import ResultStore
 
-    path = Path(args.store)
-    if not path.exists():
-        from .errors import InputError
-        raise InputError("--store", str(path), "an existing results database")
-    from .backend import BACKEND_CHOICES
-    from .errors import check_choice
-    ids = [c for c in args.claims.split(",") if c] if args.claims else None
-    backend = check_choice("--backend", args.backend, BACKEND_CHOICES)
-    md, page = render_report(ResultStore(path), args.out, args.profile, ids, backend=backend)
+    store = ResultStore(args.store, readonly=True)
+    md, page = render_report(store, args.out, args.profile, args.claims, backend=args.backend)
+    _warn_malformed(store)
     print(f"report: {md}\n        {page}")
     return 0
 
@@ -266,12 +445,10 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .store import ResultStore
 
-    path = Path(args.store)
-    if not path.exists():
-        from .errors import InputError
-        raise InputError("--store", str(path), "an existing results database")
-    for out in ResultStore(path).export_csv(args.csv):
+    store = ResultStore(args.store, readonly=True)
+    for out in store.export_csv(args.csv):
         print(out)
+    _warn_malformed(store)
     return 0
 
 
@@ -289,14 +466,14 @@ def _cmd_speed_deep(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"  ... {msg}", file=sys.stderr, flush=True)
 
-    (m,) = _int_list(args.m)
+    m = args.m
     common = dict(n=args.n, d=args.d, depth=args.depth, seed=args.seed, scaling=args.scaling)
     timing = dict(steps=args.steps, warmup=args.warmup, update=args.update, mu=args.mu)
     print(f"Multi-layer speed: L={args.depth} n={args.n} d={args.d} m={log2_label(m)} "
           f"update={args.update} mu={args.mu:g} scaling={args.scaling} seed={args.seed}; "
           f"median of {args.steps} steps after {args.warmup} warm-up step(s), one process")
-    for c in _float_list(args.c):
-        ms = _int_list(args.slopes) if args.slopes else []
+    for c in args.c:
+        ms = args.slopes
         sc = deep_scaling(ms, c=c, **common, **timing, progress=progress) if ms else None
         res = sc["runs"][ms.index(m)] if m in ms else compare_deep(
             m, c=c, **common, **timing, progress=progress)
@@ -338,7 +515,7 @@ def _cmd_speed_deep(args: argparse.Namespace) -> int:
             print("  ratio per m: " + ", ".join(
                 f"{r:.1f}" for r in sc["series"]["deep_sublinear"]["ratio"]))
         if args.periods:
-            periods = _int_list(args.periods)
+            periods = args.periods
             mt = merge_threshold_effect(m, c=c, periods=periods, window=args.window,
                                         update=args.update, mu=args.mu, **common,
                                         progress=progress)
@@ -361,7 +538,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="check the claims: make the runs, write the report")
     run.add_argument("--profile", default="quick",
                      help="quick (<= 3 min, indicative), full (<= 60 min), tiny (tests)")
-    run.add_argument("--claims", default="", help="comma-separated claim ids (default: all)")
+    run.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
     run.add_argument("--out", default="reports/latest", help="output folder")
     run.add_argument("--store", default="", help="results database (default OUT/results.sqlite)")
     run.add_argument("--recompute", action="store_true", help="redo runs already stored")
@@ -383,14 +560,14 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--store", default="reports/latest/results.sqlite")
     rp.add_argument("--time-factor", type=float, default=3.0,
                     help="times match when within this factor (default 3)")
-    rp.add_argument("--memory-limit", default="")
+    rp.add_argument("--memory-limit", default="", help="refuse configurations above this size")
     rp.set_defaults(func=_cmd_reproduce)
 
     rep = sub.add_parser("report", help="re-render the report from a store, recomputing nothing")
     rep.add_argument("--store", required=True)
     rep.add_argument("--out", required=True)
     rep.add_argument("--profile", default="quick")
-    rep.add_argument("--claims", default="")
+    rep.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
     rep.add_argument("--backend", default="numpy", help="the backend whose runs to report")
     rep.set_defaults(func=_cmd_report)
 
@@ -465,13 +642,17 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0)
     try:
+        _check_args(args)
         return args.func(args)
     except VerifySublinError as exc:
         print(f"verify-sublin: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("verify-sublin: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        from .executors import interrupt_status
+        status = interrupt_status(exc)
+        print(f"verify-sublin: interrupted ({status.name}); finished runs are stored, rerun "
+              "to resume", file=sys.stderr)
+        return 128 + status.value
 
 
 if __name__ == "__main__":  # pragma: no cover

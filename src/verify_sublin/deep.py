@@ -81,6 +81,7 @@ from .errors import (
     describe,
 )
 from .firesets import FireSets
+from .memory import check_memory
 
 __all__ = ["SCALINGS", "DeepShiftedReLUNet", "hidden_scale", "shifted_relu_second_moment"]
 
@@ -212,6 +213,8 @@ class DeepShiftedReLUNet:
         scaling = check_choice("scaling", scaling, SCALINGS)
         if depth > 1 and scaling == "fixed":
             hidden_scale(m, shift)            # refuse an unusable shift before drawing m^2
+        check_memory("m", 8.0 * (m * d + (depth - 1) * m * m + m),
+                     f"the weights of a depth-{depth} network (m d + (L - 1) m^2 floats)")
         rng = np.random.default_rng(seed)
         weights = [rng.standard_normal((m, d))]
         weights += [rng.standard_normal((m, m)) for _ in range(depth - 1)]

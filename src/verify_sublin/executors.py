@@ -14,19 +14,87 @@ Starting a Dask cluster on real machines::
 
 Every worker needs the same verify_sublin version installed (pip install .), since runs
 are sent as (experiment name, parameters, seed).
+
+Interrupts: inside `interrupts_stop_the_sweep`, SIGINT and SIGTERM raise `Interrupted` in
+the coordinator and set a flag that no later code can lose: a run that fails while the
+flag is set (an interrupt surfacing from compiled code as another exception) re-raises
+`Interrupted` instead of being stored as failed, and the runner checks the flag between
+runs. Local workers ignore SIGINT (the coordinator stops them) and exit by themselves
+when the coordinator dies, even by kill -9 (Linux: parent-death signal; elsewhere a
+watcher thread).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from .errors import InputError, check_int
 
-__all__ = ["DaskExecutor", "InProcessExecutor", "LocalProcessExecutor", "make_executor",
+__all__ = ["DaskExecutor", "InProcessExecutor", "Interrupted", "LocalProcessExecutor",
+           "check_interrupted", "interrupt_status", "interrupts_stop_the_sweep", "make_executor",
            "run_isolated"]
+
+#: Set by the coordinator's signal handler; cleared when a sweep starts.
+_INTERRUPTED = threading.Event()
+_SIGNUM = [int(signal.SIGINT)]
+
+
+class Interrupted(KeyboardInterrupt):
+    """The sweep was interrupted by signal `signum` (SIGINT or SIGTERM)."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+
+def interrupt_status(exc: BaseException) -> signal.Signals:
+    """The signal behind an interrupt (SIGINT for a plain KeyboardInterrupt)."""
+    return signal.Signals(getattr(exc, "signum", signal.SIGINT))
+
+
+def check_interrupted() -> None:
+    """Raise `Interrupted` if an interrupt arrived (even one swallowed on its way)."""
+    if _INTERRUPTED.is_set():
+        raise Interrupted(_SIGNUM[0])
+
+
+@contextlib.contextmanager
+def interrupts_stop_the_sweep(executor):
+    """Run a sweep with SIGINT/SIGTERM turned into `Interrupted`, and close `executor`
+    afterwards: normally (waiting for its workers), or on an interrupt by terminating
+    them at once. Only the first signal raises; later ones are absorbed while the sweep
+    cleans up (leases are released by the runner's own cleanup)."""
+    def handler(signum, frame):
+        first = not _INTERRUPTED.is_set()
+        _SIGNUM[0] = signum
+        _INTERRUPTED.set()
+        if first:
+            raise Interrupted(signum)
+
+    _INTERRUPTED.clear()
+    main = threading.current_thread() is threading.main_thread()
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)} \
+        if main else {}
+    try:
+        yield
+        check_interrupted()
+    except BaseException:
+        executor.terminate()
+        raise
+    else:
+        executor.close()
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def run_isolated(experiment: str, params: dict, seed: int, threads: int | None = 1,
@@ -55,7 +123,9 @@ def run_isolated(experiment: str, params: dict, seed: int, threads: int | None =
         return "done", exp.fn(args, seed)
     except KeyboardInterrupt:
         raise
-    except Exception as exc:  # recorded as a failed run
+    except Exception as exc:  # recorded as a failed run, unless an interrupt caused it
+        if _INTERRUPTED.is_set():
+            raise Interrupted(_SIGNUM[0]) from exc
         last = traceback.extract_tb(exc.__traceback__)[-1]
         return "failed", (f"{type(exc).__name__}: {exc} "
                           f"(at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
@@ -80,14 +150,39 @@ class InProcessExecutor:
     def close(self) -> None:
         pass
 
+    terminate = close
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: ignore SIGINT (the coordinator decides), and die with the
+    coordinator: PR_SET_PDEATHSIG on Linux, plus a watcher thread everywhere (it covers
+    a parent that died before the signal was armed, and other systems)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
 
 class LocalProcessExecutor:
-    """A pool of `jobs` worker processes on this machine (spawned, one thread each)."""
+    """A pool of `jobs` worker processes on this machine (spawned, one thread each).
+    Workers exit when the coordinator dies (see `_exit_with_parent`)."""
 
     def __init__(self, jobs: int):
         self.slots = check_int("--jobs", jobs, minimum=1)
         self._pool = cf.ProcessPoolExecutor(max_workers=self.slots,
-                                            mp_context=mp.get_context("spawn"))
+                                            mp_context=mp.get_context("spawn"),
+                                            initializer=_exit_with_parent,
+                                            initargs=(os.getpid(),))
 
     def submit(self, *args) -> cf.Future:
         return self._pool.submit(run_isolated, *args)
@@ -98,6 +193,17 @@ class LocalProcessExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """Stop the workers now (runs in progress are abandoned, not stored)."""
+        procs = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.join(5)
 
 
 class DaskExecutor:
@@ -128,6 +234,8 @@ class DaskExecutor:
 
     def close(self) -> None:
         self._client.close()
+
+    terminate = close
 
 
 def make_executor(jobs: int = 1, scheduler: str | None = None):

@@ -28,16 +28,23 @@ _LIMIT: float | None = None
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
-def parse_size(text: str) -> float:
-    """'8G' -> 8 * 2^30; plain numbers are bytes.
+def parse_size(text: str, name: str = "memory limit") -> float:
+    """'8G' -> 8 * 2^30; plain numbers are bytes; anything else is an InputError naming
+    `name`.
 
     >>> parse_size("1.5G") == 1.5 * 2**30, parse_size("4096")
     (True, 4096.0)
+    >>> parse_size("..G", "--memory-limit")
+    Traceback (most recent call last):
+    ...
+    verify_sublin.errors.InputError: --memory-limit: expected a size such as 8G, 512M or 1e9, got '..G'
     """
-    m = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.I)
-    if not m:
-        raise InputError("memory limit", repr(text), "a size such as 8G, 512M or 1e9")
-    return float(m.group(1)) * _UNITS[m.group(2).upper()]
+    m = re.fullmatch(r"\s*((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([KMGT]?)(?:i?B)?\s*",
+                     str(text), re.I)
+    size = float(m.group(1)) * _UNITS[m.group(2).upper()] if m else 0.0
+    if not m or not 0 < size < float("inf"):
+        raise InputError(name, repr(text), "a size such as 8G, 512M or 1e9")
+    return size
 
 
 def available_bytes() -> float:
@@ -69,7 +76,7 @@ def memory_limit() -> float:
         return _LIMIT
     env = os.environ.get("VERIFY_SUBLIN_MEMORY_LIMIT")
     if env:
-        return parse_size(env)
+        return parse_size(env, "VERIFY_SUBLIN_MEMORY_LIMIT")
     return 0.9 * available_bytes()
 
 

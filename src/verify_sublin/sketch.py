@@ -51,6 +51,7 @@ from numba import njit
 
 from .errors import InputError, check_array, check_choice, check_float, check_int, check_seed
 from .firesets import UnionPatterns
+from .memory import check_memory
 
 __all__ = ["DENSE_SKETCH_LIMIT", "KINDS", "Sketch", "default_size", "make_sketch"]
 
@@ -65,6 +66,9 @@ _DEFAULT_FACTOR = {"gaussian": 4.0, "srht": 2.0, "countsketch": 4.0, "tensor": 4
 def default_size(kind: str, n: int, sketch_factor: float | None = None, *,
                  N: int | None = None) -> int:
     """Sketch size s for n columns (see the module table). Cost O(1).
+
+    A size whose s x n sketch of J^T (and its QR) would not fit the memory limit is
+    refused here, before anything is allocated (`MemoryLimitError`).
 
     An SRHT samples s of the N = m d rows without replacement, so with ``N`` given its
     size is capped at N; at s = N the sketch is an orthogonal transform, an exact
@@ -85,6 +89,8 @@ def default_size(kind: str, n: int, sketch_factor: float | None = None, *,
         s = max(1, math.ceil(f * n * math.log(max(n, 2))))
     if kind == "srht" and N is not None:
         s = min(s, check_int("N", N, minimum=1))
+    check_memory("sketch_factor", 16.0 * s * n, f"a sketch of J^T and its QR (2 x {s} x {n} "
+                 "floats)")
     return s
 
 

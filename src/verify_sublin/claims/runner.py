@@ -102,7 +102,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
     live process are waited for (and taken over if their holder dies). Every finished
     run is committed before the next is recorded. `progress` receives a dict per event.
     """
-    from ..executors import InProcessExecutor, run_isolated
+    from ..executors import InProcessExecutor, check_interrupted, run_isolated
 
     executor = executor or InProcessExecutor()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -132,6 +132,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
         with renewer.lock:
             renewer.keys.discard(run.key)
         counts[status] += 1
+        check_interrupted()       # an interrupt swallowed during the run stops the sweep here
         state["done_weight"] += run.weight
         state["index"] += 1
         if progress:
@@ -206,6 +207,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                     still.append(run)
             waiting = still
             if waiting:
+                check_interrupted()
                 time.sleep(wait_seconds)
     finally:
         renewer.stopped.set()
