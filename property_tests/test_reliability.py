@@ -519,7 +519,7 @@ def test_committed_store_is_a_legacy_store_read_without_writing(tmp_path):
     store = ResultStore(path, readonly=True)
     assert store.count() == sum(1 for _ in store.runs()) > 0
     assert _sha(path) == before
-    with pytest.raises(vs.errors.StoreError, match="read-only"):
+    with pytest.raises(vs.StoreError, match="read-only"):
         store.invalidate(next(store.runs())["key"])
 
 
@@ -583,3 +583,193 @@ def test_a_row_with_malformed_json_is_reported_and_skipped(tmp_path, capsys):
     assert main(["export", "--store", str(path), "--csv", str(tmp_path / "csv")]) == 0
     err = capsys.readouterr().err
     assert f"run {bad['id']}" in err and "malformed" in err
+
+
+# ------------------------------------------------- every option, bad values
+def _bad_values(tmp_path):
+    """Bad values for each kind of option check in the CLI (`cli._CHECKS`)."""
+    from verify_sublin import cli
+    existing_file = tmp_path / "a-file.txt"
+    existing_file.write_text("x")
+    a_dir = tmp_path / "a-dir"
+    a_dir.mkdir(exist_ok=True)
+    return {
+        cli._positive: ["0", "-1", "x", "1.5"],
+        cli._count: ["-1", "x"],
+        cli._seed: ["-1", "x", "99999999999999999999"],
+        cli._run_id: ["0", "-5", "99999999999999999999", "x"],
+        cli._nonneg_float: ["-1", "nan", "inf", "x"],
+        cli._positive_float: ["0", "-1", "nan"],
+        cli._factor: ["0.5", "nan", "x"],
+        cli._width: ["0", "2^5,2^6", "x", "", "2^x"],
+        cli._widths: ["0", "x", "2^", "1,,2"],
+        cli._shifts: ["", "x", "-1", ","],
+        cli._size: ["..G", "1.2.3", "x", "-1G", "0"],
+        cli._profile: ["bogus", ""],
+        cli._backend: ["bogus", ""],
+        cli._claim_ids: ["", ",", " , ", "nope", "tree.correctness,nope"],
+        cli._methods: ["newton", "", "ggn,"],
+        cli._folder: [str(existing_file), ""],
+        cli._store_file: [str(a_dir)],
+        cli._existing_store: [str(tmp_path / "missing.sqlite"), str(a_dir)],
+        cli._scheduler: ["not an address", "tcp:/x"],
+    }
+
+
+def test_every_option_of_every_subcommand_refuses_bad_values(tmp_path):
+    """Walks the parser: every option of every subcommand has a check in `cli._CHECKS`
+    (or is a flag or an argparse choice), and every bad value of its kind exits 2 with
+    one line naming the option, before anything runs."""
+    from verify_sublin import cli
+    parser = cli._parser()
+    subcommands = parser._subparsers._group_actions[0].choices
+    assert set(subcommands) == set(cli._CHECKS), "a subcommand without its option checks"
+    bad = _bad_values(tmp_path)
+    store = tmp_path / "s.sqlite"
+    ResultStore(store)
+    required = {"report": ["--store", str(store), "--out", str(tmp_path / "o")],
+                "export": ["--store", str(store), "--csv", str(tmp_path / "c")],
+                "reproduce": ["1", "--store", str(store)]}
+    cheap = {"speed": ["--m", "2^8", "--n", "4", "--d", "2", "--steps", "1"],
+             "speed-deep": ["--m", "2^6", "--n", "4", "--d", "2", "--steps", "1"],
+             "demo": ["--m", "64", "--n", "4", "--d", "2", "--steps", "1"],
+             "run": ["--profile", "tiny", "--claims", "tree.correctness", "--out",
+                     str(tmp_path / "o")]}
+    tried = 0
+    for name, sub in subcommands.items():
+        for action in sub._actions:
+            if action.dest == "help":
+                continue
+            assert action.dest in cli._CHECKS[name], f"{name} {action.option_strings}: no check"
+            check = cli._CHECKS[name][action.dest]
+            if check is None:
+                assert action.nargs == 0 or action.choices, f"{name} {action.dest} unchecked"
+                continue
+            for value in bad[check]:
+                if action.option_strings:
+                    option = action.option_strings[0]
+                    argv = [name, *cheap.get(name, []), *required.get(name, []),
+                            f"{option}={value}"]
+                else:       # the positional run id
+                    option = "run_id"
+                    argv = [name, "--store", str(store), "--", value]
+                buf = io.StringIO()
+                with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(io.StringIO()):
+                    status = main(argv)
+                lines = buf.getvalue().strip().splitlines()
+                assert status == 2, (argv, lines)
+                assert len(lines) == 1 and lines[0].startswith("verify-sublin: error:"), argv
+                assert option in lines[0] and "Traceback" not in lines[0], (argv, lines)
+                tried += 1
+    assert tried > 100
+
+
+def test_memory_guard_covers_deep_nets_and_sketches():
+    """The two allocations the review found unguarded: a deep net's (L - 1) m^2 weights
+    and a sketch of J^T with an absurd size factor. Both refused before allocating."""
+    set_memory_limit(50 * 2**20)
+    try:
+        with pytest.raises(MemoryLimitError, match="m"):   # 64 MiB of weights
+            vs.DeepShiftedReLUNet.init(2**11 + 64, 4, depth=3, shift=0.0, seed=0)
+        with pytest.raises(MemoryLimitError, match="sketch_factor"):
+            default_size("countsketch", 64, 1e12)
+    finally:
+        set_memory_limit(None)
+    with pytest.raises(MemoryLimitError):
+        vs.DeepShiftedReLUNet.init(10**6, 4, depth=2, shift=0.0, seed=0)
+    net = vs.DeepShiftedReLUNet.init(64, 4, depth=2, shift=0.0, seed=0)
+    assert net.weights[1].shape == (64, 64)
+
+
+# ------------------------------------------------------ workers and signals
+def _children(pid):
+    """Live descendants of `pid` (zombies count as gone)."""
+    import os
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+            if state != "Z":
+                parents.setdefault(int(ppid), []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pids):
+    alive = []
+    for pid in pids:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def _start_sweep_with_workers(tmp_path, jobs=2):
+    """`run --jobs 2` in its own process group, returned once both workers exist."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "verify_sublin.cli", "run", "--profile", "tiny", "--claims",
+         KILL_CLAIMS, "--out", str(out), "--jobs", str(jobs)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = _children(proc.pid)
+        if len(kids) >= jobs + 1:      # the workers and the resource tracker
+            time.sleep(random.uniform(0.5, 3.0))
+            return proc, out, _children(proc.pid)
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"workers never started: {proc.communicate()[1]}")
+
+
+def test_kill_9_of_the_coordinator_leaves_no_worker(tmp_path):
+    """kill -9 of `run --jobs 2`: its workers and the resource tracker are gone within 5 s."""
+    import os
+    proc, _, kids = _start_sweep_with_workers(tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    deadline = time.monotonic() + 5
+    while _alive(kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _alive(kids)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"{len(left)} of {len(kids)} children outlived the coordinator"
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGINT to the group",
+                                 "SIGINT to the group", "SIGTERM"])
+def test_an_interrupt_stops_the_sweep_cleanly(tmp_path, how):
+    """Ctrl-C (SIGINT to the whole process group) or SIGTERM to the coordinator of
+    `run --jobs 2`: exit 130 (143 for SIGTERM), one line and no traceback, no worker
+    left, no lease left, the store intact, and no run stored as failed by the interrupt."""
+    import os
+    proc, out, kids = _start_sweep_with_workers(tmp_path)
+    if how == "SIGTERM":
+        os.kill(proc.pid, signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    err = proc.communicate(timeout=60)[1]
+    expected = 143 if how == "SIGTERM" else 130
+    assert proc.returncode == expected, err
+    assert "Traceback" not in err and err.count("interrupted") == 1, err
+    assert err.strip().splitlines()[-1].startswith("verify-sublin: interrupted"), err
+    deadline = time.monotonic() + 5
+    while _alive(kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(kids)
+    with sqlite3.connect(out / "results.sqlite") as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+        assert con.execute("SELECT COUNT(*) FROM runs WHERE status != 'done'").fetchone()[0] == 0

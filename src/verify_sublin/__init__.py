@@ -9,16 +9,38 @@ Data structures
 Training
     make_trainer, Trainer, StepResult, SolverInfo, METHODS, DEEP_METHODS
 Errors
-    InputError, NumericalError, MemoryLimitError, VerifySublinError
+    InputError, NumericalError, MemoryLimitError, StoreError, VerifySublinError
 """
 
-from .data import normalize, separation, sphere_data
-from .deep import DeepShiftedReLUNet
-from .errors import InputError, MemoryLimitError, NumericalError, VerifySublinError
-from .firesets import FireSets
-from .model import ShiftedReLUNet, shift_for
-from .trainers import DEEP_METHODS, METHODS, SolverInfo, StepResult, Trainer, make_trainer
-from .tree import CorrelationTree
+import importlib
+
+#: public name -> the module that defines it. Imported on first use (PEP 562), so that
+#: `import verify_sublin.cli` or a worker process starting up does not pay for numba,
+#: scipy and the kernels before it needs them.
+_EXPORTS = {
+    "normalize": "data", "separation": "data", "sphere_data": "data",
+    "DeepShiftedReLUNet": "deep",
+    "InputError": "errors", "MemoryLimitError": "errors", "NumericalError": "errors",
+    "StoreError": "errors", "VerifySublinError": "errors",
+    "FireSets": "firesets",
+    "ShiftedReLUNet": "model", "shift_for": "model",
+    "DEEP_METHODS": "trainers", "METHODS": "trainers", "SolverInfo": "trainers",
+    "StepResult": "trainers", "Trainer": "trainers", "make_trainer": "trainers",
+    "CorrelationTree": "tree",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __version__ = "0.1.0"
 
@@ -34,6 +56,7 @@ __all__ = [
     "ShiftedReLUNet",
     "SolverInfo",
     "StepResult",
+    "StoreError",
     "Trainer",
     "VerifySublinError",
     "make_trainer",

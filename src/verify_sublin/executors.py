@@ -158,6 +158,8 @@ def _exit_with_parent(parent: int) -> None:
     coordinator: PR_SET_PDEATHSIG on Linux, plus a watcher thread everywhere (it covers
     a parent that died before the signal was armed, and other systems)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):    # born with SIGINT blocked: see submit()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             import ctypes
@@ -185,7 +187,17 @@ class LocalProcessExecutor:
                                             initargs=(os.getpid(),))
 
     def submit(self, *args) -> cf.Future:
-        return self._pool.submit(run_isolated, *args)
+        """Queue a run. Workers are spawned inside this call; SIGINT is blocked meanwhile
+        (as multiprocessing does for its resource tracker), so a worker is born with it
+        blocked and a Ctrl-C during its start-up cannot print a traceback from it; the
+        coordinator receives a pending SIGINT as soon as the call returns."""
+        if not hasattr(signal, "pthread_sigmask"):
+            return self._pool.submit(run_isolated, *args)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return self._pool.submit(run_isolated, *args)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     @staticmethod
     def as_completed(futures):
