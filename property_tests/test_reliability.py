@@ -426,35 +426,44 @@ def test_parse_size_and_environment_limit(monkeypatch):
 
 
 # ------------------------------------------------ store creation and opening
-def _open_and_record(path, barrier, i):
-    barrier.wait()
-    ResultStore(path).record(f"k{i}", "exp", {"i": i}, 0, "numpy", "tiny", "done",
-                             result={"i": i})
+def _open_and_record(base, barrier, i, rounds, failures):
+    for k in range(rounds):
+        barrier.wait()
+        try:
+            ResultStore(base / f"r{k}" / "results.sqlite").record(
+                f"k{i}", "exp", {"i": i}, 0, "numpy", "tiny", "done", result={"i": i})
+        except Exception as exc:
+            failures.put(f"round {k}, process {i}: {type(exc).__name__}: {exc}")
 
 
 @pytest.mark.parametrize("processes", [2, 3])
 def test_processes_creating_one_store_at_once(tmp_path, processes):
-    """Several processes released together on a barrier create and write one new store:
-    none crashes (SQLite may refuse a journal-mode change as busy without waiting), and
-    every record lands once. 15 trials each."""
+    """Several processes released together on a barrier, 60 rounds, each round a new
+    store: none fails (SQLite may refuse a journal-mode change as busy without waiting
+    for the lock), every record lands once, no temporary file is left."""
     import multiprocessing as mp
     ctx = mp.get_context("fork")
-    for trial in range(15):
-        path = tmp_path / f"t{trial}" / "results.sqlite"
-        barrier = ctx.Barrier(processes)
-        procs = [ctx.Process(target=_open_and_record, args=(path, barrier, i))
-                 for i in range(processes)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(60)
-        assert [p.exitcode for p in procs] == [0] * processes, f"trial {trial}"
+    rounds = 60
+    barrier, failures = ctx.Barrier(processes), ctx.Queue()
+    procs = [ctx.Process(target=_open_and_record, args=(tmp_path, barrier, i, rounds, failures))
+             for i in range(processes)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    errors = []
+    while not failures.empty():
+        errors.append(failures.get())
+    assert not errors, f"{len(errors)} failures, first: {errors[0]}"
+    assert [p.exitcode for p in procs] == [0] * processes
+    for k in range(rounds):
+        path = tmp_path / f"r{k}" / "results.sqlite"
         with sqlite3.connect(path) as con:
             assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert sorted(r[0] for r in con.execute("SELECT key FROM runs")) == \
                 [f"k{i}" for i in range(processes)]
-        assert sorted(p.name for p in path.parent.iterdir()
-                      if not p.name.startswith("results.sqlite")) == [], "temporary file left"
+        assert [p.name for p in path.parent.iterdir()
+                if not p.name.startswith("results.sqlite")] == [], "temporary file left"
 
 
 def _sha(path):
@@ -773,3 +782,171 @@ def test_an_interrupt_stops_the_sweep_cleanly(tmp_path, how):
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert con.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
         assert con.execute("SELECT COUNT(*) FROM runs WHERE status != 'done'").fetchone()[0] == 0
+
+
+# -------------------------------------------- a failed step, owned inputs
+def _small_problem(n=16, d=8, m=512, c=0.3, seed=0):
+    X, y = vs.sphere_data(n, d, seed=seed, labels="teacher")
+    return vs.ShiftedReLUNet.init(m, d, c, seed=seed + 1), X, y
+
+
+def test_a_failed_step_leaves_the_trainer_refusing():
+    """A step that overflows raises NumericalError; every later step refuses with the
+    reason instead of running on NaN weights (and no step is counted)."""
+    net, X, y = _small_problem()
+    trainer = vs.make_trainer("gd", net, X, y, eta=1e308)
+    with pytest.raises(NumericalError, match="NaN or infinite"):
+        trainer.step()
+    for _ in range(2):
+        with pytest.raises(NumericalError, match="cannot step any more.*step 0 failed"):
+            trainer.step()
+    assert trainer.steps_done == 0
+
+
+@pytest.mark.parametrize("method", ["ggn", "sublinear_gn", "gd", "sketched_gn"])
+def test_the_trainer_owns_its_inputs(method):
+    """Changing the caller's X and y after construction does not change training: the
+    residuals equal those of a trainer built on untouched copies."""
+    net, X, y = _small_problem()
+    X_mut, y_mut = X.copy(), y.copy()
+    mutated = vs.make_trainer(method, net, X_mut, y_mut)
+    X_mut[:] = X[::-1]
+    y_mut[:] = -y
+    clean = vs.make_trainer(method, net, X.copy(), y.copy())
+    a = [r.residual_after for r in mutated.run(3)]
+    b = [r.residual_after for r in clean.run(3)]
+    assert a == b
+
+
+def _near_duplicate(X, gap):
+    X2 = X.copy()
+    X2[1] = X2[0] + gap * np.eye(X.shape[1])[1]
+    return vs.normalize(X2)
+
+
+@pytest.mark.parametrize("gap", [1e-7, 1e-10, 1e-13])
+@pytest.mark.parametrize("method,options", [("ggn", {}), ("sketched_gn", {}),
+                                            ("sublinear_gn", {"solver": "sketch"})])
+def test_sketched_solves_refuse_what_the_exact_solve_refuses(gap, method, options):
+    """Two inputs `gap` apart make J J^T singular to rounding: the exact solve refused
+    it, the sketched ones reported 'converged' while the residual grew 2e6-2e12 times.
+    Every path now refuses the step (mu = 0) with a diagnosis naming the cause."""
+    net, X, y = _small_problem()
+    trainer = vs.make_trainer(method, net, _near_duplicate(X, gap), y, **options)
+    with pytest.raises(NumericalError, match="singular|not numerically positive definite"):
+        trainer.step()
+
+
+def test_divergence_raises_for_gauss_newton_and_is_flagged_for_gd():
+    """One rule for every method: a residual growing by more than DIVERGENCE_FACTOR in a
+    step raises NumericalError for Gauss-Newton-type methods; gradient descent, whose
+    steps may legitimately overshoot, reports it in StepResult.diverging."""
+    from verify_sublin.trainers.base import DIVERGENCE_FACTOR
+    net, X, y = _small_problem()
+    ggn = vs.make_trainer("ggn", net, X, y, eta=1e6)
+    r0 = ggn.residual
+    with pytest.raises(NumericalError, match="grew"):
+        ggn.step()
+    # the same step, measured independently by a trainer whose rule cannot fire
+    probe = vs.make_trainer("ggn", net, X, y, eta=1.0)
+    g_step = probe.step()
+    assert g_step.residual_after < r0 and not g_step.diverging
+    gd = vs.make_trainer("gd", net, X, y, eta=1e200)
+    res = gd.step()
+    assert res.residual_after > DIVERGENCE_FACTOR * res.residual_before and res.diverging
+
+
+def test_a_solver_that_stops_unconverged_raises():
+    """PCG stopped by max_iter used to return its partial direction as if converged."""
+    net, X, y = _small_problem(n=32)
+    trainer = vs.make_trainer("sketched_gn", net, X, y, max_iter=1, tol=1e-14,
+                              sketch="countsketch", sketch_factor=0.3)
+    with pytest.raises(NumericalError, match="without converging.*max_iter"):
+        trainer.step()
+
+
+def test_pcg_on_tiny_and_huge_right_hand_sides():
+    """n = 1, J = 0, mu tiny: PCG either solves mu g = r (g = r / mu, checked) or
+    refuses with NumericalError; a right-hand side of 1e-300 is not 'exactly zero'."""
+    from verify_sublin.solvers import pcg, sketch_precondition
+    solved = 0
+    for mu in [1e-300, 1e-305, 1e-310, 1e-320, 1e-250, 1e-200]:
+        for r0 in [1.0, 1e-300, 1e300]:
+            try:
+                R, _ = sketch_precondition(np.zeros((8, 1)), mu)
+                g, info, _ = pcg(lambda v, mu=mu: mu * v, np.array([r0]), R, tol=1e-10,
+                                 max_iter=50)
+            except NumericalError:
+                continue
+            assert info.stop_reason == "converged", (mu, r0, info)
+            assert g[0] == pytest.approx(r0 / mu, rel=1e-10)
+            solved += 1
+    assert solved >= 5
+
+
+def test_diagnoses_name_the_real_cause():
+    """The misleading diagnoses of the review, each with its actual cause."""
+    net, X, y = _small_problem()
+    # labels near 1e156: the residual is finite (the squares overflowed) and the step
+    # is not blamed on eta
+    big = vs.make_trainer("ggn", net, X, y * 1e156)
+    scaled = float(np.linalg.norm((net.forward(X) - y * 1e156) / 1e156)) * 1e156
+    assert big.residual == pytest.approx(scaled, rel=1e-12)
+    assert np.isfinite(big.step().residual_after)
+    # a = 0: the Gram is zero because of a, not because inputs are parallel
+    silent = vs.ShiftedReLUNet(net.W.copy(), np.zeros(net.m), net.shift)
+    with pytest.raises(NumericalError, match="a_r") as info:
+        vs.make_trainer("ggn", silent, X, y).step()
+    assert "parallel" not in str(info.value)
+    # nobody fires: gd raises NumericalError (README), ntk_krr blames the shift
+    dead = vs.ShiftedReLUNet.init(64, X.shape[1], 50.0, seed=1)
+    with pytest.raises(NumericalError):
+        vs.make_trainer("gd", dead, X, y).step()
+    with pytest.raises(NumericalError, match="shift") as info:
+        vs.make_trainer("ntk_krr", dead, X, y).step()
+    assert "repeated" not in str(info.value)
+    # overflowed deep weights: not "lower the shift"
+    deep = vs.DeepShiftedReLUNet.init(32, X.shape[1], depth=2, shift=0.0, seed=2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        trainer = vs.make_trainer("deep_dense", deep, X, y, update="gd", eta=1e308)
+        with pytest.raises(NumericalError) as info:
+            for _ in range(3):
+                trainer.step()
+    assert "lower the shift" not in str(info.value)
+
+
+def test_float32_inputs_normalised_in_float32_are_accepted():
+    """Rows normalised in float32 are unit norm to float32 precision (about 1e-7 off),
+    which the float64 tolerance (1e-8) refused; a row really off is still refused."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 300)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    assert np.abs(np.linalg.norm(X.astype(np.float64), axis=1) - 1).max() > 1e-8
+    y = rng.standard_normal(16)
+    trainer = vs.make_trainer("ggn", vs.ShiftedReLUNet.init(64, 300, 0.1, seed=1), X, y)
+    assert trainer.X.dtype == np.float64
+    with pytest.raises(InputError, match="row 0"):
+        vs.make_trainer("ggn", vs.ShiftedReLUNet.init(64, 300, 0.1, seed=1), X * 1.001, y)
+
+
+def test_switching_a_store_to_wal_waits_for_a_writer(tmp_path):
+    """The deterministic form of the creation race: a store not yet in WAL mode, with
+    another connection in the middle of a write while it is opened. SQLite refuses the
+    journal-mode change as busy at once, without its busy handler (the opener holds a
+    shared lock and may not wait for the writer); opening retries until it is done."""
+    from verify_sublin.store import _SCHEMA
+    path = tmp_path / "results.sqlite"
+    with sqlite3.connect(path) as con:            # a first-schema store, rollback journal
+        con.executescript(_SCHEMA)
+    writer = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")          # a reserved lock, as while writing the schema
+    timer = threading.Timer(1.0, writer.rollback)
+    timer.start()
+    try:
+        store = ResultStore(path)
+    finally:
+        timer.join()
+        writer.close()
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.record("k", "exp", {}, 0, "numpy", "tiny", "done", result={}) == 1

@@ -10,6 +10,8 @@ check_inputs  validation used by every trainer
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import InputError, check_array, check_choice, check_int, check_seed
@@ -85,6 +87,23 @@ def normalize(X) -> np.ndarray:
     return X / norms[:, None]
 
 
+def unit_norm_tolerance(X, d: int | None = None) -> float:
+    """How far a row's norm may be from 1: `UNIT_NORM_TOL`, or for inputs of a lower
+    precision (float32, float16) what normalising in that precision leaves,
+    4 sqrt(d) eps of the dtype.
+
+    >>> unit_norm_tolerance(np.ones((2, 4))) == UNIT_NORM_TOL
+    True
+    >>> f"{unit_norm_tolerance(np.ones((2, 4), np.float32)):.2g}"
+    '9.5e-07'
+    """
+    dtype = getattr(X, "dtype", None)
+    if dtype is None or not np.issubdtype(np.dtype(dtype), np.floating):
+        return UNIT_NORM_TOL
+    width = d if d is not None else (X.shape[-1] if getattr(X, "ndim", 0) == 2 else 1)
+    return max(UNIT_NORM_TOL, 4.0 * math.sqrt(max(width, 1)) * float(np.finfo(dtype).eps))
+
+
 def check_inputs(X, y=None, *, d: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate training data: X (n, d) finite with unit-norm rows, y (n,) finite.
 
@@ -97,14 +116,16 @@ def check_inputs(X, y=None, *, d: int | None = None) -> tuple[np.ndarray, np.nda
     ...
     verify_sublin.errors.InputError: X: expected rows of unit ... norm (...), got row 0 with norm 2
     """
+    tol = unit_norm_tolerance(X, d)
     X = check_array("X", X, ndim=2, shape=(None, d))
     if X.shape[0] < 1:
         raise InputError("X", "an array with no rows", "at least one input")
     norms = np.linalg.norm(X, axis=1)
-    bad = np.flatnonzero(np.abs(norms - 1.0) > UNIT_NORM_TOL)
+    bad = np.flatnonzero(np.abs(norms - 1.0) > tol)
     if bad.size:
-        raise InputError("X", f"row {int(bad[0])} with norm {norms[bad[0]]:.6g}",
-                         "rows of unit Euclidean norm (use verify_sublin.normalize)")
+        raise InputError("X", f"row {int(bad[0])} with norm {norms[bad[0]]:.12g}",
+                         f"rows of unit Euclidean norm to within {tol:.2g} (use "
+                         "verify_sublin.normalize)")
     if y is not None:
         y = check_array("y", y, ndim=1)
         if y.shape[0] != X.shape[0]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .errors import InputError, NumericalError
+from .errors import NumericalError
 from .firesets import FireSets, UnionPatterns
 from .kernels import numpy_backend as K
 
@@ -122,6 +122,11 @@ def solve_gram(G: np.ndarray, r: np.ndarray, mu: float,
 RCOND_RTOL = 100 * float(np.finfo(np.float64).eps)
 
 
+def _to_host(a) -> np.ndarray:
+    """A device array as numpy (CuPy needs .get(); other namespaces convert)."""
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
 def singular_to_rounding(L, A) -> bool:
     """Whether A, with Cholesky factor L (A = L L^T, L lower), is singular to rounding.
 
@@ -164,6 +169,10 @@ def not_positive_definite(A, mu: float) -> NumericalError:
     A = np.asarray(A)
     if not np.all(np.isfinite(A)):
         return NumericalError("the Gram matrix contains NaN or infinite entries")
+    if not np.any(A - mu * np.eye(A.shape[0])):
+        return NumericalError(
+            "the Gram matrix G = J J^T is zero: no fired neuron has a nonzero output weight "
+            "a_r (all a_r = 0?), so the Jacobian is zero and training cannot move W")
     lam = float(np.linalg.eigvalsh(A)[0])
     return NumericalError(
         f"G + mu I is not numerically positive definite (smallest eigenvalue {lam:.3e}, "
@@ -175,8 +184,10 @@ def inverse_top_eigenvalue(G) -> float:
     """1 / lambda_max(G): gradient descent's default step size (host copy of G)."""
     top = float(np.linalg.eigvalsh(np.asarray(G))[-1])
     if top <= 0:
-        raise InputError("net", "a network with no neuron firing on any input",
-                         "some fired neuron (lower the shift), or pass eta")
+        raise NumericalError("the Gram matrix G = J J^T is zero (no neuron fires on any "
+                             "input, or every output weight is 0), so gradient descent's "
+                             "step size 1 / lambda_max(G) does not exist; lower the shift or "
+                             "pass eta")
     return 1.0 / top
 
 
@@ -301,6 +312,14 @@ def sketch_precondition(B, mu: float, xp=np) -> tuple[np.ndarray, int]:
             "the sketched Jacobian S J^T is rank deficient (an input with an empty fire "
             "set, or parallel inputs), so the preconditioner R is singular; use a damping "
             "mu > 0")
+    # the exact path's rule, applied to the sketched Gram R^T R = B^T B + mu I: a system
+    # singular to rounding is refused whatever the preconditioned CG would report
+    Rh = R if xp is np else _to_host(R)
+    if singular_to_rounding(Rh.T, Rh.T @ Rh):
+        raise NumericalError(
+            "the sketched Gram R^T R = (S J^T)^T (S J^T) + mu I is singular to working "
+            "precision (nearly repeated or antipodal inputs make J J^T singular), so any "
+            "step would amplify rounding; use a damping mu > 0")
     return R, 2 * A.shape[0] * n * n
 
 
@@ -318,7 +337,9 @@ def pcg(apply_A, r, R, *, tol: float, max_iter: int, xp=np) -> tuple[np.ndarray,
     `xp`: the array namespace of r and R (numpy uses scipy's triangular solves).
     """
     n = r.shape[0]
-    norm_r = float(xp.linalg.vector_norm(r)) if xp is not np else float(np.linalg.norm(r))
+    # BLAS nrm2 (scipy.linalg.norm) scales as it sums: a right-hand side of 1e-300 is not
+    # "exactly zero" and one of 1e300 does not overflow
+    norm_r = float(xp.linalg.vector_norm(r)) if xp is not np else float(scipy.linalg.norm(r))
     g = xp.zeros(n, dtype=xp.float64) if xp is not np else np.zeros(n)
     if norm_r == 0.0:
         return g, SolverInfo("pcg", 0, 0.0, 1.0, "exact"), 0
@@ -329,7 +350,7 @@ def pcg(apply_A, r, R, *, tol: float, max_iter: int, xp=np) -> tuple[np.ndarray,
             return scipy.linalg.solve_triangular(R, w, check_finite=False)
 
         def norm(v):
-            return float(np.linalg.norm(v))
+            return float(scipy.linalg.norm(v))
     else:
         RT = xp.permute_dims(R, (1, 0))
 
@@ -354,6 +375,11 @@ def pcg(apply_A, r, R, *, tol: float, max_iter: int, xp=np) -> tuple[np.ndarray,
             raise NumericalError(
                 f"the Gauss-Newton system is not positive definite (p^T A p = {curvature:.3e} "
                 "in conjugate gradients); use a damping mu > 0")
+        if not (math.isfinite(curvature) and math.isfinite(rz) and rz > 0.0):
+            raise NumericalError(
+                f"conjugate gradients broke down (p^T A p = {curvature:.3e}, r^T M^-1 r = "
+                f"{rz:.3e}): the damped system is singular to working precision; use a "
+                "larger damping mu")
         alpha = rz / curvature
         g = g + alpha * p
         res = res - alpha * Ap
@@ -376,6 +402,8 @@ def pcg(apply_A, r, R, *, tol: float, max_iter: int, xp=np) -> tuple[np.ndarray,
 def _lanczos_condition(alphas: list[float], betas: list[float]) -> float:
     """lambda_max / lambda_min of the CG Lanczos tridiagonal matrix."""
     k = len(alphas)
+    if k == 0 or not all(a > 0.0 for a in alphas):
+        return math.inf
     diag = np.empty(k)
     off = np.empty(max(k - 1, 0))
     for j in range(k):
@@ -383,4 +411,4 @@ def _lanczos_condition(alphas: list[float], betas: list[float]) -> float:
         if j < k - 1:
             off[j] = math.sqrt(betas[j]) / alphas[j]
     ev = scipy.linalg.eigvalsh_tridiagonal(diag, off) if k > 1 else diag
-    return float(ev[-1] / ev[0])
+    return float(ev[-1] / ev[0]) if ev[0] > 0 else math.inf

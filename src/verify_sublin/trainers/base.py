@@ -75,6 +75,10 @@ class StepResult:
         Seconds per phase, keys `PHASES`.
     solver : SolverInfo or None
         Diagnostics of an iterative solver, None for a direct solve or none at all.
+    diverging : bool
+        The residual grew by more than `DIVERGENCE_FACTOR` in this step (only a
+        first-order method, whose steps may legitimately raise the residual, reports
+        this instead of raising `NumericalError`).
     """
 
     step: int
@@ -88,6 +92,7 @@ class StepResult:
     claimed_terms: Mapping[str, float]
     times: Mapping[str, float]
     solver: SolverInfo | None = None
+    diverging: bool = False
 
     @property
     def contraction(self) -> float:
@@ -143,6 +148,28 @@ class TrainerOptions:
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {f.name: f.default for f in fields(cls)}
+
+
+#: A step whose residual grows by more than this factor has diverged: Gauss-Newton-type
+#: methods raise `NumericalError`; first-order methods flag it (`StepResult.diverging`).
+DIVERGENCE_FACTOR = 100.0
+#: ... measured from at least this fraction of ||y||: growth of a residual already at
+#: rounding level (a converged run stepped once more) is not divergence.
+DIVERGENCE_FLOOR = 1e-6
+#: Methods whose steps may legitimately raise the residual (a step size too large for
+#: one step, momentum): divergence is flagged, not raised.
+FIRST_ORDER_METHODS = frozenset({"gd", "adam"})
+
+
+def residual_norm(outputs: np.ndarray, y: np.ndarray) -> float:
+    """||outputs - y||_2 without overflow in the squares (labels near 1e155 and beyond):
+    scaled by the largest entry first. inf only if a difference itself overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.asarray(outputs, dtype=np.float64) - y
+        top = float(np.max(np.abs(r))) if r.size else 0.0
+        if top == 0.0 or not math.isfinite(top):
+            return top if r.size else 0.0
+        return top * float(np.linalg.norm(r / top))
 
 
 class _PhaseTimer:
@@ -217,8 +244,14 @@ class Trainer(ABC):
         check_memory("m", self.memory_estimate(net.m, X.shape[0], net.d, options),
                      f"method {self.method!r} at m = {net.m}, n = {X.shape[0]}, d = {net.d}")
         self.options = options
-        self.X = np.ascontiguousarray(X)
-        self.y = np.array(y, dtype=np.float64)
+        # the trainer owns its data: later changes to the caller's arrays cannot reach
+        # the products cached from them
+        self.X = np.array(X, dtype=np.float64, order="C", copy=True)
+        self.y = np.array(y, dtype=np.float64, copy=True)
+        self.X.flags.writeable = False
+        self.y.flags.writeable = False
+        self._failed: str | None = None
+        self._y_norm = residual_norm(self.y, np.zeros_like(self.y))
         self.n = self.X.shape[0]
         self.m, self.d = net.m, net.d
         self.shift = net.shift
@@ -251,9 +284,8 @@ class Trainer(ABC):
 
     @property
     def residual(self) -> float:
-        """||f(W_t) - y||_2 (inf if the outputs overflowed)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            return float(np.linalg.norm(self.outputs - self.y))
+        """||f(W_t) - y||_2, computed without overflow (inf if the outputs overflowed)."""
+        return residual_norm(self.outputs, self.y)
 
     @abstractmethod
     def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
@@ -263,13 +295,36 @@ class Trainer(ABC):
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
         """The paper's per-iteration cost terms for this method at this step's sizes."""
 
+    def _may_grow(self) -> bool:
+        """Whether this method's steps may legitimately raise the residual."""
+        return self.method in FIRST_ORDER_METHODS or getattr(self.options, "update", "") == "gd"
+
     def step(self) -> StepResult:
         """Do exactly one iteration and report it.
 
         Raises `NumericalError` (with the step number) if the residual becomes NaN or
-        infinite or the linear system cannot be solved.
+        infinite, the linear system cannot be solved, an iterative solver stops without
+        converging, or (Gauss-Newton-type methods) the residual grows by more than
+        `DIVERGENCE_FACTOR`. A step that raised leaves the trainer refusing every later
+        step with the reason: its weights may be half-updated or NaN, and no per-step
+        copy is kept to roll back (it would cost most of a forward pass).
         """
+        if self._failed is not None:
+            raise NumericalError(f"this trainer cannot step any more: {self._failed}; build "
+                                 "a new trainer", step=self.steps_done)
+        try:
+            return self._checked_step()
+        except BaseException as exc:
+            self._failed = f"step {self.steps_done} failed ({type(exc).__name__}: " \
+                           f"{getattr(exc, 'diagnosis', exc)})"
+            raise
+
+    def _checked_step(self) -> StepResult:
         before = self.residual
+        if not math.isfinite(before):
+            raise NumericalError("the residual ||f - y|| is not finite before the step: the "
+                                 "network's outputs overflow (check the labels y and the "
+                                 "weights' scale)", step=self.steps_done)
         timer = _PhaseTimer(self._sync)
         rec = _StepRecord()
         # overflow and NaN are detected below and reported as a NumericalError, not as
@@ -284,6 +339,20 @@ class Trainer(ABC):
             raise NumericalError("the residual became NaN or infinite; the step size eta "
                                  f"({self.options.eta}) or damping mu may be unsuitable",
                                  step=self.steps_done)
+        if rec.solver is not None and rec.solver.stop_reason not in ("converged", "exact"):
+            raise NumericalError(
+                f"the {rec.solver.method} solver stopped without converging "
+                f"({rec.solver.stop_reason} after {rec.solver.iterations} iterations, relative "
+                f"residual {rec.solver.relative_residual:.2e}, condition estimate "
+                f"{rec.solver.condition_estimate:.3g}); raise max_iter or the sketch size",
+                step=self.steps_done)
+        diverging = after > DIVERGENCE_FACTOR * max(before, DIVERGENCE_FLOOR * self._y_norm)
+        if diverging and not self._may_grow():
+            raise NumericalError(
+                f"the residual grew {after / before:.3g} times in one step (from {before:.3e} "
+                f"to {after:.3e}; more than {DIVERGENCE_FACTOR:g} counts as divergence): the "
+                "Gauss-Newton system is too ill-conditioned for this step; use a damping "
+                "mu > 0 or a smaller eta", step=self.steps_done)
         terms = self.claimed_terms(rec)
         result = StepResult(
             step=self.steps_done,
@@ -297,6 +366,7 @@ class Trainer(ABC):
             claimed_terms=MappingProxyType(terms),
             times=MappingProxyType(dict(timer.times)),
             solver=rec.solver,
+            diverging=bool(diverging),
         )
         self.steps_done += 1
         return result

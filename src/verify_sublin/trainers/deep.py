@@ -96,6 +96,23 @@ __all__ = ["DeepDense", "DeepSublinear"]
 NOTHING_FIRES_LAST = ("no neuron fires in the last layer, so the Jacobian is zero and "
                       "training cannot move; lower the shift")
 
+
+def nothing_fires_last(weights, steps_done: int) -> NumericalError:
+    """The diagnosis when the last layer fires nothing: weights that overflowed (NaN or
+    infinite) or that earlier steps moved until nothing fires (the step size or damping
+    was unsuitable), or, before any step, a shift too large. `weights`: host arrays.
+    Cost O(sum of the weights' sizes), paid only on this failure."""
+    if not all(np.isfinite(W).all() for W in weights):
+        return NumericalError("the weights overflowed (NaN or infinite entries) in an earlier "
+                              "step, so no neuron can fire; the step size eta or damping mu "
+                              "was unsuitable: use a damping mu > 0 or a smaller eta")
+    if steps_done > 0:
+        return NumericalError(f"no neuron fires in the last layer any more: the {steps_done} "
+                              "step(s) taken moved the weights until nothing fires; the step "
+                              "size eta or damping mu was unsuitable: use a damping mu > 0 or "
+                              "a smaller eta")
+    return NumericalError(NOTHING_FIRES_LAST)
+
 UPDATES = ("gn", "gd")
 
 #: Below this many operations a compiled kernel runs on one thread: starting a parallel
@@ -145,8 +162,9 @@ class _DeepTrainer(Trainer):
             G, _ = self._gram(self._signals())
             top = float(np.linalg.eigvalsh(G)[-1])
             if top <= 0:
-                raise InputError("net", "a network with no neuron firing in its last layer",
-                                 "some fired neuron (lower the shift), or pass eta")
+                raise NumericalError("no neuron fires in the last layer, so G = 0 and gradient "
+                                     "descent's step size 1 / lambda_max(G) does not exist; "
+                                     "lower the shift or pass eta")
             self.eta = 1.0 / top
 
     # -------------------------------------------------------------- contract
@@ -157,7 +175,7 @@ class _DeepTrainer(Trainer):
     def _direction(self, D, rec: _StepRecord, timer: _PhaseTimer) -> np.ndarray:
         """g of the update W_l -= D_l^T diag(g) U_{l-1} (step size included)."""
         if not self.layer_sizes[-1].any():
-            raise NumericalError(NOTHING_FIRES_LAST)
+            raise nothing_fires_last(self.net.weights, self.steps_done)
         r = self._f - self.y
         if self.update == "gd":
             return self.eta * r

@@ -24,10 +24,10 @@ import numpy as np
 
 from ..adapters import native_scatter
 from ..deep import DeepShiftedReLUNet
-from ..errors import InputError, NumericalError, check_choice, check_float, check_int
+from ..errors import InputError, check_choice, check_float, check_int
 from ..solvers import inverse_top_eigenvalue
 from .base import TrainerOptions, _PhaseTimer, _StepRecord
-from .deep import NOTHING_FIRES_LAST, UPDATES, deep_dense_terms, deep_sublinear_terms
+from .deep import UPDATES, deep_dense_terms, deep_sublinear_terms, nothing_fires_last
 from .generic import GenericTrainer
 
 __all__ = ["GenericDeepDense", "GenericDeepSublinear"]
@@ -164,7 +164,7 @@ class _GenericDeep(GenericTrainer):
     def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
         xp, n, m = self.xp, self.n, self.m
         if not bool(xp.any(self.masks[-1])):
-            raise NumericalError(NOTHING_FIRES_LAST)
+            raise nothing_fires_last([self._host(W) for W in self._weights()], self.steps_done)
         with timer("gram"):
             Ds = self._signals()
         r = self.be.asarray(self._f) - self.yd

@@ -19,6 +19,22 @@ from ..model import ShiftedReLUNet
 from ..ntk import shifted_ntk, shifted_ntk_cross
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
 
+
+def kernel_not_positive_definite(H: np.ndarray, mu: float, shift: float) -> NumericalError:
+    """The diagnosis of a failed Cholesky factorisation of H + mu I."""
+    top = float(np.max(np.abs(np.diagonal(H)))) if H.size else 0.0
+    if top <= np.finfo(np.float64).tiny:
+        return NumericalError(
+            f"the shifted NTK H vanishes (largest diagonal entry {top:.3g}): at shift "
+            f"b = {shift:.4g} almost no neuron of an infinitely wide network fires on any "
+            "input; lower the shift, or pass a ridge mu > 0")
+    lam = float(np.linalg.eigvalsh(H)[0])
+    return NumericalError(
+        f"the shifted NTK matrix H + mu I is not positive definite (smallest eigenvalue of H "
+        f"{lam:.3e}, mu = {mu:g}): repeated or antipodal inputs make H singular; use a "
+        "ridge mu > 0")
+
+
 __all__ = ["NTKKernelRidge"]
 
 
@@ -62,9 +78,7 @@ class NTKKernelRidge(Trainer):
                 try:
                     self._alpha = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), self.y)
                 except np.linalg.LinAlgError:
-                    raise NumericalError(
-                        "the shifted NTK matrix H + mu I is not positive definite (repeated "
-                        "or antipodal inputs?); use a ridge mu > 0") from None
+                    raise kernel_not_positive_definite(H, self.mu, self.shift) from None
             self._f = H @ self._alpha
             rec.counts["dense_flops"] += n * n * self.d + n**3 // 3 + 2 * n * n
 
