@@ -322,14 +322,18 @@ def test_kill_9_at_random_moments(tmp_path):
     assert mid_sweep >= 10, f"only {mid_sweep} of 20 kills landed mid-sweep"
 
 
-def test_two_processes_share_a_store(tmp_path):
-    """Two `run` processes on one store at once: no corruption, every run made once."""
+@pytest.mark.parametrize("processes", [2, 3])
+def test_processes_share_a_new_store(tmp_path, processes):
+    """Two or three `run` processes started together on one new store: none crashes,
+    no corruption, every run made once."""
     out = tmp_path / "out"
-    procs = [_spawn_run(out, KILL_CLAIMS) for _ in range(2)]
+    procs = [_spawn_run(out, KILL_CLAIMS) for _ in range(processes)]
     errs = [p.communicate(timeout=300)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errs
     made = [set(re.findall(r"\] run (\d+) .* (?:done|FAILED)", e)) for e in errs]
-    assert not (made[0] & made[1]), "a run was computed by both processes"
+    for i in range(processes):
+        for j in range(i):
+            assert not (made[i] & made[j]), "a run was computed by two processes"
     with sqlite3.connect(out / "results.sqlite") as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert con.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
