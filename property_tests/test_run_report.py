@@ -155,7 +155,7 @@ def test_killed_run_loses_no_finished_run(tmp_path):
 
 @pytest.mark.parametrize(("argv", "param"), [
     (["run", "--profile", "huge"], "--profile"),
-    (["run", "--profile", "tiny", "--claims", "no.such.claim"], "claims"),
+    (["run", "--profile", "tiny", "--claims", "no.such.claim"], "--claims"),
     (["report", "--store", "/nonexistent/x.sqlite", "--out", "/tmp/x"], "--store"),
 ])
 def test_cli_errors_are_one_line_with_status_2(argv, param, capsys, tmp_path):

@@ -114,7 +114,7 @@ def check_inputs(X, y=None, *, d: int | None = None) -> tuple[np.ndarray, np.nda
     >>> check_inputs([[2.0, 0.0]])
     Traceback (most recent call last):
     ...
-    verify_sublin.errors.InputError: X: expected rows of unit ... norm (...), got row 0 with norm 2
+    verify_sublin.errors.InputError: X: expected rows of unit ... norm ...got row 0 with norm 2
     """
     tol = unit_norm_tolerance(X, d)
     X = check_array("X", X, ndim=2, shape=(None, d))
