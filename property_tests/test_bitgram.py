@@ -55,3 +55,22 @@ def test_bad_bits_name_the_parameter():
         bit_gram(np.zeros((2, 2), np.uint64), np.eye(2), 64)
     with pytest.raises(InputError, match="fire"):
         fire_bits([[0]])
+
+
+@given(seed=st.integers(0, 2**32 - 1), c=st.sampled_from([0.0, 0.4]))
+def test_exact_step_is_the_ggn_trainers_step(seed, c):
+    """Same network, data and damping: one step moves W to the same place."""
+    from verify_sublin.data import sphere_data
+    from verify_sublin.model import shift_for
+    from verify_sublin.trainers import make_trainer
+
+    from verify_sublin.bitgram import exact_gn_step
+
+    m, n, d = 300, 6, 4
+    X, y = sphere_data(n, d, seed=seed % 1000)
+    net = ShiftedReLUNet.init(m, d, shift_for(m, c), seed=seed)
+    ggn = make_trainer("ggn", net, X, y, mu=1e-3)
+    ggn.step()
+    W, info = exact_gn_step(net.W.copy(), net.a, net.shift, X, y, mu=1e-3)
+    np.testing.assert_allclose(W, ggn.net.W, rtol=1e-9, atol=1e-12)
+    assert info["ops"] > d * n * m
