@@ -505,18 +505,23 @@ def _phase_plot(records, fig, profile=None):
         Z = np.array([[cell.get((m, c), (np.nan,))[0] for c in cs] for m in ms])
         im = ax.imshow(Z, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis",
                        extent=(-0.5, len(cs) - 0.5, -0.5, len(ms) - 0.5))
-        F = np.array([[cell.get((m, c), (0, 0, np.nan))[2] for c in cs] for m in ms])
-        ax.contour(np.arange(len(cs)), np.arange(len(ms)), F, levels=[PHASE_SPARSE],
-                   colors="w", linestyles="--")
+        if len(ms) >= 2 and len(cs) >= 2:
+            F = np.array([[cell.get((m, c), (0, 0, np.nan))[2] for c in cs] for m in ms])
+            ax.contour(np.arange(len(cs)), np.arange(len(ms)), F, levels=[PHASE_SPARSE],
+                       colors="w", linestyles="--")
+            lam = np.log10([[m ** (-c / 2) for c in cs] for m in ms])
+            cl = ax.contour(np.arange(len(cs)), np.arange(len(ms)), lam, levels=[-3, -2, -1],
+                            colors="r", linewidths=0.8)
+            ax.clabel(cl, fmt=lambda v: f"m^(-c/2) = 1e{v:.0f}", fontsize=5)
         ax.set_xticks(range(len(cs)), [f"{c:g}" for c in cs], fontsize=6)
         ax.set_yticks(range(len(ms)), [_pow2(m) for m in ms], fontsize=6)
         ax.set_xlabel("c (b = sqrt(c ln m); lambda scale e^(-b^2/2) = m^(-c/2))")
         ax.set_ylabel("m")
         ax.set_title(ds, fontsize=8)
         fig.colorbar(im, ax=ax, label="share of seeds with 2x contraction")
-    return (f"Share of seeds converging by 2x per step; white dashed: the fire fraction "
-            f"{PHASE_SPARSE:g}, i.e. the curve Q(b) ~ m^(-c/2) = lambda scale at that level "
-            "(sparse to its right).")
+    return (f"Share of seeds converging by 2x per step; white dashed: mean fire fraction "
+            f"{PHASE_SPARSE:g} (sparse to its right); red: level curves of the lambda scale "
+            "e^(-b^2/2) = m^(-c/2).")
 
 
 register_claim(Claim(
