@@ -6,6 +6,12 @@ diagram of convergence, implicit bias, duplicate inputs, sketch failures). Each 
 states its sizes and its budget in seconds (full profile, 2 cores, measured on a loaded
 machine from one representative run) in its docstring-like ``experiment`` text; every
 threshold is a named constant below, decided before the runs.
+
+Full-profile budget of the seven entries together: about 1100 s of run time (measured
+run by run on a loaded 2-core machine: hsr.weights ~220, sketch.vs_exact ~200,
+width.scaling ~100, convergence.phase_diagram ~200, rq.sketch_failure ~350, the other
+two ~10); hsr_cost and exact_vs_sketch are timing experiments (run one at a time),
+the rest run in parallel under ``--jobs 2``. Quick profile: about 10 s together.
 """
 
 from __future__ import annotations
@@ -210,8 +216,8 @@ register_claim(Claim(
                "unit vectors at b = sqrt(0.4 ln m): counted node visits and points tested per "
                "query, seconds per query against a full scan and the correlation tree. Full: "
                "d in {2, 3, 4, 6}, m = 2^12..2^22 (step 4x), 32 queries, correlation tree up to "
-               "2^18; quick: d in {2, 4}, m = 2^10..2^14, 16 queries. Budget: full ~150 s "
-               "(one run at m = 2^22, d = 6 takes ~40 s), quick ~5 s.",
+               "2^18; quick: d in {2, 4}, m = 2^10..2^14, 16 queries. Budget: full ~220 s "
+               "(one run at m = 2^22 takes ~30 s), quick ~4 s.",
     rule=f"Exponent interval below {HSR_SCAN_EXPONENT:g} and exponent <= 1 - 1/d + {HSR_TOL:g} "
          "at every d: holds; interval above 1 at some d: fails.",
     runs=_hsr_runs, evaluate=_hsr_eval, plot=_hsr_plot))
@@ -429,7 +435,7 @@ register_claim(Claim(
                f"contracts by 2x at every step to {WIDTH_TOL:g} in every seed. Full: n in {{8, "
                f"..., 128}}, c in {{0, 0.2, 0.4}}, sphere-random (d = 16) and diabetes (d = 10), "
                f"{WIDTH_SEEDS} seeds; quick: n in {{8, 16, 32}}, c in {{0, 0.4}}, sphere-random, "
-               "4 seeds. Budget: full ~240 s, quick ~5 s.",
+               "4 seeds. Budget: full ~100 s (one search at n = 128 takes 3-8 s), quick ~2 s.",
     rule="answer: fitted exponent of m* in n with its interval, beside 4 / (1 - 2c).",
     runs=_width_runs, evaluate=_width_eval, plot=_width_plot))
 
@@ -534,7 +540,7 @@ register_claim(Claim(
                f"{PHASE_TOL:g}. Full: m = 2^8..2^16 (step 4x; 2^18 left out for the budget), "
                f"c = 0, 0.1, ..., 0.9, sphere-random (n = 32, d = 16) and diabetes (n = 32, "
                f"d = 10); quick: m = 2^8..2^12, c in {{0, 0.3, 0.6, 0.9}}, 3 seeds. Budget: full "
-               "~200 s, quick ~5 s.",
+               "~200 s (one cell at m = 2^16, c = 0 takes ~15 s), quick ~2 s.",
     rule="answer: the converging and sparse cells, and one heat map per data set.",
     runs=_phase_runs, evaluate=_phase_eval, plot=_phase_plot))
 
@@ -617,7 +623,7 @@ register_claim(Claim(
     experiment="Gauss-Newton (20 steps, mu = 1e-8) and gradient descent (eta = 1 / "
                "lambda_max(G_0)) from the same network on sphere-teacher at c = 0.4. Full: "
                "n = 32, d = 16, 64 test points, m = 2^8..2^14, 500 GD steps; quick: n = 16, "
-               "m = 2^8..2^12, 200 GD steps. Budget: full ~60 s, quick ~3 s.",
+               "m = 2^8..2^12, 200 GD steps. Budget: full ~5 s, quick ~1 s.",
     rule=f"answer: fitted exponents beside the NTK's {NTK_MOVE_EXPONENT:g}.",
     runs=_bias_runs, evaluate=_bias_eval, plot=_bias_plot))
 
@@ -777,6 +783,7 @@ register_claim(Claim(
                "initialisation (mu = 0), per sketch type and size factor in {0.5, 1, 2, 4}. "
                "Full: m = 2^14, n = 64, d = 32, c = 0.4, 50 seeds for CountSketch and the "
                "tensor sketch, 6 for Gaussian and SRHT (each ~20 s a seed); quick: m = 2^10, "
-               "n = 16, 6 seeds. Budget: full ~420 s, quick ~5 s.",
+               "n = 16, 6 seeds. Budget: full ~350 s (2 s a seed for CountSketch and "
+               "the tensor sketch, ~45 s with all four types), quick ~2 s.",
     rule=f"answer: share with kappa > {KAPPA_LIMIT:g} and its Wilson interval.",
     runs=_sf_runs, evaluate=_sf_eval, plot=_sf_plot))
