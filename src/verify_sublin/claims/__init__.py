@@ -5,7 +5,7 @@ profile). `plan` / `execute` / `evaluate` (from `runner`) make the runs and appl
 rules; `verify_sublin.report.render_report` writes the report.
 """
 
-from . import catalog, catalog_deep, catalog_rq  # noqa: F401  (register the claims)
+from . import catalog, catalog_deep, catalog_practice, catalog_rq  # noqa: F401  (register the claims)
 from .experiments import EXPERIMENTS
 from .ledger import CLAIMS, PROFILES, Claim, RunRecord, RunSpec, Verdict, run_key
 from .rules import VERDICTS

@@ -1,0 +1,127 @@
+"""The entries of `catalog_practice`: rules on synthetic runs that must pass and runs that
+must fail, real failing configurations of the two claims, and every entry run for real
+at the tiny profile (experiment, evaluation, figure)."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from verify_sublin.claims import CLAIMS, EXPERIMENTS, VERDICTS, RunRecord, RunSpec
+from verify_sublin.claims.catalog_practice import QUESTION_VERDICT
+from verify_sublin.claims.ledger import KINDS
+
+matplotlib.use("Agg")
+
+IDS = {"hsr.weights": "claim", "sketch.vs_exact": "claim", "width.scaling": "question",
+       "convergence.phase_diagram": "question", "rq.implicit_bias": "question",
+       "rq.duplicate_inputs": "question", "rq.sketch_failure": "question"}
+
+
+def _run(specs) -> list[RunRecord]:
+    """Make the runs for real (in this process)."""
+    out = []
+    for i, s in enumerate(specs):
+        res = EXPERIMENTS[s.experiment].fn(dict(s.params), s.seed)
+        out.append(RunRecord(i + 1, f"k{i}", s, "done", res, None, "abc", 0.0))
+    return out
+
+
+def _fake(specs, result) -> list[RunRecord]:
+    return [RunRecord(i + 1, f"k{i}", s, "done", result(s.params), None, "abc", 0.0)
+            for i, s in enumerate(specs)]
+
+
+def test_every_entry_is_in_the_ledger_with_kind_source_sizes_and_budget():
+    for cid, kind in IDS.items():
+        c = CLAIMS[cid]
+        assert c.kind == kind and kind in KINDS
+        assert c.source and c.statement and c.rule and c.plot is not None
+        assert "Budget:" in c.experiment and "Full:" in c.experiment
+        for profile in ("tiny", "quick", "full"):
+            assert c.runs(profile)
+        assert all(s.experiment in EXPERIMENTS for s in c.runs("full"))
+
+
+# ---------------------------------------------------------------- hsr.weights
+def _hsr_result(exponent):
+    def result(p):
+        work = int(3 * p["m"] ** exponent)
+        return {"b": 1.0, "visits": [work // 2] * 4, "tested": [work - work // 2] * 4,
+                "k": [10] * 4, "leaves": 8, "seconds_build": 0.1, "seconds_query": 1e-4,
+                "seconds_scan": 1e-3}
+    return result
+
+
+@pytest.mark.parametrize("exponent, want", [(0.45, "holds"), (1.2, "fails"), (0.95, "inconclusive")])
+def test_hsr_rule_on_synthetic_runs(exponent, want):
+    claim = CLAIMS["hsr.weights"]
+    v = claim.evaluate(_fake(claim.runs("tiny"), _hsr_result(exponent)), "tiny")
+    assert v.verdict == want, v.measured
+
+
+def test_hsr_real_failing_configuration():
+    """d = 16 at b = 0: every box is cut, the tree visits every node and tests every
+    weight, more work than a scan: the fitted exponent is above 1 (unmodified code)."""
+    specs = [RunSpec("hsr_cost", {"m": m, "d": 16, "c": 0.0, "queries": 4, "leaf_size": 8},
+                     seed=21) for m in (2**8, 2**10, 2**12)]
+    v = CLAIMS["hsr.weights"].evaluate(_run(specs), "tiny")
+    assert v.verdict == "fails", v.measured
+
+
+# ------------------------------------------------------------ sketch.vs_exact
+def _sve_result(sketch_below_at_largest):
+    def result(p):
+        exact = 1000 * p["n"] ** 2
+        sketch = 500 * p["n"] ** 2 if sketch_below_at_largest and p["n"] == 32 else 4 * exact
+        return {"b": 0.0, "exact_seconds": exact * 1e-9, "exact_ops": exact, "nnz": 1,
+                "sketch_seconds": sketch * 1e-9, "sketch_ops": sketch, "solver_products": 20,
+                "dense_gram_ops": 10 * exact}
+    return result
+
+
+@pytest.mark.parametrize("below, want", [(True, "holds"), (False, "fails")])
+def test_sketch_rule_on_synthetic_runs(below, want):
+    claim = CLAIMS["sketch.vs_exact"]
+    v = claim.evaluate(_fake(claim.runs("tiny"), _sve_result(below)), "tiny")
+    assert v.verdict == want, v.measured
+
+
+# ------------------------------------------------ every entry, real, tiny profile
+@pytest.fixture(scope="module")
+def tiny_runs():
+    return {cid: _run(CLAIMS[cid].runs("tiny")) for cid in IDS}
+
+
+@pytest.mark.parametrize("cid", sorted(IDS))
+def test_entry_evaluates_and_draws_on_real_tiny_runs(cid, tiny_runs):
+    from matplotlib.figure import Figure
+
+    claim = CLAIMS[cid]
+    v = claim.evaluate(tiny_runs[cid], "tiny")
+    assert v.verdict in VERDICTS and v.measured and v.rule and v.details
+    if claim.kind == "question":
+        assert v.verdict == QUESTION_VERDICT
+    caption = claim.plot(tiny_runs[cid], Figure(), "tiny")
+    assert isinstance(caption, str) and caption
+
+
+def test_sketch_vs_exact_real_failing_configuration(tiny_runs):
+    """The tiny sizes (m = 2^10, n in {16, 32}) are a real run of unmodified code: the
+    sketched step counts more operations than the exact bit-parallel Gram step."""
+    v = CLAIMS["sketch.vs_exact"].evaluate(tiny_runs["sketch.vs_exact"], "tiny")
+    assert v.verdict == "fails", v.measured
+    rows = [r.result for r in tiny_runs["sketch.vs_exact"]]
+    assert all(r["sketch_ops"] > r["exact_ops"] for r in rows)
+
+
+def test_duplicate_inputs_answer_matches_an_independent_least_squares_floor(tiny_runs):
+    """Damped GN on two identical inputs ends with equal outputs; with different labels
+    its residual is at least |y_1 - y_2| / sqrt 2 (the labels differ by 1 or 0)."""
+    for r in tiny_runs["rq.duplicate_inputs"]:
+        p, res = r.spec.params, r.result
+        gap = 1.0 if p["labels"] == "different" else 0.0
+        assert res["floor"] == pytest.approx(gap / np.sqrt(2))
+        assert res["residual_mu"] >= res["floor"] * (1 - 1e-9)
+        assert res["mu0_error"] and "positive definite" in res["mu0_error"]
