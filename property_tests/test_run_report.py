@@ -241,16 +241,6 @@ def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch
     assert "could not be checked" in line       # the all-zero commit is in no history
 
 
-def test_markdown_ends_a_table_before_the_text_after_it():
-    """GitHub-flavoured Markdown reads a text line right under a table as one more row."""
-    from verify_sublin.report import _to_markdown
-    md = _to_markdown([("lines", ["intro", "| a | b |", "|---|---|", "| 1 | 2 |",
-                                  "a note after the table"])])
-    lines = md.split("\n")
-    assert lines[:6] == ["intro", "", "| a | b |", "|---|---|", "| 1 | 2 |", ""]
-    assert lines[6] == "a note after the table"
-
-
 def test_only_package_sources_make_a_commit_dirty(tmp_path):
     from verify_sublin.provenance import sources_dirty
     repo = tmp_path / "repo"
