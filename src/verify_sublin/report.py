@@ -80,12 +80,10 @@ VERDICT_STYLES = {
     "consistent": ("v-holds", "#d4edda"),
     "holds-with-caveat": ("v-caveat", "#fff3cd"),
     "answer": ("v-answer", "#d6e9f8"),
-    "answered": ("v-answer", "#d6e9f8"),
     "inconclusive": ("v-inconclusive", "#e8e8e8"),
     "untestable": ("v-untestable", "#f1f1f1"),
     "fails": ("v-fails", "#f8d7da"),
     "inconsistent": ("v-fails", "#f8d7da"),
-    "failed": ("v-fails", "#f8d7da"),
 }
 
 _LIMITS = """\
@@ -229,12 +227,11 @@ def _cost_figure(speed, timed) -> tuple | None:
         for k in range(chunks):
             part = names[k * MAX_SERIES_PER_AXES:(k + 1) * MAX_SERIES_PER_AXES]
             panels.append((fam + (f" ({k + 1}/{chunks})" if chunks > 1 else ""), part))
-    ncol = 2
-    nrow = math.ceil(len(panels) / ncol)
-    fig = plt.figure(figsize=(11, 3.3 * nrow))
+    # one column: each legend sits to the right of its panel, away from the data
+    fig = plt.figure(figsize=(8, 3.0 * len(panels)))
     k = 0
     for i, (title, names) in enumerate(panels):
-        ax = fig.add_subplot(nrow, ncol, i + 1)
+        ax = fig.add_subplot(len(panels), 1, i + 1)
         for name in names:
             ms, ts = drawn[name]
             ax.plot(ms, ts, color=_COLOURS[k % len(_COLOURS)], marker=_MARKERS[k % len(_MARKERS)],
@@ -247,6 +244,7 @@ def _cost_figure(speed, timed) -> tuple | None:
         ax.set_ylabel("seconds per step (median)")
         ax.grid(True, which="both", alpha=0.3)
         _legend_outside(ax)
+    fig.subplots_adjust(hspace=0.45)
     return fig, ("Cost per iteration against m, one panel per method family (c = 0.4), "
                  f"log-log; slopes are fitted from at least {MIN_SIZES_FOR_SLOPE} widths "
                  "(n/a otherwise).")
@@ -254,8 +252,9 @@ def _cost_figure(speed, timed) -> tuple | None:
 
 def _residual_figure(timed) -> tuple:
     mmax = max(r["params"]["m"] for r in timed)
-    fig = plt.figure(figsize=(11, 3.8))
-    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    fig = plt.figure(figsize=(8, 7))
+    ax1, ax2 = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
+    fig.subplots_adjust(hspace=0.35)
     labels = sorted({r["params"]["label"] for r in timed})
     colour = {lab: _COLOURS[i % len(_COLOURS)] for i, lab in enumerate(labels)}
     tte: dict[str, list] = defaultdict(list)
@@ -548,6 +547,7 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     page.write_text(_to_html(text, outdir, f"verify_sublin report ({profile})"))
     (outdir / "verdicts.json").write_text(json.dumps(
         {"profile": profile, "backend": backend, "commit": commit, "rendered": now,
+         "store": str(Path(store.path).resolve()),
          "verdicts": [{"claim": v.claim_id, "paper": CLAIMS[v.claim_id].paper,
                        "verdict": v.verdict, "claimed": v.claimed, "measured": v.measured,
                        "figures": v.figures, "runs": v.runs}

@@ -58,9 +58,12 @@ def _pow2(m) -> str:
 
 
 def _legend(ax) -> None:
-    """A small legend, only when something is labelled."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=6)
+    """A small legend below the axes (away from the data), only when something is
+    labelled."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  ncol=2 if len(handles) > 4 else 1, frameon=False)
 
 
 def _loglog(ax, xlabel, ylabel):
@@ -864,10 +867,9 @@ def _cpi_plot(records, fig, profile):
             ax.plot(xs, ops, "o-", color=f"C{j}", label=f"ops c={c}")
             ax.plot(xs, [x[1]["claimed_cost"] for x in rows], "--", color=f"C{j}",
                     label=f"claimed c={c}")
-            if len(xs) >= 2:
-                fit = loglog_fit(xs, ops)
-                ax.text(0.05, 0.9 - 0.08 * j, f"slope {fit.exponent:.2f}", transform=ax.transAxes,
-                        fontsize=7, color=f"C{j}")
+            slope = (f"{loglog_fit(xs, ops).exponent:.2f}" if len(set(xs)) >= 3 else "n/a")
+            ax.text(0.05, 0.9 - 0.08 * j, f"slope {slope}", transform=ax.transAxes,
+                    fontsize=7, color=f"C{j}")
         _loglog(ax, axis, "operations per step")
         _legend(ax)
     return "Counted operations per step against m, n and d (dashed: the paper's cost formula)."
