@@ -72,7 +72,7 @@ def compare_table(a: dict, b: dict) -> list[str]:
     >>> a = {"verdicts": [{"claim": "x", "verdict": "holds", "measured": "1"}]}
     >>> b = {"verdicts": [{"claim": "x", "verdict": "fails", "measured": "2"}]}
     >>> compare_table(a, b)[2].split()
-    ['!', 'x', 'holds', 'fails', '1', '2']
+    ['!', 'x', 'holds', 'fails', '1', '|', '2']
     """
     va = {e["claim"]: e for e in a["verdicts"]}
     vb = {e["claim"]: e for e in b["verdicts"]}

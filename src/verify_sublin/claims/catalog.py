@@ -60,7 +60,7 @@ def _pow2(m) -> str:
 def _legend(ax) -> None:
     """A small legend below the axes (away from the data), only when something is
     labelled."""
-    handles, labels = ax.get_legend_handles_labels()
+    handles = ax.get_legend_handles_labels()[0]
     if handles:
         ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2),
                   ncol=2 if len(handles) > 4 else 1, frameon=False)
