@@ -172,3 +172,40 @@ def test_provenance_reads_as_ranges_and_lists():
     text = rp._fmt_params(recs)
     assert "m: 2^12..2^22 (6 values)" in text
     assert "sizes: [1, 2, 3]" in text and "(list)" not in text
+
+
+def test_runs_are_stale_only_when_the_computing_sources_differ(monkeypatch):
+    from verify_sublin.claims.ledger import RunRecord, RunSpec
+    rec = RunRecord(1, "", RunSpec("x", {}), "done", {}, None, "a" * 40, 0.0)
+    answers = {}
+    monkeypatch.setattr(rp, "same_sources", lambda commits: answers[tuple(commits)])
+    answers[("a" * 40, "b" * 40)] = True           # only the renderer changed
+    assert rp._stale_flags([(None, [rec])], "b" * 40) == [False]
+    answers[("a" * 40, "c" * 40)] = False          # the code that computes runs changed
+    assert rp._stale_flags([(None, [rec])], "c" * 40) == [True]
+    answers[("a" * 40, "d" * 40)] = None           # cannot tell: marked
+    assert rp._stale_flags([(None, [rec])], "d" * 40) == [True]
+    assert rp._stale_flags([(None, [rec])], "a" * 40) == [False]
+    from verify_sublin.provenance import RENDER_ONLY
+    assert "src/verify_sublin/report.py" in RENDER_ONLY
+    assert not any("experiments" in p or "trainers" in p for p in RENDER_ONLY)
+
+
+def test_progress_line_keeps_the_sizes_and_waits_for_the_eta():
+    import io
+
+    from verify_sublin.claims import plan
+    from verify_sublin.cli import ETA_AFTER_RUNS, _progress_printer
+    run = next(r for r in plan(None, "tiny") if "m" in r.spec.params and "n" in r.spec.params)
+    stream = io.StringIO()
+    show = _progress_printer(stream)
+    for i in range(ETA_AFTER_RUNS + 1):
+        show({"index": i + 1, "total": 9, "run": run, "status": "done", "id": i,
+              "seconds": 1.0, "error": None, "elapsed": 10.0 * (i + 1), "eta": 42.0})
+    lines = stream.getvalue().splitlines()
+    m = run.spec.params["m"]
+    assert all(f"m=2^{m.bit_length() - 1}" in line.split(run.spec.experiment)[0]
+               for line in lines)
+    assert [line.endswith("ETA ?)") for line in lines] == (
+        [True] * (ETA_AFTER_RUNS - 1) + [False, False])
+    assert lines[-1].endswith("ETA 0:42)")
