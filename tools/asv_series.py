@@ -75,7 +75,7 @@ def normalise(machine: str) -> list[Path]:
     for f in originals:
         f.unlink()
     for target, data in merged.items():
-        target.write_text(json.dumps(data, indent=4, sort_keys=True))
+        target.write_text(json.dumps(data))          # compact, as asv writes results
     return list(merged)
 
 

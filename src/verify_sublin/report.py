@@ -244,7 +244,6 @@ def _cost_figure(speed, timed) -> tuple | None:
         ax.set_ylabel("seconds per step (median)")
         ax.grid(True, which="both", alpha=0.3)
         _legend_outside(ax)
-    fig.subplots_adjust(hspace=0.45)
     return fig, ("Cost per iteration against m, one panel per method family (c = 0.4), "
                  f"log-log; slopes are fitted from at least {MIN_SIZES_FOR_SLOPE} widths "
                  "(n/a otherwise).")
@@ -254,7 +253,6 @@ def _residual_figure(timed) -> tuple:
     mmax = max(r["params"]["m"] for r in timed)
     fig = plt.figure(figsize=(8, 7))
     ax1, ax2 = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
-    fig.subplots_adjust(hspace=0.35)
     labels = sorted({r["params"]["label"] for r in timed})
     colour = {lab: _COLOURS[i % len(_COLOURS)] for i, lab in enumerate(labels)}
     tte: dict[str, list] = defaultdict(list)
@@ -315,7 +313,8 @@ class _FigureCache:
 
     def put(self, name: str, key: str, fig, caption: str) -> tuple[str, str]:
         self.misses += 1
-        fig.savefig(self.outdir / name, dpi=90, bbox_inches="tight")
+        fig.tight_layout()              # makes room for legends outside the axes too
+        fig.savefig(self.outdir / name, dpi=90)
         plt.close(fig)
         self.entries[name] = {"key": key, "caption": caption}
         return name, caption
@@ -387,7 +386,6 @@ def _claim_figure(claim_id: str, records: list[RunRecord], profile: str,
     if caption is None:
         plt.close(fig)
         return None
-    fig.tight_layout()
     return cache.put(name, key, fig, caption)
 
 
