@@ -149,11 +149,12 @@ def _fmt_params(records: list[RunRecord]) -> str:
         vs = sorted(values[k], key=lambda v: (isinstance(v, str), v if not isinstance(v, str)
                                               else 0, str(v)))
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vs)
+        fmt = _pow2_or_number if k == "m" else (lambda v: f"{v:g}" if isinstance(v, float)
+                                                  else str(v))
         if numeric and len(vs) > 3:
-            parts.append(f"{k}: {_pow2_or_number(min(vs))}..{_pow2_or_number(max(vs))} "
-                         f"({len(vs)} values)")
+            parts.append(f"{k}: {fmt(min(vs))}..{fmt(max(vs))} ({len(vs)} values)")
         else:
-            parts.append(f"{k}: " + ", ".join(_pow2_or_number(v) for v in vs))
+            parts.append(f"{k}: " + ", ".join(fmt(v) for v in vs))
     return "; ".join(parts)
 
 
@@ -613,7 +614,8 @@ def _provenance_text(records: list[RunRecord], commit: str, stale: bool = False)
     text = (f"**Provenance:** runs {_ranges(ids)} ({len(ids)} runs, {secs:.1f} s of "
             f"computation); commit(s) {', '.join(f'`{c[:12]}`' for c in commits)}")
     if stale:
-        text += f" — † not the rendering commit `{commit[:12]}`, and the sources differ"
+        text += (f" — † not the rendering commit `{commit[:12]}`, and the sources that "
+                 "compute runs differ (or cannot be compared)")
     return text + f". Configurations: {_fmt_params(records)}."
 
 
