@@ -54,13 +54,17 @@ def sources_dirty(where: str | os.PathLike) -> bool:
 
 #: package sources that never compute a stored run: they run when a report is rendered
 #: (the renderer, the claims' rules, fits, text and figures, re-evaluated from the stored
-#: results every time), describe a run (this module) or read stores (compare, export).
-#: A change to them alone leaves stored runs current.
+#: results every time), describe a run (this module), declare runs (the ledger: a
+#: changed run key makes a run missing, never stale), choose which runs to make (the
+#: command line) or read stores (compare, export). A change to them alone leaves
+#: stored runs current.
 RENDER_ONLY = ("src/verify_sublin/report.py", "src/verify_sublin/provenance.py",
                "src/verify_sublin/compare.py", "src/verify_sublin/export.py",
-               "src/verify_sublin/plugins.py", "src/verify_sublin/claims/catalog.py",
-               "src/verify_sublin/claims/catalog_deep.py", "src/verify_sublin/claims/catalog_rq.py",
-               "src/verify_sublin/claims/rules.py", "src/verify_sublin/claims/fitting.py")
+               "src/verify_sublin/plugins.py", "src/verify_sublin/cli.py",
+               "src/verify_sublin/claims/__init__.py", "src/verify_sublin/claims/ledger.py",
+               "src/verify_sublin/claims/catalog.py", "src/verify_sublin/claims/catalog_deep.py",
+               "src/verify_sublin/claims/catalog_rq.py", "src/verify_sublin/claims/rules.py",
+               "src/verify_sublin/claims/fitting.py")
 
 
 def same_sources(commits: list[str], repo: str | os.PathLike | None = None,
