@@ -109,7 +109,7 @@ MIN_SIZES_FOR_SLOPE = 3
 MAX_SERIES_PER_AXES = 8
 
 
-# ------------------------------------------------------------------ text helpers
+# ------------------------------------------------------------------ text
 def anchor(text: str) -> str:
     """The anchor of a heading, by GitHub's rule (lower case, punctuation but '-' and
     '_' dropped, spaces to '-'), so that report.md's links also work on GitHub.
