@@ -579,7 +579,7 @@ def test_report_on_a_read_only_store(tmp_path):
                    f'mount -o remount,bind,ro "{ro}" && exec "$0" "$@"', *cmd]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr
-        assert (dest / "report.md").exists() and (dest / "csv" / "runs.csv").exists()
+        assert (dest / "report.md").exists() and (dest / "csv" / "measurements.csv").exists()
         assert _sha(ro / "results.sqlite") == before
         assert sorted(p.name for p in ro.iterdir()) == ["results.sqlite"]
     finally:
@@ -632,6 +632,10 @@ def _bad_values(tmp_path):
         cli._store_file: [str(a_dir)],
         cli._existing_store: [str(tmp_path / "missing.sqlite"), str(a_dir)],
         cli._scheduler: ["not an address", "tcp:/x"],
+        cli._verdicts: ["bogus", "fails,nope"],
+        cli._formats: ["", "xml", "csv,xml", ","],
+        cli._results: [str(tmp_path / "missing"), ""],
+        cli._profile_or_default: ["bogus", "x"],
     }
 
 
@@ -647,8 +651,10 @@ def test_every_option_of_every_subcommand_refuses_bad_values(tmp_path):
     store = tmp_path / "s.sqlite"
     ResultStore(store)
     required = {"report": ["--store", str(store), "--out", str(tmp_path / "o")],
-                "export": ["--store", str(store), "--csv", str(tmp_path / "c")],
-                "reproduce": ["1", "--store", str(store)]}
+                "export": ["--store", str(store), "--out", str(tmp_path / "c")],
+                "reproduce": ["--store", str(store), "--", "1"],
+                "compare": ["--", str(store), str(store)]}
+    positions = {"run_id": -1, "a": -2, "b": -1}
     cheap = {"speed": ["--m", "2^8", "--n", "4", "--d", "2", "--steps", "1"],
              "speed-deep": ["--m", "2^6", "--n", "4", "--d", "2", "--steps", "1"],
              "demo": ["--m", "64", "--n", "4", "--d", "2", "--steps", "1"],
@@ -667,11 +673,12 @@ def test_every_option_of_every_subcommand_refuses_bad_values(tmp_path):
             for value in bad[check]:
                 if action.option_strings:
                     option = action.option_strings[0]
-                    argv = [name, *cheap.get(name, []), *required.get(name, []),
-                            f"{option}={value}"]
-                else:       # the positional run id
-                    option = "run_id"
-                    argv = [name, "--store", str(store), "--", value]
+                    argv = [name, *cheap.get(name, []), f"{option}={value}",
+                            *required.get(name, [])]
+                else:       # a positional: replace it in the required arguments
+                    option = action.dest
+                    argv = [name, *required[name]]
+                    argv[positions[option]] = value
                 buf = io.StringIO()
                 with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(io.StringIO()):
                     status = main(argv)

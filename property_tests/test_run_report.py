@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import html.parser
 import os
@@ -102,16 +103,87 @@ def test_every_planned_run_is_stored(tiny_run):
     assert store.count() == len(planned)
 
 
-def test_export_csv(tiny_run, tmp_path):
-    assert main(["export", "--store", str(tiny_run / "results.sqlite"), "--csv",
+def test_export_tidy_tables(tiny_run, tmp_path):
+    import json
+    assert main(["export", "--store", str(tiny_run / "results.sqlite"), "--out",
                  str(tmp_path)]) == 0
-    with (tmp_path / "runs.csv").open() as fh:
+    with (tmp_path / "measurements.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     store = ResultStore(tiny_run / "results.sqlite")
-    assert len(rows) == store.count()
-    assert {r["id"] for r in rows} == {str(r["id"]) for r in store.runs()}
-    with (tmp_path / "series.csv").open() as fh:
-        assert next(csv.reader(fh)) == ["run_id", "series", "index", "value"]
+    runs = {r["id"]: r for r in store.runs()}
+    assert {int(r["run_id"]) for r in rows} == set(runs)
+    assert len(rows[0]) == 16                     # long, not one column per quantity
+    # a per-step series comes back element by element, in order
+    rid, run = next((i, r) for i, r in runs.items()
+                    if r.ok and isinstance((r["result"] or {}).get("sizes"), list))
+    got = [float(r["value"]) for r in rows
+           if int(r["run_id"]) == rid and r["quantity"] == "sizes"]
+    assert got == [float(x) for x in run["result"]["sizes"]]
+    planned = {p.key: p.claims for p in plan(None, "tiny")}
+    one = next(r for r in rows if int(r["run_id"]) == rid)
+    assert one["claims"].split(";") == planned[run["key"]]
+    assert json.loads((tmp_path / "measurements.json").read_text())[0].keys() == rows[0].keys()
+    with (tmp_path / "verdicts.csv").open() as fh:
+        verdicts = list(csv.DictReader(fh))
+    assert [v["claim"] for v in verdicts] == list(CLAIMS)
+    saved = json.loads((tiny_run / "verdicts.json").read_text())["verdicts"]
+    assert [v["verdict"] for v in verdicts] == [v["verdict"] for v in saved]
+    assert main(["export", "--store", str(tiny_run / "results.sqlite"), "--out",
+                 str(tmp_path), "--format", "xml"]) == 2
+
+
+def test_run_summary_and_fail_on(tiny_run, capsys):
+    import json
+    saved = json.loads((tiny_run / "verdicts.json").read_text())["verdicts"]
+    present = sorted({v["verdict"] for v in saved})
+    absent = sorted({"holds", "fails", "inconclusive", "untestable"} - set(present))
+    assert main(["run", "--profile", "tiny", "--out", str(tiny_run), "--quiet",
+                 "--fail-on", present[0]]) == 1
+    out = capsys.readouterr().out
+    counts = dict((v, n) for n, v in re.findall(r"(\d+) ([a-z-]+)",
+                                                out.split("verdicts: ")[1].split("\n")[0]))
+    assert {v: int(n) for v, n in counts.items()} == {
+        v: sum(e["verdict"] == v for e in saved) for v in present}
+    assert "changed since the last run: none" in out
+    from verify_sublin.cli import _summarise
+    if absent:                      # the same verdicts, gated on words none of them has
+        assert _summarise(tiny_run, None, None, set(absent)) == 0
+    assert _summarise(tiny_run, None, None, {present[-1]}) == 1
+    assert main(["run", "--profile", "tiny", "--out", str(tiny_run), "--fail-on", "nope"]) == 2
+
+
+def test_compare_marks_changed_verdicts(tiny_run, tmp_path, capsys):
+    import json
+    other = tmp_path / "other"
+    other.mkdir()
+    data = json.loads((tiny_run / "verdicts.json").read_text())
+    first = data["verdicts"][0]
+    first["verdict"] = "fails" if first["verdict"] != "fails" else "holds"
+    (other / "verdicts.json").write_text(json.dumps(data))
+    assert main(["compare", str(tiny_run), str(other)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    marked = [line for line in lines if line.startswith("!")]
+    assert len(marked) == 1 and first["claim"] in marked[0]
+    assert main(["compare", str(tiny_run), str(other), "--fail-on-change"]) == 1
+    # a store and its own report agree
+    capsys.readouterr()
+    assert main(["compare", str(tiny_run / "results.sqlite"), str(tiny_run)]) == 0
+    assert not [x for x in capsys.readouterr().out.splitlines() if x[:1] in "!~+-" and x[1:2] == " "]
+
+
+def test_version_and_every_help_has_defaults_and_examples(capsys):
+    from verify_sublin import __version__
+    from verify_sublin.cli import _parser
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"verify-sublin {__version__}"
+    parser = _parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, p in sub.choices.items():
+        text = p.format_help()
+        assert "examples:\n  verify-sublin " + name.split()[0] in text, name
+        for action in p._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, (name, action.dest)
 
 
 def test_killed_run_loses_no_finished_run(tmp_path):
@@ -239,16 +311,6 @@ def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch
     assert sum(int(k) for k in re.findall(r" (\d+) runs,", line)) == n
     assert all(f"`{c[:12]}`" in line for c in commits)
     assert "could not be checked" in line       # the all-zero commit is in no history
-
-
-def test_markdown_ends_a_table_before_the_text_after_it():
-    """GitHub-flavoured Markdown reads a text line right under a table as one more row."""
-    from verify_sublin.report import _to_markdown
-    md = _to_markdown([("lines", ["intro", "| a | b |", "|---|---|", "| 1 | 2 |",
-                                  "a note after the table"])])
-    lines = md.split("\n")
-    assert lines[:6] == ["intro", "", "| a | b |", "|---|---|", "| 1 | 2 |", ""]
-    assert lines[6] == "a note after the table"
 
 
 def test_only_package_sources_make_a_commit_dirty(tmp_path):

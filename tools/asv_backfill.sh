@@ -13,7 +13,7 @@
 # `asv run --python=same --set-commit-hash HASH`. The benchmarks are always those of
 # the current work tree; a benchmark whose API a commit lacks raises
 # NotImplementedError in its setup and is recorded as skipped.
-# Environment: ASV_MACHINE (machine name, default: the host name), ASV_BACKFILL_VENV
+# Environment: ASV_MACHINE (machine name, default vm), ASV_BACKFILL_VENV
 # (the virtualenv's path), BASE_PYTHON (interpreter for a new one, default python3).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
@@ -32,9 +32,9 @@ fi
 py=$venv/bin/python
 "$py" -m pip install --quiet "$root[bench]"        # asv, virtualenv and the dependencies
 
-machine_args=(--yes)
-[[ -n "${ASV_MACHINE:-}" ]] && machine_args+=(--machine "$ASV_MACHINE")
-"$py" -m asv machine "${machine_args[@]}" >/dev/null
+machine=${ASV_MACHINE:-vm}
+"$py" tools/asv_series.py install "$machine"      # the committed machine description
+for arg in "$@"; do [[ "$arg" == "--quick" ]] && export VERIFY_SUBLIN_ASV_QUICK=1; done
 
 mapfile -t commits < <(git rev-list --first-parent -n "$count" HEAD -- src \
                        | tac)
@@ -50,8 +50,7 @@ for hash in "${commits[@]}"; do
     # its dependencies, then the package itself even though every version is 0.1.0
     "$py" -m pip install --quiet --no-build-isolation "$work/src"
     "$py" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps "$work/src"
-    run_args=(--python=same --set-commit-hash "$hash")
-    [[ -n "${ASV_MACHINE:-}" ]] && run_args+=(--machine "$ASV_MACHINE")
-    "$py" -m asv run "${run_args[@]}" "$@"
+    "$py" -m asv run --python=same --set-commit-hash "$hash" --machine "$machine" "$@"
 done
+"$py" tools/asv_series.py normalise "$machine" >/dev/null   # one environment name
 "$py" -m asv publish

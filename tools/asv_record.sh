@@ -6,8 +6,9 @@
 #
 # The package must be installed in this environment from this work tree (editable or
 # not) and its sources must be committed: the results are filed under HEAD's hash.
-# Environment: PYTHON (default python3), ASV_MACHINE (machine name, default: the
-# host name), ASV_ALLOW_DIRTY=1 to record despite uncommitted package sources.
+# Environment: PYTHON (default python3), ASV_MACHINE (machine name, default vm: its
+# description is the committed .asv/results/vm/machine.json), ASV_ALLOW_DIRTY=1 to
+# record despite uncommitted package sources.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 py=${PYTHON:-python3}
@@ -21,9 +22,11 @@ hash=$(git rev-parse HEAD)
 where=$("$py" -c 'import verify_sublin, os; print(os.path.dirname(verify_sublin.__file__))')
 echo "asv_record: commit ${hash:0:8}, verify_sublin from $where" >&2
 
-machine_args=(--yes)
-[[ -n "${ASV_MACHINE:-}" ]] && machine_args+=(--machine "$ASV_MACHINE")
-"$py" -m asv machine "${machine_args[@]}" >/dev/null
-run_args=(--python=same --set-commit-hash "$hash")
-[[ -n "${ASV_MACHINE:-}" ]] && run_args+=(--machine "$ASV_MACHINE")
-"$py" -m asv run "${run_args[@]}" "$@"
+# One series: the committed machine description (never rewritten from the host) and
+# one environment name whatever interpreter records (tools/asv_series.py).
+machine=${ASV_MACHINE:-vm}
+"$py" tools/asv_series.py install "$machine"
+# --quick leaves the multi-layer nets' largest width out (asv_benchmarks/bench_deep.py)
+for arg in "$@"; do [[ "$arg" == "--quick" ]] && export VERIFY_SUBLIN_ASV_QUICK=1; done
+"$py" -m asv run --python=same --set-commit-hash "$hash" --machine "$machine" "$@"
+"$py" tools/asv_series.py normalise "$machine" >/dev/null

@@ -194,6 +194,32 @@ def _existing_store(name: str, value) -> Path:
     return path
 
 
+def _verdicts(name: str, value) -> set[str]:
+    return _verdict_list(value, name)
+
+
+def _formats(name: str, value) -> list[str]:
+    from .errors import InputError
+    from .export import FORMATS
+    formats = list(dict.fromkeys(f.strip() for f in str(value).split(",") if f.strip()))
+    if not formats or set(formats) - set(FORMATS):
+        raise InputError(name, repr(value), "comma-separated formats from " + ", ".join(FORMATS))
+    return formats
+
+
+def _results(name: str, value) -> Path:
+    """compare's A and B: a report folder or a results database that exists."""
+    from .errors import InputError
+    path = Path(value)
+    if not str(value).strip() or not path.exists():
+        raise InputError(name, repr(str(value)), "an existing report folder or results database")
+    return path
+
+
+def _profile_or_default(name: str, value) -> str:
+    return _profile(name, value) if str(value) else ""
+
+
 def _scheduler(name: str, value) -> str:
     from .errors import InputError
     value = str(value).strip()
@@ -207,14 +233,16 @@ def _scheduler(name: str, value) -> str:
 _CHECKS: dict[str, dict] = {
     "run": {"profile": _profile, "claims": _claim_ids, "out": _folder, "store": _store_file,
             "recompute": None, "quiet": None, "jobs": _positive, "scheduler": _scheduler,
-            "backend": _backend, "memory_limit": _size},
+            "backend": _backend, "memory_limit": _size, "fail_on": _verdicts},
     "reproduce": {"run_id": _run_id, "store": _existing_store, "time_factor": _factor,
                   "memory_limit": _size},
     "report": {"store": _existing_store, "out": _folder, "profile": _profile,
                "claims": _claim_ids, "backend": _backend},
     "info": {},
     "claims": {},
-    "export": {"store": _existing_store, "csv": _folder},
+    "export": {"store": _existing_store, "out": _folder, "format": _formats},
+    "compare": {"a": _results, "b": _results, "profile": _profile_or_default,
+                "backend": _backend, "fail_on_change": None},
     "demo": {"m": _positive, "n": _positive, "d": _positive, "c": _nonneg_float,
              "steps": _positive, "tol": _nonneg_float, "seed": _seed, "methods": _methods,
              "backend": _backend},
@@ -228,11 +256,15 @@ _CHECKS: dict[str, dict] = {
 }
 
 
+#: options given by position, named by their dest in messages
+_POSITIONAL = frozenset({"run_id", "a", "b"})
+
+
 def _check_args(args: argparse.Namespace) -> None:
     """Apply `_CHECKS` to the parsed options of `args.command` (in place)."""
     for dest, convert in _CHECKS.get(args.command, {}).items():
         if convert is not None:
-            option = dest if dest == "run_id" else "--" + dest.replace("_", "-")
+            option = dest if dest in _POSITIONAL else "--" + dest.replace("_", "-")
             setattr(args, dest, convert(option, getattr(args, dest)))
 
 
@@ -299,30 +331,43 @@ def _fmt_seconds(s: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+#: the time estimate is shown once this many runs have finished (before: "?")
+ETA_AFTER_RUNS = 3
+
+
+def _run_label(run) -> str:
+    """'m=2^20 n=64 c=0.4 step_speed method=ggn': the sizes first, so that a shortened
+    line never loses them."""
+    from .report import _pow2_or_number
+
+    p = run.spec.params
+    sizes = " ".join(f"{k}={_pow2_or_number(p[k])}" for k in ("m", "n", "d", "c", "depth")
+                     if k in p)
+    rest = " ".join(f"{k}={p[k]}" for k in ("method", "variant", "dataset", "label") if k in p)
+    return " ".join(x for x in (sizes, run.spec.experiment, rest) if x)
+
+
 def _progress_printer(stream=sys.stderr):
     """Progress lines for `run`: a bar on a terminal, one line per run otherwise."""
     tty = stream.isatty()
 
     def show(ev: dict) -> None:
         total = max(ev["total"], 1)
-        run = ev["run"]
-        desc = run.spec.experiment + " " + " ".join(
-            f"{k}={v}" for k, v in run.spec.params.items()
-            if k in ("m", "c", "n", "method", "variant", "dataset", "label"))
+        desc = _run_label(ev["run"])
+        eta = _fmt_seconds(ev["eta"]) if ev["index"] >= ETA_AFTER_RUNS else "?"
         if ev["status"] == "start":
             if tty:
                 done = int(30 * ev["index"] / total)
-                stream.write(f"\r[{'#' * done}{'.' * (30 - done)}] {ev['index']}/{total} "
-                             f"elapsed {_fmt_seconds(ev['elapsed'])} ETA "
-                             f"{_fmt_seconds(ev['eta'])}  {desc[:60]:<60}")
+                line = (f"[{'#' * done}{'.' * (30 - done)}] {ev['index']}/{total} "
+                        f"elapsed {_fmt_seconds(ev['elapsed'])} ETA {eta}  {desc}")
+                stream.write(f"\r{line[:150]:<150}")
                 stream.flush()
             return
         if not tty or ev["status"] == "failed":
             status = ev["status"] if ev["status"] == "done" else f"FAILED: {ev.get('error')}"
             stream.write(("\n" if tty else "") +
                          f"[{ev['index']}/{total}] run {ev['id']} {desc} {ev['seconds']:.1f} s "
-                         f"{status} (elapsed {_fmt_seconds(ev['elapsed'])}, ETA "
-                         f"{_fmt_seconds(ev['eta'])})\n")
+                         f"{status} (elapsed {_fmt_seconds(ev['elapsed'])}, ETA {eta})\n")
             stream.flush()
 
     return show
@@ -353,6 +398,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .store import ResultStore
 
     profile, ids = args.profile, args.claims
+    fail_on = args.fail_on
     backend = resolve_backend(args.backend).name   # InputError says why CuPy is unusable
     planned = plan(ids, profile, backend)
     _apply_memory_limit(args)
@@ -369,10 +415,56 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          progress=None if args.quiet else _progress_printer(),
                          executor=executor)
     _warn_malformed(store)
+    previous = _previous_verdicts(args.out, store, profile, backend)
     md, page = render_report(store, args.out, profile, ids, backend=backend)
     print(f"\n{counts['done']} runs made, {counts['skipped']} already stored, "
           f"{counts['failed']} failed, in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     print(f"report: {md}\n        {page}")
+    return _summarise(Path(args.out), store, previous, fail_on)
+
+
+def _verdict_list(text: str, name: str = "--fail-on") -> set[str]:
+    """--fail-on: comma-separated verdict words."""
+    from .claims.rules import VERDICTS
+    from .errors import InputError
+    from .report import VERDICT_STYLES
+
+    known = list(dict.fromkeys([*VERDICTS, *VERDICT_STYLES]))
+    words = {w.strip() for w in str(text or "").split(",") if w.strip()}
+    bad = sorted(words - set(known))
+    if bad:
+        raise InputError(name, ", ".join(bad), "comma-separated verdicts from "
+                         + ", ".join(known))
+    return words
+
+
+def _previous_verdicts(out: Path, store, profile: str, backend: str) -> dict | None:
+    """The verdicts of the last report rendered into `out` from the same store."""
+    import json
+
+    try:
+        data = json.loads((out / "verdicts.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same = (data.get("profile") == profile and data.get("backend") == backend
+            and data.get("store") in (None, str(Path(store.path).resolve())))
+    return data if same else None
+
+
+def _summarise(out: Path, store, previous: dict | None, fail_on: set[str]) -> int:
+    """Print the verdict summary; 1 if any verdict is in `fail_on`, else 0."""
+    import json
+
+    from .compare import summary_lines
+
+    current = json.loads((out / "verdicts.json").read_text())
+    for line in summary_lines(current, previous):
+        print(line)
+    hit = [e["claim"] for e in current["verdicts"] if e["verdict"] in fail_on]
+    if hit:
+        print(f"--fail-on {','.join(sorted(fail_on))}: {len(hit)} claim(s): {', '.join(hit)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -443,13 +535,25 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_tables
     from .store import ResultStore
 
     store = ResultStore(args.store, readonly=True)
-    for out in store.export_csv(args.csv):
+    for out in export_tables(store, args.out, args.format):
         print(out)
     _warn_malformed(store)
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_table, load_verdicts
+
+    a = load_verdicts(args.a, args.profile or None, args.backend)
+    b = load_verdicts(args.b, args.profile or None, args.backend)
+    print(f"A: {args.a} ({a['profile']} profile)\nB: {args.b} ({b['profile']} profile)")
+    lines = compare_table(a, b)
+    print("\n".join(lines))
+    return 1 if args.fail_on_change and any(line.startswith("!") for line in lines) else 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -532,77 +636,142 @@ def _cmd_speed_deep(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every option's default in its help (unless it is empty, or the help already says
+    what an empty value means); examples (the epilog) printed as written."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (default in (None, "", False, [], argparse.SUPPRESS) or "%(default)" in text
+                or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="verify-sublin", description=__doc__)
+    from . import __version__
+
+    p = _Parser(prog="verify-sublin", description=__doc__, formatter_class=_Help,
+                epilog=_examples("verify-sublin run --profile quick",
+                                 "verify-sublin compare reports/latest reports/full"))
+    p.add_argument("--version", action="version", version=f"verify-sublin {__version__}")
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="load a plugin module (methods, experiments, claims) before the "
+                        "command; repeatable. Installed entry points (verify_sublin.methods, "
+                        "verify_sublin.claims) are always loaded")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="check the claims: make the runs, write the report")
+
+    def add(name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=_Help,
+                              epilog=_examples(*examples))
+
+    run = add("run", "check the claims: make the runs, write the report",
+              "verify-sublin run --profile quick --out reports/latest",
+              "verify-sublin run --profile full --fail-on fails,inconclusive --jobs 2")
     run.add_argument("--profile", default="quick",
                      help="quick (<= 3 min, indicative), full (<= 60 min), tiny (tests)")
     run.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
     run.add_argument("--out", default="reports/latest", help="output folder")
-    run.add_argument("--store", default="", help="results database (default OUT/results.sqlite)")
+    run.add_argument("--store", default="", help="results database (empty: OUT/results.sqlite)")
     run.add_argument("--recompute", action="store_true", help="redo runs already stored")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.add_argument("--jobs", type=int, default=1,
-                     help="local worker processes for the non-timing runs (default 1)")
+                     help="local worker processes for the non-timing runs")
     run.add_argument("--scheduler", default="",
                      help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     run.add_argument("--backend", default="numpy",
-                     help="numpy (default), cupy, auto (CuPy if it has a device) or "
-                          "array_api_strict")
+                     help="numpy, cupy, auto (CuPy if it has a device) or array_api_strict")
     run.add_argument("--memory-limit", default="",
-                     help="refuse configurations above this size (e.g. 16G); default 90%% of "
+                     help="refuse configurations above this size (e.g. 16G); empty: 90%% of "
                           "the available memory")
+    run.add_argument("--fail-on", default="", metavar="VERDICTS",
+                     help="exit with status 1 when any claim gets one of these "
+                          "comma-separated verdicts (e.g. fails,inconclusive); empty: exit 0")
     run.set_defaults(func=_cmd_run)
 
-    rp = sub.add_parser("reproduce", help="re-run a stored run and compare its figures")
-    rp.add_argument("run_id", type=int)
-    rp.add_argument("--store", default="reports/latest/results.sqlite")
+    rp = add("reproduce", "re-run a stored run and compare its figures",
+             "verify-sublin reproduce 17 --store reports/full/results.sqlite")
+    rp.add_argument("run_id", type=int, help="the run's id (the report's provenance lists them)")
+    rp.add_argument("--store", default="reports/latest/results.sqlite", help="results database")
     rp.add_argument("--time-factor", type=float, default=3.0,
-                    help="times match when within this factor (default 3)")
-    rp.add_argument("--memory-limit", default="", help="refuse configurations above this size")
+                    help="times match when within this factor")
+    rp.add_argument("--memory-limit", default="",
+                    help="refuse configurations above this size (e.g. 16G)")
     rp.set_defaults(func=_cmd_reproduce)
 
-    rep = sub.add_parser("report", help="re-render the report from a store, recomputing nothing")
-    rep.add_argument("--store", required=True)
-    rep.add_argument("--out", required=True)
-    rep.add_argument("--profile", default="quick")
+    rep = add("report", "re-render the report from a store, recomputing nothing",
+              "verify-sublin report --store reports/full/results.sqlite --out /tmp/full "
+              "--profile full")
+    rep.add_argument("--store", required=True, help="results database (required)")
+    rep.add_argument("--out", required=True, help="output folder (required)")
+    rep.add_argument("--profile", default="quick", help="the profile whose runs to report")
     rep.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
     rep.add_argument("--backend", default="numpy", help="the backend whose runs to report")
     rep.set_defaults(func=_cmd_report)
 
-    info = sub.add_parser("info", help="versions, BLAS, and which backends are usable here")
+    cmp_ = add("compare", "verdicts and headline figures of two stores or report folders, "
+                          "side by side, differences marked",
+               "verify-sublin compare reports/latest reports/full",
+               "verify-sublin compare old.sqlite new.sqlite --profile quick --fail-on-change")
+    cmp_.add_argument("a", help="A: a report folder (its verdicts.json) or a results database")
+    cmp_.add_argument("b", help="B: a report folder or a results database")
+    cmp_.add_argument("--profile", default="",
+                      help="the profile to evaluate a store at (empty: the report's, or the "
+                           "store's most frequent)")
+    cmp_.add_argument("--backend", default="numpy", help="the backend whose runs to evaluate")
+    cmp_.add_argument("--fail-on-change", action="store_true",
+                      help="exit with status 1 when a verdict differs")
+    cmp_.set_defaults(func=_cmd_compare)
+
+    info = add("info", "versions, BLAS, and which backends are usable here", "verify-sublin info")
     info.set_defaults(func=_cmd_info)
 
-    cl = sub.add_parser("claims", help="list the claims: id, paper, statement")
+    cl = add("claims", "list the claims: id, paper, statement", "verify-sublin claims")
     cl.set_defaults(func=_cmd_claims)
 
-    ex = sub.add_parser("export", help="export a store to CSV (runs.csv, series.csv)")
-    ex.add_argument("--store", required=True)
-    ex.add_argument("--csv", required=True, metavar="DIR")
+    ex = add("export", "export a store as tidy tables: measurements (one row per run and "
+                       "quantity) and verdicts, as CSV and JSON (Parquet with pyarrow)",
+             "verify-sublin export --store reports/full/results.sqlite --out /tmp/export",
+             "verify-sublin export --store reports/full/results.sqlite --out /tmp/export "
+             "--format csv,json,parquet")
+    ex.add_argument("--store", required=True, help="results database (required)")
+    ex.add_argument("--out", "--csv", dest="out", required=True, metavar="DIR",
+                    help="output folder (required)")
+    ex.add_argument("--format", default="csv,json",
+                    help="comma-separated formats: csv, json, parquet (needs pyarrow)")
     ex.set_defaults(func=_cmd_export)
 
-    demo = sub.add_parser("demo", help="train a network and print the residual per step")
-    demo.add_argument("--m", type=int, default=2**14, help="width m (default 2^14)")
+    demo = add("demo", "train a network and print the residual per step",
+               "verify-sublin demo --m 16384 --methods ggn,sublinear_gn",
+               "verify-sublin demo --backend array_api_strict   (needs the test extra)")
+    demo.add_argument("--m", type=int, default=2**14, help="width m")
     demo.add_argument("--n", type=int, default=32, help="number of inputs n")
     demo.add_argument("--d", type=int, default=16, help="input dimension d")
     demo.add_argument("--c", type=float, default=0.4, help="shift b = sqrt(c ln m)")
-    demo.add_argument("--steps", type=int, default=10)
+    demo.add_argument("--steps", type=int, default=10, help="training steps")
     demo.add_argument("--tol", type=float, default=1e-12, help="stop below this residual")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0, help="seed of the data (the net uses seed+1)")
     demo.add_argument("--methods", default="ggn,gd", help="comma-separated methods")
-    demo.add_argument("--backend", default="numpy", help="numpy, cupy, auto, array_api_strict")
+    demo.add_argument("--backend", default="numpy",
+                      help="numpy, cupy, auto, array_api_strict (the last needs the test extra)")
     demo.set_defaults(func=_cmd_demo)
 
-    speed = sub.add_parser("speed", help="per-step speed of GGN and the sublinear variants, "
-                                          "measured in one process")
-    speed.add_argument("--m", default="2^20", help="width m (default 2^20)")
-    speed.add_argument("--n", type=int, default=64)
-    speed.add_argument("--d", type=int, default=32)
+    speed = add("speed", "per-step speed of GGN and the sublinear variants, measured in one "
+                         "process",
+                "verify-sublin speed --m 2^18 --c 0.4",
+                "verify-sublin speed --m 2^16 --slopes 2^12,2^14,2^16 --sketched")
+    speed.add_argument("--m", default="2^20", help="width m")
+    speed.add_argument("--n", type=int, default=64, help="number of inputs n")
+    speed.add_argument("--d", type=int, default=32, help="input dimension d")
     speed.add_argument("--c", default="0.4,0.85", help="comma-separated shifts c, b = sqrt(c ln m)")
     speed.add_argument("--steps", type=int, default=5, help="timed steps (median)")
-    speed.add_argument("--warmup", type=int, default=1)
-    speed.add_argument("--seed", type=int, default=0)
+    speed.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    speed.add_argument("--seed", type=int, default=0, help="seed of data and network")
     speed.add_argument("--tree", action="store_true", help="also time the tree operations")
     speed.add_argument("--sketched", action="store_true", help="also time sketched_gn")
     speed.add_argument("--slopes", default="", metavar="M,M,...",
@@ -610,19 +779,23 @@ def _parser() -> argparse.ArgumentParser:
                             "(e.g. 2^12,2^14,2^16,2^18,2^20)")
     speed.set_defaults(func=_cmd_speed)
 
-    deep = sub.add_parser("speed-deep", help="per-step speed of the multi-layer trainers "
-                                             "(deep_dense, deep_sublinear), one process")
-    deep.add_argument("--m", default="2^14", help="width m (default 2^14)")
-    deep.add_argument("--n", type=int, default=32)
-    deep.add_argument("--d", type=int, default=32)
+    deep = add("speed-deep", "per-step speed of the multi-layer trainers (deep_dense, "
+                             "deep_sublinear), one process",
+               "verify-sublin speed-deep --m 2^12 --depth 3",
+               "verify-sublin speed-deep --m 2^12 --slopes 2^10,2^11,2^12 --periods 1,2,4")
+    deep.add_argument("--m", default="2^14", help="width m")
+    deep.add_argument("--n", type=int, default=32, help="number of inputs n")
+    deep.add_argument("--d", type=int, default=32, help="input dimension d")
     deep.add_argument("--depth", type=int, default=3, help="number of layers L")
     deep.add_argument("--c", default="0.4,0.85", help="comma-separated shifts c, b = sqrt(c ln m)")
     deep.add_argument("--steps", type=int, default=5, help="timed steps (median)")
-    deep.add_argument("--warmup", type=int, default=1)
-    deep.add_argument("--update", choices=("gn", "gd"), default="gn")
+    deep.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    deep.add_argument("--update", choices=("gn", "gd"), default="gn",
+                      help="Gauss-Newton or gradient steps")
     deep.add_argument("--mu", type=float, default=1e-6, help="Gauss-Newton damping")
-    deep.add_argument("--scaling", choices=("normalized", "fixed"), default="normalized")
-    deep.add_argument("--seed", type=int, default=0)
+    deep.add_argument("--scaling", choices=("normalized", "fixed"), default="normalized",
+                      help="initialisation scaling of the hidden layers")
+    deep.add_argument("--seed", type=int, default=0, help="seed of data and network")
     deep.add_argument("--slopes", default="", metavar="M,M,...",
                       help="also fit exponents of time, counted operations and "
                            "initialisation over these m (e.g. 2^10,2^11,2^12,2^13,2^14)")
@@ -642,6 +815,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0)
     try:
+        if args.plugin or args.command in ("run", "report", "export", "compare", "claims",
+                                           "demo"):
+            from .plugins import load_plugins
+            load_plugins(args.plugin)
         _check_args(args)
         return args.func(args)
     except VerifySublinError as exc:

@@ -20,7 +20,6 @@ Cost: one small transaction per run.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import socket
@@ -31,7 +30,6 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 from .errors import InputError, StoreError
 
@@ -399,39 +397,6 @@ class ResultStore:
                         (key,))
             con.commit()
 
-    # --------------------------------------------------------------- export
-    def export_csv(self, directory: str | Path) -> list[Path]:
-        """Write runs.csv (one row per run, scalar results flattened) and series.csv
-        (run id, name, index, value for every list in a result). Returns the paths."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        runs = list(self.runs())
-        scalar_keys: list[str] = []
-        for run in runs:
-            for k, v in _flatten(run.get("result") or {}):
-                if not isinstance(v, list) and k not in scalar_keys:
-                    scalar_keys.append(k)
-        base = ["id", "experiment", "params", "seed", "backend", "profile", "status", "error",
-                "git_commit", "seconds"]
-        runs_path, series_path = directory / "runs.csv", directory / "series.csv"
-        with runs_path.open("w", newline="") as fh, series_path.open("w", newline="") as sh:
-            w = csv.writer(fh)
-            s = csv.writer(sh)
-            w.writerow(base + ["result." + k for k in scalar_keys])
-            s.writerow(["run_id", "series", "index", "value"])
-            for run in runs:
-                flat = dict(_flatten(run.get("result") or {}))
-                row = [run["id"], run["experiment"], json.dumps(run["params"], sort_keys=True),
-                       run["seed"], run["backend"], run["profile"], run["status"],
-                       run["error"], run["git_commit"], run["seconds"]]
-                w.writerow(row + [flat.get(k, "") for k in scalar_keys])
-                for k, v in flat.items():
-                    if isinstance(v, list):
-                        for i, x in enumerate(v):
-                            cell = json.dumps(x) if isinstance(x, (dict, list)) else x
-                            s.writerow([run["id"], k, i, cell])
-        return [runs_path, series_path]
-
 
 def _lease_alive(row, now: float) -> bool:
     """A lease counts while unexpired, unless its holder is a dead process on this host."""
@@ -445,12 +410,3 @@ def _lease_alive(row, now: float) -> bool:
         except PermissionError:
             return True
     return True
-
-
-def _flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(dotted key, value) pairs of nested dicts; lists are kept whole."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _flatten(v, f"{prefix}{k}.")
-    else:
-        yield prefix.rstrip("."), obj

@@ -25,7 +25,7 @@ from ..ntk import lambda_min
 from ..realdata import load_dataset
 from ..sketch import _DEFAULT_FACTOR
 from .fitting import local_slope, loglog_fit
-from .ledger import Claim, RunRecord, RunSpec, Verdict, register_claim
+from .ledger import Claim, RunRecord, RunSpec, Table, Verdict, register_claim
 from .rules import exponent_at_most, worst
 
 __all__: list[str] = []
@@ -58,9 +58,12 @@ def _pow2(m) -> str:
 
 
 def _legend(ax) -> None:
-    """A small legend, only when something is labelled."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=6)
+    """A small legend below the axes (away from the data), only when something is
+    labelled."""
+    handles = ax.get_legend_handles_labels()[0]
+    if handles:
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  ncol=2 if len(handles) > 4 else 1, frameon=False)
 
 
 def _loglog(ax, xlabel, ylabel):
@@ -95,8 +98,8 @@ def _sparsity_init_eval(records, profile):
         band_ok.append(abs(ratio - 1) <= 5 * sigma)
         bound_ratio.append(res["max"] / res["bound"])
         by_c[p["c"]].append((p["m"], res["mean"], res["mQ"]))
-    lines.append("| c | m range | slope of mean |S_i| | local slope of m Q(b) | 1 - c/2 |")
-    lines.append("|---|---|---|---|---|")
+    table = Table(["c", "m range", "slope of mean |S_i|", "local slope of m Q(b)", "1 - c/2"])
+    lines.append(table)
     slopes = {}
     for c, rows in sorted(by_c.items()):
         rows.sort()
@@ -105,8 +108,8 @@ def _sparsity_init_eval(records, profile):
             fit = loglog_fit(ms, [x[1] for x in rows])
             pred = local_slope(lambda m, c=c: m * norm.sf(shift_for(int(m), c)), ms[0], ms[-1])
             slopes[c] = (fit.exponent, pred)
-            lines.append(f"| {c:g} | {_pow2(ms[0])}..{_pow2(ms[-1])} | {fit} | {pred:.3f} | "
-                         f"{1 - c / 2:.3f} |")
+            table.add(f"{c:g}", f"{_pow2(ms[0])}..{_pow2(ms[-1])}", fit, f"{pred:.3f}",
+                      f"{1 - c / 2:.3f}")
     v_band = "holds" if all(band_ok) else "fails"
     v_bound = "holds" if max(bound_ratio) <= 1 else "fails"
     verdict = worst([v_band, v_bound])
@@ -177,9 +180,9 @@ def _sparsity_training_eval(records, profile):
     if not good:
         return _no_runs("sparsity.training", records, "max_t |S_i(t)| <= m^(1-c/2)", "")
     worst_ratio, flip_frac, drift, lines = 0.0, [], [], []
-    lines.append("| data | m | c | steps | max_t max_i |S_i(t)| / m^(1-c/2) | flips / sum|S_i| "
-                 "per step | mean |S_i| change |")
-    lines.append("|---|---|---|---|---|---|---|")
+    table = Table(["data", "m", "c", "steps", "max_t max_i |S_i(t)| / m^(1-c/2)",
+                   "flips / sum|S_i| per step", "mean |S_i| change"])
+    lines.append(table)
     for r in good:
         p, res = r.spec.params, r.result
         if not res["max_fire"]:
@@ -191,8 +194,8 @@ def _sparsity_training_eval(records, profile):
         flip_frac.extend(ff)
         ch = res["mean_fire"][-1] / res["mean_fire"][0] - 1
         drift.append(ch)
-        lines.append(f"| {p['dataset']} | {_pow2(p['m'])} | {p['c']} | {len(res['max_fire'])} | "
-                     f"{ratio:.3f} | {max(ff) if ff else 0:.2e} | {ch:+.2%} |")
+        table.add(p["dataset"], _pow2(p["m"]), p["c"], len(res["max_fire"]), f"{ratio:.3f}",
+                  f"{max(ff) if ff else 0:.2e}", f"{ch:+.2%}")
     verdict = "holds" if worst_ratio <= 1 else "fails"
     return _verdict(
         "sparsity.training", records, verdict, "|S_i(t)| <= m^(1-c/2) throughout training",
@@ -282,8 +285,9 @@ def _tree_cost_eval(records, profile):
     good, _ = _split(records)
     if not good:
         return _no_runs("tree.cost", records, "O(|S_i| log m) per query", "")
-    lines = ["| m | c | visits / (sum |S_i| log2 m) | visits <= sum(1 + 2|S_i| log2 M) | "
-             "update visits per neuron per tree | log2 M |", "|---|---|---|---|---|---|"]
+    table = Table(["m", "c", "visits / (sum |S_i| log2 m)", "visits <= sum(1 + 2|S_i| log2 M)",
+                   "update visits per neuron per tree", "log2 M"])
+    lines = [table]
     q_const, u_const, structural, by_c = [], [], [], defaultdict(list)
     for r in good:
         p, res = r.spec.params, r.result
@@ -296,8 +300,8 @@ def _tree_cost_eval(records, profile):
         u_const.append(per_update / max(depth, 1))
         structural.append(res["query_visits"] <= bound)
         by_c[p["c"]].append((p["m"], const))
-        lines.append(f"| {_pow2(p['m'])} | {p['c']} | {const:.3f} | "
-                     f"{res['query_visits']} <= {bound:.0f} | {per_update:.3f} | {depth} |")
+        table.add(_pow2(p["m"]), p["c"], f"{const:.3f}", f"{res['query_visits']} <= {bound:.0f}",
+                  f"{per_update:.3f}", depth)
     growth = []
     for c, rows in by_c.items():
         if len(rows) >= 2:
@@ -373,8 +377,9 @@ def _tree_benefit_eval(records, profile):
         return _no_runs("tree.benefit", records, "the tree makes maintenance cheaper", "")
     table = {(r.spec.params["c"], r.spec.params["m"], r.spec.params["variant"]): r.result
              for r in good}
-    lines = ["| c | m | tree / cache (explicit) | tree / scan (explicit) | tree / cache "
-             "(implicit) | tree ms | cache ms |", "|---|---|---|---|---|---|---|"]
+    rows = Table(["c", "m", "tree / cache (explicit)", "tree / scan (explicit)",
+                  "tree / cache (implicit)", "tree ms", "cache ms"])
+    lines = [rows]
     verdicts, ratios = [], []
     for c in sorted({k[0] for k in table}):
         ms = sorted({k[1] for k in table if k[0] == c})
@@ -387,8 +392,8 @@ def _tree_benefit_eval(records, profile):
             ti = g["sublinear tree implicit"]["median"] if g["sublinear tree implicit"] else float("nan")
             ci = g["sublinear cache implicit"]["median"] if g["sublinear cache implicit"] else float("nan")
             ratios.append(te / ce)
-            lines.append(f"| {c} | {_pow2(m)} | {te / ce:.2f} | {te / se:.2f} | {ti / ci:.2f} | "
-                         f"{1e3 * te:.2f} | {1e3 * ce:.2f} |")
+            rows.add(c, _pow2(m), f"{te / ce:.2f}", f"{te / se:.2f}", f"{ti / ci:.2f}",
+                     f"{1e3 * te:.2f}", f"{1e3 * ce:.2f}")
             if m == ms[-1]:
                 if te <= ce:
                     verdicts.append("holds")
@@ -453,8 +458,8 @@ def _ntk_eval(records, profile):
     if not good:
         return _no_runs("ntk.lambda", records, "range", "")
     lo_slack, hi_slack, inside, lines = [], [], [], []
-    lines.append("| data | n | delta | b | lambda_min | lambda / lower | upper / lambda |")
-    lines.append("|---|---|---|---|---|---|---|")
+    table = Table(["data", "n", "delta", "b", "lambda_min", "lambda / lower", "upper / lambda"])
+    lines.append(table)
     for r in good:
         p, res = r.spec.params, r.result
         for row in res["rows"]:
@@ -466,10 +471,10 @@ def _ntk_eval(records, profile):
             if lam > 0:
                 hi_slack.append(row["upper"] / lam)
         for row in res["rows"][:: max(1, len(res["rows"]) // 4)]:
-            lines.append(f"| {p['dataset']} | {res['n']} | {res['separation']:.3g} | "
-                         f"{row['b']:.2f} | {row['lambda']:.3e} | "
-                         f"{row['lambda'] / row['lower'] if row['lower'] > 0 else float('inf'):.3g}"
-                         f" | {row['upper'] / row['lambda'] if row['lambda'] > 0 else float('inf'):.3g} |")
+            table.add(p["dataset"], res["n"], f"{res['separation']:.3g}", f"{row['b']:.2f}",
+                      f"{row['lambda']:.3e}",
+                      f"{row['lambda'] / row['lower'] if row['lower'] > 0 else float('inf'):.3g}",
+                      f"{row['upper'] / row['lambda'] if row['lambda'] > 0 else float('inf'):.3g}")
     v = "holds" if all(inside) else "fails"
     return _verdict(
         "ntk.lambda", records, v,
@@ -538,13 +543,13 @@ def _conv_eval(records, profile):
         per[(p["dataset"], p["m"])].append((wc, len(res["contraction"]), res))
         if p["m"] == mmax:
             worst_top[p["dataset"]] = max(worst_top.get(p["dataset"], 0.0), wc)
-    lines.append("| data | m | runs | worst contraction | steps to 1e-10 | log2(n / 1e-10) |")
-    lines.append("|---|---|---|---|---|---|")
+    table = Table(["data", "m", "runs", "worst contraction", "steps to 1e-10", "log2(n / 1e-10)"])
+    lines.append(table)
     for (ds, m), rows in sorted(per.items()):
         n = rows[0][2]["n"]
-        lines.append(f"| {ds} | {_pow2(m)} | {len(rows)} | {max(x[0] for x in rows):.3g} | "
-                     f"{min(x[1] for x in rows)}..{max(x[1] for x in rows)} | "
-                     f"{math.log2(n / 1e-10):.1f} |")
+        table.add(ds, _pow2(m), len(rows), f"{max(x[0] for x in rows):.3g}",
+                  f"{min(x[1] for x in rows)}..{max(x[1] for x in rows)}",
+                  f"{math.log2(n / 1e-10):.1f}")
     top_ok = all(v <= 0.5 for v in worst_top.values())
     if errors or bad:
         v = "fails" if any(r.spec.params["m"] == mmax for r in errors) else "holds-with-caveat"
@@ -633,8 +638,9 @@ def _width_eval(records, profile):
     for r in good:
         by[(r.spec.params["dataset"], r.spec.params["n"], r.spec.params["d"])][
             r.spec.params["m"]].append(r.result["success"])
-    lines = ["| data | n | smallest m with 2x contraction in every seed (and above) | "
-             "theorem's m (log2) |", "|---|---|---|---|"]
+    table = Table(["data", "n", "smallest m with 2x contraction in every seed (and above)",
+                   "theorem's m (log2)"])
+    lines = [table]
     figures, measured = {}, []
     for (ds, n, d), rows in sorted(by.items()):
         ms = sorted(rows)
@@ -648,8 +654,7 @@ def _width_eval(records, profile):
         k = theorem_width(X)
         figures[f"{ds}_mstar"] = mstar
         figures[f"{ds}_theorem_log2m"] = k
-        lines.append(f"| {ds} | {n} | {_pow2(mstar) if mstar else 'none up to ' + _pow2(ms[-1])} "
-                     f"| {k:.0f} |")
+        table.add(ds, n, _pow2(mstar) if mstar else "none up to " + _pow2(ms[-1]), f"{k:.0f}")
         measured.append(f"{ds}: {_pow2(mstar) if mstar else '> ' + _pow2(ms[-1])} "
                         f"(theorem 2^{k:.0f})")
     lines.append("The theorem's width is a sufficient condition far beyond any feasible m "
@@ -707,8 +712,8 @@ def _sketch_eval(records, profile):
     if not good:
         return _no_runs("sketch.conditioning", records, "kappa = O(1)", "")
     at_default, lines = defaultdict(list), []
-    lines.append("| m | sketch | factor | s | kappa(R^-T A R^-1) | CG iterations to 1e-10 |")
-    lines.append("|---|---|---|---|---|---|")
+    table = Table(["m", "sketch", "factor", "s", "kappa(R^-T A R^-1)", "CG iterations to 1e-10"])
+    lines.append(table)
     skipped = []
     for r in good:
         for row in r.result["rows"]:
@@ -717,8 +722,8 @@ def _sketch_eval(records, profile):
                 continue
             if row["factor"] == _DEFAULT_FACTOR[row["kind"]]:
                 at_default[row["kind"]].append((r.spec.params["m"], row["kappa"], row["iterations"]))
-                lines.append(f"| {_pow2(r.spec.params['m'])} | {row['kind']} | {row['factor']:g} "
-                             f"(default) | {row['s']} | {row['kappa']:.2f} | {row['iterations']} |")
+                table.add(_pow2(r.spec.params["m"]), row["kind"], f"{row['factor']:g} (default)",
+                          row["s"], f"{row['kappa']:.2f}", row["iterations"])
     lines.append("Unpreconditioned condition numbers of J J^T: " + ", ".join(
         f"m={_pow2(r.spec.params['m'])}: {r.result['kappa_unpreconditioned']:.3g}" for r in good))
     if skipped:
@@ -808,8 +813,9 @@ def _cpi_eval(claim_id, records, profile, claimed_text, extra=None):
     good, _ = _split(records)
     if not good:
         return _no_runs(claim_id, records, claimed_text, "")
-    lines = ["| c | axis | exponent of counted ops | exponent of time | claimed | "
-             "ops / claimed cost | verdict |", "|---|---|---|---|---|---|---|"]
+    table = Table(["c", "axis", "exponent of counted ops", "exponent of time", "claimed",
+                   "ops / claimed cost", "verdict"])
+    lines = [table]
     verdicts, figures = [], {}
     for c in sorted({r.spec.params["c"] for r in good}):
         for axis in ("m", "n", "d"):
@@ -829,8 +835,7 @@ def _cpi_eval(claim_id, records, profile, claimed_text, extra=None):
             verdicts.append(v)
             figures[f"ops_exp_{axis}_c{c:g}"] = ops_fit.exponent
             figures[f"time_exp_{axis}_c{c:g}"] = time_fit.exponent
-            lines.append(f"| {c} | {axis} | {ops_fit} | {time_fit} | {claimed:.3f} | "
-                         f"<= {const:.3g} | {v} |")
+            table.add(c, axis, ops_fit, time_fit, f"{claimed:.3f}", f"<= {const:.3g}", v)
     if extra:
         lines.extend(extra(good, profile))
     v = worst(verdicts) if verdicts else "inconclusive"
@@ -862,10 +867,9 @@ def _cpi_plot(records, fig, profile):
             ax.plot(xs, ops, "o-", color=f"C{j}", label=f"ops c={c}")
             ax.plot(xs, [x[1]["claimed_cost"] for x in rows], "--", color=f"C{j}",
                     label=f"claimed c={c}")
-            if len(xs) >= 2:
-                fit = loglog_fit(xs, ops)
-                ax.text(0.05, 0.9 - 0.08 * j, f"slope {fit.exponent:.2f}", transform=ax.transAxes,
-                        fontsize=7, color=f"C{j}")
+            slope = (f"{loglog_fit(xs, ops).exponent:.2f}" if len(set(xs)) >= 3 else "n/a")
+            ax.text(0.05, 0.9 - 0.08 * j, f"slope {slope}", transform=ax.transAxes,
+                    fontsize=7, color=f"C{j}")
         _loglog(ax, axis, "operations per step")
         _legend(ax)
     return "Counted operations per step against m, n and d (dashed: the paper's cost formula)."

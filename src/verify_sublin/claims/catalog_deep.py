@@ -6,7 +6,7 @@ import numpy as np
 
 from .catalog import _legend, _loglog, _no_runs, _p, _pow2, _split, _verdict
 from .fitting import loglog_fit
-from .ledger import Claim, RunSpec, register_claim
+from .ledger import Claim, RunSpec, Table, register_claim
 from .rules import exponent_at_most, worst
 
 __all__: list[str] = []
@@ -32,9 +32,10 @@ def _deep_eval(records, profile):
     merge = [r for r in good if r.spec.experiment == "deep_merge"]
     if len({r.spec.params["m"] for r in speed}) < 2:
         return _no_runs("cpi.multilayer", records, "m^(2 - Omega(1)) per iteration", "")
-    lines = ["| c | method | exponent of counted ops | exponent of time | slope of the claimed "
-             "terms | construction ops exponent | speed-up at the largest m |",
-             "|---|---|---|---|---|---|---|"]
+    table = Table(["c", "method", "exponent of counted ops", "exponent of time",
+                   "slope of the claimed terms", "construction ops exponent",
+                   "speed-up at the largest m"])
+    lines = [table]
     verdicts, figures = [], {}
     for c in sorted({r.spec.params["c"] for r in speed}):
         rows = sorted((r for r in speed if r.spec.params["c"] == c),
@@ -53,8 +54,8 @@ def _deep_eval(records, profile):
             figures[f"{meth}_ops_exp_c{c:g}"] = ops.exponent
             figures[f"{meth}_time_exp_c{c:g}"] = tfit.exponent
             speedup = rows[-1].result["ratio"] if meth == "deep_sublinear" else 1.0
-            lines.append(f"| {c} | {meth} | {ops} | {tfit} | {claimed.exponent:.3f} | "
-                         f"{init.exponent:.3f} | {speedup:.1f}x |")
+            table.add(c, meth, ops, tfit, f"{claimed.exponent:.3f}", f"{init.exponent:.3f}",
+                      f"{speedup:.1f}x")
             if meth == "deep_sublinear":
                 v_ops, _ = exponent_at_most(ops, 1.9, tol=0.0)
                 v_time, _ = exponent_at_most(tfit, 1.9, tol=0.0)

@@ -64,13 +64,20 @@ def loglog_fit(x, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) 
     lx, ly = np.log(x), np.log(y)
     e, c = np.polyfit(lx, ly, 1)
     rng = np.random.default_rng(seed)
-    slopes = []
+    samples = []
     k = lx.size
-    while len(slopes) < n_boot:
+    while len(samples) < n_boot:
         idx = rng.integers(0, k, size=k)
-        if np.unique(lx[idx]).size < 2:
+        sx = lx[idx]
+        if sx.min() == sx.max():          # a single distinct size: no slope
             continue
-        slopes.append(np.polyfit(lx[idx], ly[idx], 1)[0])
+        samples.append(idx)
+    # the least-squares slope of every resample at once (what np.polyfit(., ., 1)[0]
+    # gives one at a time, to rounding)
+    bx, by = lx[np.array(samples)], ly[np.array(samples)]
+    bx = bx - bx.mean(axis=1, keepdims=True)
+    slopes = np.einsum("ij,ij->i", bx, by - by.mean(axis=1, keepdims=True)) / np.einsum(
+        "ij,ij->i", bx, bx)
     lo, hi = np.quantile(slopes, [(1 - level) / 2, 1 - (1 - level) / 2])
     return LogLogFit(float(e), float(math.exp(c)), float(lo), float(hi), int(k),
                      int(np.unique(x).size))

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CLAIMS", "KINDS", "PROFILES", "SOURCE_RECONSTRUCTED", "Claim", "RunRecord", "RunSpec", "Verdict", "register_claim",
-           "run_key"]
+__all__ = ["CLAIMS", "KINDS", "PROFILES", "SOURCE_RECONSTRUCTED", "Claim", "RunRecord",
+           "RunSpec", "Table", "Verdict", "register_claim", "run_key"]
 
 #: quick: small sizes, indicative verdicts, <= 3 minutes on 2 cores; full: the report;
 #: tiny: the test suite's sizes.
@@ -71,6 +71,33 @@ class RunRecord:
 
 
 @dataclass
+class Table:
+    """A table of supporting figures: a header and rows of cells, as plain text.
+
+    Claims put tables in `Verdict.details` as `Table` objects and never write table
+    syntax themselves; the report escapes every cell in one place. Cost: O(cells).
+
+    >>> t = Table(["m", "|S_i|"])
+    >>> t.add("2^12", 41)
+    >>> t.rows
+    [['2^12', '41']]
+    >>> t.add("2^14")
+    Traceback (most recent call last):
+    ...
+    ValueError: a row of 1 cells for a header of 2
+    """
+
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, *cells: Any) -> None:
+        """Append a row (each cell converted with `str`)."""
+        if len(cells) != len(self.header):
+            raise ValueError(f"a row of {len(cells)} cells for a header of {len(self.header)}")
+        self.rows.append([str(c) for c in cells])
+
+
+@dataclass
 class Verdict:
     """The outcome of a claim's evaluation.
 
@@ -82,8 +109,9 @@ class Verdict:
         The claimed figure and the measured one, side by side.
     rule : str
         The rule that produced the verdict, applied to these numbers.
-    details : list of str
-        Markdown paragraphs or table lines with the supporting figures.
+    details : list of str or Table
+        Paragraphs (inline Markdown: emphasis, code) and `Table` objects with the
+        supporting figures, in reading order.
     figures : dict
         Named numbers (for the CSV export and the tests).
     runs : list of int
@@ -97,7 +125,7 @@ class Verdict:
     claimed: str
     measured: str
     rule: str
-    details: list[str] = field(default_factory=list)
+    details: list[str | Table] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
     runs: list[int] = field(default_factory=list)
     failed_runs: list[tuple[int, str]] = field(default_factory=list)

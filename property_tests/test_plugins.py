@@ -1,0 +1,84 @@
+"""Plugins: a method and a claim loaded from a file in a temporary folder (--plugin), and
+from an installed entry point; the registries are restored afterwards."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from verify_sublin import make_trainer, shift_for, sphere_data
+from verify_sublin.claims.experiments import EXPERIMENTS
+from verify_sublin.claims.ledger import CLAIMS
+from verify_sublin.cli import main
+from verify_sublin.errors import InputError
+from verify_sublin.model import ShiftedReLUNet
+from verify_sublin.store import ResultStore
+from verify_sublin.trainers import METHODS
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_gd_half.py"
+
+
+@pytest.fixture
+def registries():
+    from verify_sublin import plugins
+    saved = dict(METHODS), dict(CLAIMS), dict(EXPERIMENTS), dict(plugins._LOADED)
+    yield
+    for reg, old in zip((METHODS, CLAIMS, EXPERIMENTS, plugins._LOADED), saved):
+        reg.clear()
+        reg.update(old)
+
+
+def test_plugin_file_adds_a_method_and_a_claim_that_reaches_the_report(tmp_path, registries,
+                                                                       capsys):
+    plugin = tmp_path / "plugins" / "my_plugin.py"
+    plugin.parent.mkdir()
+    shutil.copyfile(EXAMPLE, plugin)
+    out = tmp_path / "out"
+    assert main(["--plugin", str(plugin), "run", "--claims", "plugin.gd_half", "--profile",
+                 "tiny", "--out", str(out), "--quiet"]) == 0
+    assert "gd_half" in METHODS and "plugin.gd_half" in CLAIMS
+    # the verdict agrees with the stored runs, counted here
+    steps = {r["params"]["method"]: len(r["result"]["residual"])
+             for r in ResultStore(out / "results.sqlite").runs()}
+    expected = "holds" if steps["gd_half"] <= 2.5 * steps["gd"] else "fails"
+    row = next(line for line in (out / "report.md").read_text().splitlines()
+               if line.startswith("| [plugin.gd_half]"))
+    assert f"**{expected}**" in row
+    assert steps["gd_half"] > steps["gd"]        # a smaller step does take longer
+    # the method is a real one: make_trainer builds it with half of gd's step size
+    X, y = sphere_data(8, 4, seed=0, labels="teacher")
+    net = ShiftedReLUNet.init(2**8, 4, shift_for(2**8, 0.4), seed=1)
+    half, full = make_trainer("gd_half", net, X, y), make_trainer("gd", net, X, y)
+    np.testing.assert_allclose(half.eta, full.eta / 2, rtol=1e-12)
+
+
+def test_entry_points_are_loaded(tmp_path, registries, monkeypatch):
+    from verify_sublin.plugins import load_entry_points
+    site = tmp_path / "site"
+    (site / "vs_ep_demo-0.1.dist-info").mkdir(parents=True)
+    (site / "vs_ep_demo-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: vs-ep-demo\nVersion: 0.1\n")
+    (site / "vs_ep_demo-0.1.dist-info" / "entry_points.txt").write_text(
+        "[verify_sublin.methods]\ngd_half = vs_ep_demo\n")
+    shutil.copyfile(EXAMPLE, site / "vs_ep_demo.py")
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        assert "gd_half" in load_entry_points()
+        assert "gd_half" in METHODS and "plugin.gd_half" in CLAIMS
+    finally:
+        sys.modules.pop("vs_ep_demo", None)
+
+
+def test_a_bad_plugin_path_is_an_input_error(tmp_path, registries, capsys):
+    assert main(["--plugin", str(tmp_path / "missing.py"), "claims"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("verify-sublin: error: --plugin:")
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('boom')\n")
+    from verify_sublin.plugins import load_plugin_file
+    with pytest.raises(InputError, match="boom"):
+        load_plugin_file(broken)

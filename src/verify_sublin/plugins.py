@@ -1,0 +1,81 @@
+"""Plugins: training methods, experiments and claims added without editing the package.
+
+A plugin is a Python module that, when imported, registers what it adds:
+
+* a training method: a `Trainer` subclass put in `verify_sublin.trainers.METHODS`
+  under its `method` name (then `make_trainer`, the trainer contract tests and the
+  `demo` command know it);
+* an experiment: a function decorated with
+  `verify_sublin.claims.experiments.register(name)`;
+* a claim: `verify_sublin.claims.ledger.register_claim(Claim(...))` (then `run`,
+  `report`, `export` and `compare` include it).
+
+Plugins are found in two ways: installed packages that declare entry points in the
+groups ``verify_sublin.methods`` or ``verify_sublin.claims`` (the entry point names a
+module, or a callable that is called once with no arguments), and files given with the
+command line option ``--plugin path/to/module.py``. Runs of plugin experiments are made
+in-process (the default ``--jobs 1``). Cost: one import per plugin.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["ENTRY_POINT_GROUPS", "load_entry_points", "load_plugin_file", "load_plugins"]
+
+ENTRY_POINT_GROUPS = ("verify_sublin.methods", "verify_sublin.claims")
+
+_LOADED: dict[str, object] = {}
+
+
+def load_plugin_file(path: str | Path):
+    """Import the module at `path` (once per resolved path); returns the module.
+
+    A missing file or one that fails to import is an `InputError` naming it."""
+    path = Path(path)
+    key = str(path.resolve())
+    if key in _LOADED:
+        return _LOADED[key]
+    if not path.is_file() or path.suffix != ".py":
+        raise InputError("--plugin", str(path), "the path of an existing Python file (.py)")
+    name = "verify_sublin_plugin_" + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise InputError("--plugin", f"{path} ({type(exc).__name__}: {exc})",
+                         "a module that imports cleanly") from exc
+    _LOADED[key] = module
+    return module
+
+
+def load_entry_points(groups=ENTRY_POINT_GROUPS) -> list[str]:
+    """Load every installed entry point of `groups`; returns their names."""
+    names = []
+    for group in groups:
+        for ep in metadata.entry_points(group=group):
+            if f"ep:{group}:{ep.name}" in _LOADED:
+                continue
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, type):
+                obj()
+            _LOADED[f"ep:{group}:{ep.name}"] = obj
+            names.append(ep.name)
+    return names
+
+
+def load_plugins(paths=()) -> list[str]:
+    """Entry points first, then the plugin files in `paths`; returns what was loaded."""
+    loaded = load_entry_points()
+    for p in paths:
+        load_plugin_file(p)
+        loaded.append(str(p))
+    return loaded
