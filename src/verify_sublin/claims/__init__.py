@@ -7,9 +7,9 @@ rules; `verify_sublin.report.render_report` writes the report.
 
 from . import catalog, catalog_deep, catalog_rq  # noqa: F401  (register the claims)
 from .experiments import EXPERIMENTS
-from .ledger import CLAIMS, PROFILES, Claim, RunRecord, RunSpec, Verdict, run_key
+from .ledger import CLAIMS, KINDS, PROFILES, Claim, RunRecord, RunSpec, Verdict, run_key
 from .rules import VERDICTS
 from .runner import evaluate, execute, plan, resolve_claims
 
-__all__ = ["CLAIMS", "EXPERIMENTS", "PROFILES", "VERDICTS", "Claim", "RunRecord", "RunSpec",
+__all__ = ["CLAIMS", "EXPERIMENTS", "KINDS", "PROFILES", "VERDICTS", "Claim", "RunRecord", "RunSpec",
            "Verdict", "evaluate", "execute", "plan", "resolve_claims", "run_key"]

@@ -14,12 +14,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CLAIMS", "PROFILES", "Claim", "RunRecord", "RunSpec", "Verdict", "register_claim",
+__all__ = ["CLAIMS", "KINDS", "PROFILES", "SOURCE_RECONSTRUCTED", "Claim", "RunRecord", "RunSpec", "Verdict", "register_claim",
            "run_key"]
 
 #: quick: small sizes, indicative verdicts, <= 3 minutes on 2 cores; full: the report;
 #: tiny: the test suite's sizes.
 PROFILES = ("tiny", "quick", "full")
+
+#: Kinds of ledger entry. "claim": a statement the papers make (verdicts holds,
+#: holds-with-caveat, fails, inconclusive, untestable). "sanity": a mathematical identity
+#: or known fact the experiments rely on (verdict consistent / inconsistent); it checks
+#: the machinery, not the papers. "question": a reviewer's question, answered in one
+#: sentence with the measured figures (verdict "answer").
+KINDS = ("claim", "sanity", "question")
+
+#: The source of a statement whose formula is not in the collected abstracts and reviews.
+SOURCE_RECONSTRUCTED = "reconstructed from the paper's body (not in the abstract or reviews)"
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,12 @@ class Claim:
     evaluate : callable (list of RunRecord, profile) -> Verdict
     plot : callable (list of RunRecord, matplotlib Figure, profile) -> str or None
         Draws the claim's figure and returns its caption (None: no figure).
+    kind : str
+        One of `KINDS`: "claim" (the papers' statement), "sanity" (a fact the
+        experiments rely on) or "question" (a reviewer's question).
+    source : str
+        Where the statement comes from: the paper or review by citation with the verbatim
+        phrase where the collected texts contain it, else `SOURCE_RECONSTRUCTED`.
     """
 
     id: str
@@ -115,6 +131,12 @@ class Claim:
     runs: Callable[[str], list[RunSpec]]
     evaluate: Callable[[list[RunRecord], str], Verdict]
     plot: Callable[[list[RunRecord], Any, str], str | None] | None = None
+    kind: str = "claim"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id!r}: kind {self.kind!r} is not one of {KINDS}")
 
 
 CLAIMS: dict[str, Claim] = {}
