@@ -255,14 +255,47 @@ def ntk_lambda(p: dict, seed: int) -> dict:
 
 
 # ----------------------------------------------------------------- sketches
+def clustered_sphere(n: int, d: int, seed: int, clusters: int, spread: float):
+    """n inputs on the unit sphere in `clusters` tight groups: centre + spread * N(0, I),
+    normalised; teacher-free labels uniform in [-1, 1]. Near-duplicate inputs make
+    J J^T ill-conditioned. Cost O(n d).
+
+    >>> X, y = clustered_sphere(8, 4, 0, 2, 0.01)
+    >>> X.shape, bool(np.allclose(np.linalg.norm(X, axis=1), 1))
+    ((8, 4), True)
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d))
+    X = centres[np.arange(n) % clusters] + spread * rng.standard_normal((n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X, rng.uniform(-1.0, 1.0, size=n)
+
+
+def _inputs(p: dict, seed: int):
+    """The inputs of a conditioning run: ``inputs`` = "sphere" (default), "clustered"
+    (n / 4 clusters of spread ``spread``, default 0.05) or a data set name."""
+    kind = p.get("inputs", "sphere")
+    n, d = int(p["n"]), int(p["d"])
+    if kind == "sphere":
+        return sphere_data(n, d, seed=seed)
+    if kind == "clustered":
+        return clustered_sphere(n, d, seed, max(1, n // 4), float(p.get("spread", 0.05)))
+    X, y, _, _ = _data(dict(p, dataset=kind), seed)
+    return X, y
+
+
 @register("sketch_conditioning")
 def sketch_conditioning(p: dict, seed: int) -> dict:
     """Exact condition number of the preconditioned Gauss-Newton operator and CG
-    iterations, per sketch type and size factor, at the initial weights.
+    iterations with and without the preconditioner, per sketch type and size factor, at
+    the initial weights.
 
-    Parameters: m, n, d, c, kinds, factors, tol, mu."""
-    m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
-    X, y = sphere_data(n, d, seed=seed)
+    Parameters: m, n, d, c, kinds, factors, tol, mu, inputs ("sphere", "clustered" or a
+    data set name), spread. Cost O(n m d) for the Gram, O(n^3) per eigendecomposition,
+    one sketch and one CG solve per (kind, factor)."""
+    m, n = int(p["m"]), int(p["n"])
+    X, y = _inputs(p, seed)
+    d = X.shape[1]
     net = _net(p, d, seed + 1)
     ggn = make_trainer("ggn", net, X, y)
     pat = ggn.fire_sets.union_patterns()
@@ -272,6 +305,9 @@ def sketch_conditioning(p: dict, seed: int) -> dict:
     A = G + mu * np.eye(n)
     r = ggn.outputs - y
     eig = np.linalg.eigvalsh(A)
+    jac0 = SparseJacobian(pat, row_coef, X)
+    _, info0, _ = pcg(lambda v, jac=jac0: jac.jjt(v) + mu * v, r, np.eye(n),
+                      tol=float(p.get("tol", 1e-10)), max_iter=max(500, 4 * n))
     rows = []
     for kind in p["kinds"]:
         for factor in p["factors"]:
@@ -291,7 +327,9 @@ def sketch_conditioning(p: dict, seed: int) -> dict:
             rows.append({"kind": kind, "factor": float(factor), "s": s,
                          "kappa": float(ev[-1] / ev[0]), "iterations": info.iterations,
                          "estimate": info.condition_estimate, "stop": info.stop_reason})
-    return {"rows": rows, "kappa_unpreconditioned": float(eig[-1] / eig[0]), "b": net.shift}
+    return {"rows": rows, "kappa_unpreconditioned": float(eig[-1] / eig[0]), "b": net.shift,
+            "iterations_unpreconditioned": info0.iterations, "stop_unpreconditioned":
+            info0.stop_reason, "d": d}
 
 
 # ----------------------------------------------------------- width threshold

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CLAIMS", "KINDS", "PROFILES", "SOURCE_RECONSTRUCTED", "Claim", "RunRecord", "RunSpec", "Verdict", "register_claim",
-           "run_key"]
+__all__ = ["CLAIMS", "KINDS", "PROFILES", "SOURCE_RECONSTRUCTED", "Claim", "RunRecord",
+           "RunSpec", "Verdict", "register_claim", "run_key"]
 
 #: quick: small sizes, indicative verdicts, <= 3 minutes on 2 cores; full: the report;
 #: tiny: the test suite's sizes.
