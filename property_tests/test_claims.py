@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from verify_sublin.claims import CLAIMS, KINDS, RunRecord
-from verify_sublin.claims.rules import VERDICTS_BY_KIND
 from verify_sublin.claims.fitting import LogLogFit, loglog_fit
-from verify_sublin.claims.rules import all_within, exponent_at_most, exponent_matches, worst
+from verify_sublin.claims.rules import VERDICTS_BY_KIND, all_within, exponent_at_most, exponent_matches, worst
 from verify_sublin.model import shift_for
 from verify_sublin.sketch import _DEFAULT_FACTOR
 

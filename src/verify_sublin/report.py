@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .claims.fitting import loglog_fit
-from .claims.ledger import CLAIMS, RunRecord
+from .claims.ledger import CLAIMS, KINDS, RunRecord
 from .claims.runner import evaluate, resolve_claims
 from .provenance import git_commit, machine_info, same_sources, versions
 from .store import ResultStore
@@ -41,6 +41,26 @@ iteration in m, n and d — never the theorems in their own regime. Exponents ar
 slopes over the sizes run; an asymptotic exponent is compared with the finite-size
 prediction where one exists. A quick-profile report uses small sizes and its verdicts
 are indicative only."""
+
+
+#: One table per kind of ledger entry: title, what it holds, columns.
+_KIND_TABLES = {
+    "claim": ("Claims of the papers",
+              "Statements the papers make. Verdicts: holds, holds-with-caveat, fails, "
+              "inconclusive (the sizes run cannot decide), untestable (no experiment can "
+              "refute it). Every rule here has a configuration of its own experiment on "
+              "which it fails (listed in the test suite).",
+              ["claim", "source", "claimed", "measured", "verdict"]),
+    "sanity": ("Sanity checks of the machinery",
+               "Identities and known facts the experiments rely on. They check this project's "
+               "code and sampling, not the papers: consistent or inconsistent.",
+               ["check", "source", "expected", "measured", "verdict"]),
+    "question": ("Reviewers' questions",
+                 "Questions the reviewers asked. Each gets an answer in one sentence with the "
+                 "measured figures; the premise behind a question is this project's, so it is "
+                 "never marked as failing.",
+                 ["question", "source", "premise", "answer", "verdict"]),
+}
 
 
 def _fmt_params(records: list[RunRecord]) -> str:
@@ -204,16 +224,21 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
         blocks.append(("p", f"**Every verdict below is indicative:** the {profile} profile runs "
                             f"small sizes (m <= {top}). The committed full report is in "
                             "reports/full/."))
-    header = ["claim", "paper", "claimed", "measured", "verdict"]
-    table = []
     stale = [_stale(records, commit) for _, records in results]
-    for (v, _), old in zip(results, stale):
-        mark = " (indicative)" if indicative else ""
-        measured = v.measured + (" †" if old else "")
-        table.append([f"[{v.claim_id}](#{_anchor(v.claim_id)})", CLAIMS[v.claim_id].paper,
-                      v.claimed, measured, f"**{v.verdict}**{mark}"])
-    blocks.append(("h2", "Verdicts"))
-    blocks.append(("table", header, table))
+    for kind in KINDS:
+        rows = [(v, old) for (v, _), old in zip(results, stale) if CLAIMS[v.claim_id].kind == kind]
+        if not rows:
+            continue
+        title, intro, header = _KIND_TABLES[kind]
+        table = []
+        for v, old in rows:
+            mark = " (indicative)" if indicative else ""
+            measured = v.measured + (" †" if old else "")
+            table.append([f"[{v.claim_id}](#{_anchor(v.claim_id)})", CLAIMS[v.claim_id].source,
+                          v.claimed, measured, f"**{v.verdict}**{mark}"])
+        blocks.append(("h2", title))
+        blocks.append(("p", intro))
+        blocks.append(("table", header, table))
     dagger = ("† the figure comes from runs made at another commit than the one this "
               "report is rendered at (see the claim's provenance). "
               if any(stale) else "")
@@ -225,7 +250,8 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     for v, records in results:
         claim = CLAIMS[v.claim_id]
         blocks.append(("h2", f"{v.claim_id}", _anchor(v.claim_id)))
-        blocks.append(("p", f"**Paper:** {claim.paper}. **Claim:** {claim.statement}"))
+        blocks.append(("p", f"**Kind:** {claim.kind} ({_KIND_TABLES[claim.kind][0].lower()}). "
+                            f"**Source:** {claim.source}. **Statement:** {claim.statement}"))
         blocks.append(("p", f"**Experiment:** {claim.experiment}"))
         blocks.append(("p", f"**Verdict: {v.verdict}**{' (indicative)' if indicative else ''}. "
                             f"Claimed: {v.claimed}. Measured: {v.measured}."))

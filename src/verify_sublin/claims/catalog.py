@@ -1002,6 +1002,227 @@ register_claim(Claim(
            "good approximate solution\"; the O(1) condition number is " + SOURCE_RECONSTRUCTED))
 
 
+# ============================================================ union.size
+#: union.size: the fitted exponent of |U| in m must have its interval below this
+UNION_EXPONENT_MAX = 1.0
+_UNION_CS = (0.4, 0.6, 0.85)
+
+
+def _union_runs(profile):
+    """Sizes: |U| at initialisation against m (n = 64) and against n (fixed m), at c in
+    `_UNION_CS`. m in 2^8..2^10 / 2^10..2^16 / 2^10..2^20; n in 8..64 / 8..128 / 8..256.
+    Budget: quick about 5 s, full about 60 s on one core."""
+    ms = _p(profile, [2**8, 2**9, 2**10], [2**10, 2**12, 2**14, 2**16],
+            [2**k for k in range(10, 21, 2)])
+    ns = _p(profile, [8, 16, 32, 64], [8, 16, 32, 64, 128], [8, 16, 32, 64, 128, 256])
+    m0, n0, d = _p(profile, (2**10, 64, 8), (2**14, 64, 16), (2**16, 64, 32))
+    specs = [RunSpec("fire_sets_init", {"m": m, "c": c, "n": n0, "d": d}, seed=16)
+             for c in _UNION_CS for m in ms]
+    specs += [RunSpec("fire_sets_init", {"m": m0, "c": c, "n": n, "d": d}, seed=16)
+              for c in _UNION_CS for n in ns if n != n0]
+    return specs
+
+
+def _union_model(m: int, n: int, c: float) -> float:
+    """m (1 - (1 - Q(b))^n): the expected union of n independent fire sets."""
+    return m * -math.expm1(n * math.log1p(-norm.sf(shift_for(int(m), c))))
+
+
+def union_verdict(fits) -> tuple[str, str]:
+    """fits: {c: LogLogFit of |U| against m}. holds if every interval lies below
+    `UNION_EXPONENT_MAX`; fails if one reaches it.
+
+    >>> from verify_sublin.claims.fitting import LogLogFit
+    >>> union_verdict({0.4: LogLogFit(0.9, 1, 0.88, 0.92, 4, 4)})[0]
+    'holds'
+    >>> union_verdict({0.4: LogLogFit(1.0, 1, 0.99, 1.0, 4, 4)})[0]
+    'fails'
+    """
+    if not fits:
+        return "inconclusive", "fewer than two widths per c"
+    reach = {c: f for c, f in fits.items() if f.high >= UNION_EXPONENT_MAX}
+    if reach:
+        return "fails", "; ".join(f"c={c:g}: {f}" for c, f in reach.items())
+    return "holds", f"every interval below {UNION_EXPONENT_MAX:g}"
+
+
+def _union_eval(records, profile):
+    good, _ = _split(records)
+    claimed = "a step modifies a small subset: |U| = |union of the S_i| sublinear in m"
+    if not good:
+        return _no_runs("union.size", records, claimed, "")
+    widths = defaultdict(set)            # the m sweep's n is the one run at most widths
+    for r in good:
+        widths[r.spec.params["n"]].add(r.spec.params["m"])
+    n0 = max(widths, key=lambda n: len(widths[n]))
+    by_m, by_n = defaultdict(list), defaultdict(list)
+    for r in good:
+        p = r.spec.params
+        row = (p["m"], p["n"], r.result["union"], _union_model(p["m"], p["n"], p["c"]))
+        if p["n"] == n0:
+            by_m[p["c"]].append(row)
+        by_n[p["c"]].append(row)
+    lines = ["| c | against | sizes | fitted exponent of |U| | |U| / m at the largest size | "
+             "model m (1 - (1 - Q(b))^n) / m there |", "|---|---|---|---|---|---|"]
+    fits, top = {}, {}
+    for c, rows in sorted(by_m.items()):
+        rows.sort()
+        if len({x[0] for x in rows}) < 2:
+            continue
+        fits[c] = loglog_fit([x[0] for x in rows], [max(1, x[2]) for x in rows])
+        m, n, u, model = rows[-1]
+        top[c] = u / m
+        lines.append(f"| {c:g} | m (n = {n}) | {_pow2(rows[0][0])}..{_pow2(m)} | {fits[c]} | "
+                     f"{u / m:.3f} | {model / m:.3f} |")
+    for c, rows in sorted(by_n.items()):
+        m_fixed = max((x[0] for x in rows), key=lambda m: sum(x[0] == m for x in rows))
+        rows = sorted((x for x in rows if x[0] == m_fixed), key=lambda x: x[1])
+        if len({x[1] for x in rows}) < 2:
+            continue
+        fit = loglog_fit([x[1] for x in rows], [max(1, x[2]) for x in rows])
+        m, n, u, model = rows[-1]
+        lines.append(f"| {c:g} | n (m = {_pow2(m)}) | {rows[0][1]}..{n} | {fit} | {u / m:.3f} | "
+                     f"{model / m:.3f} |")
+    lines.append("Every neuron in U has its n inner products refreshed in a step, so a step "
+                 "costs about n |U| (d + log m); where n Q(b) << 1, |U| ~ n m Q(b) (sublinear "
+                 "in m, linear in n), and where n Q(b) >~ 1 it approaches m.")
+    v, why = union_verdict(fits)
+    return _verdict(
+        "union.size", records, v, claimed,
+        "fitted exponents of |U| in m: " + ", ".join(f"c={c:g} {f}" for c, f in fits.items())
+        + "; |U| / m at the largest m: " + ", ".join(f"c={c:g} {u:.3f}" for c, u in top.items()),
+        f"fit log |U| against log m at fixed n (fire sets at initialisation, one seed per "
+        f"size) with a 95% bootstrap interval: holds if the interval lies below "
+        f"{UNION_EXPONENT_MAX:g} at every c > 0 run; fails if it reaches "
+        f"{UNION_EXPONENT_MAX:g} at some c. Whether |U| / m is \"small\" at the sizes run is "
+        f"for the reader (the table gives it). Here: {why}.", lines,
+        {**{f"exp_c{c:g}": f.exponent for c, f in fits.items()},
+         **{f"fraction_c{c:g}": u for c, u in top.items()}})
+
+
+register_claim(Claim(
+    id="union.size", paper="DHSWZ",
+    statement="Each iteration modifies a small subset of the neurons: the union U of the fire "
+              "sets, about m (1 - (1 - Q(b))^n), grows sublinearly in m.",
+    experiment="|U| at initialisation against m (n = 64) and against n (fixed m), beside the "
+               "model m (1 - (1 - Q(b))^n).",
+    rule=f"Fitted exponent of |U| in m has its 95% interval below {UNION_EXPONENT_MAX:g} at "
+         "every c > 0 run.",
+    runs=_union_runs, evaluate=_union_eval, kind="claim",
+    source=f"{CITE['DHSWZ']}: \"each iteration corresponds to modifying a small subset of the "
+           "nodes in the tree\""))
+
+
+# ======================================================= iterations.count
+#: iterations.count: the accuracies at which the steps are counted
+ITER_EPS = (1e-4, 1e-6, 1e-8, 1e-10, 1e-12)
+#: iterations.count: largest exponent of T in log(1/eps) counted as "at most linear"
+ITER_LOG_EXPONENT_MAX = 1.0
+#: iterations.count: largest exponent of T in n counted as "independent of n"
+ITER_N_EXPONENT_MAX = 0.1
+_ITER_STEPS = 60
+
+
+def _iter_runs(profile):
+    """Sizes: sublinear Gauss-Newton (exact Gram) on sphere teacher data at fixed m, c = 0.4,
+    n in 8..32 / 8..64 / 8..128, 1 / 3 / 5 seeds, to 1e-12 of the initial residual (at most
+    60 steps). Budget: quick about 15 s, full about 3 minutes on one core."""
+    m, d = _p(profile, (2**10, 8), (2**14, 16), (2**16, 32))
+    ns = _p(profile, [8, 16, 32], [8, 16, 32, 64], [8, 16, 32, 64, 128])
+    seeds = _p(profile, [0], [0, 1, 2], [0, 1, 2, 3, 4])
+    return [RunSpec("training", {"method": "sublinear_gn", "options": _CACHE_IMPLICIT,
+                                 "dataset": "sphere-teacher", "n": n, "d": d, "m": m, "c": 0.4,
+                                 "steps": _ITER_STEPS, "tol": min(ITER_EPS)}, seed=s)
+            for n in ns for s in seeds]
+
+
+def _steps_to(res, eps: float) -> int | None:
+    for t, r in enumerate(res["residual"], start=1):
+        if r <= eps * res["residual0"]:
+            return t
+    return None
+
+
+def iterations_verdict(log_fit, n_fit, missed: int) -> tuple[str, str]:
+    """holds if T grows at most linearly in log(1/eps) (interval of its exponent <=
+    `ITER_LOG_EXPONENT_MAX`) and T's exponent in n has its interval below
+    `ITER_N_EXPONENT_MAX`; fails if a run never reaches eps, or an interval lies wholly
+    above its limit; inconclusive otherwise.
+
+    >>> from verify_sublin.claims.fitting import LogLogFit
+    >>> iterations_verdict(LogLogFit(0.5, 1, 0.4, 0.6, 5, 5), LogLogFit(0, 1, -0.05, 0.05, 4, 4), 0)[0]
+    'holds'
+    >>> iterations_verdict(LogLogFit(0.5, 1, 0.4, 0.6, 5, 5), LogLogFit(0.5, 1, 0.3, 0.7, 4, 4), 0)[0]
+    'fails'
+    """
+    if missed:
+        return "fails", f"{missed} runs never reached eps within {_ITER_STEPS} steps"
+    if log_fit is None or n_fit is None:
+        return "inconclusive", "too few sizes"
+    if log_fit.low > ITER_LOG_EXPONENT_MAX or n_fit.low >= ITER_N_EXPONENT_MAX:
+        return "fails", f"log(1/eps) exponent {log_fit}, n exponent {n_fit}"
+    if log_fit.high <= ITER_LOG_EXPONENT_MAX and n_fit.high < ITER_N_EXPONENT_MAX:
+        return "holds", f"log(1/eps) exponent {log_fit}, n exponent {n_fit}"
+    return "inconclusive", f"log(1/eps) exponent {log_fit}, n exponent {n_fit} straddle the limits"
+
+
+def _iter_eval(records, profile):
+    good, _ = _split(records)
+    claimed = "T = O(log(n / eps)) iterations; the rate independent of n"
+    if not good:
+        return _no_runs("iterations.count", records, claimed, "")
+    lines = ["| n | eps | log2(n / eps) | steps taken T (min..max over seeds) |",
+             "|---|---|---|---|"]
+    missed, xs_eps, ts_eps, xs_n, ts_n = 0, [], [], [], []
+    by_n = defaultdict(list)
+    for r in good:
+        by_n[r.spec.params["n"]].append(r.result)
+    for n, results in sorted(by_n.items()):
+        for eps in ITER_EPS:
+            ts = [_steps_to(res, eps) for res in results]
+            missed += sum(t is None for t in ts)
+            ok = [t for t in ts if t is not None]
+            xs_eps += [math.log(1 / eps)] * len(ok)
+            ts_eps += ok
+            if eps == min(ITER_EPS):
+                xs_n += [n] * len(ok)
+                ts_n += ok
+            lines.append(f"| {n} | {eps:g} | {math.log2(n / eps):.1f} | "
+                         + (f"{min(ok)}..{max(ok)}" if ok else "not reached") + " |")
+    lines.append("log2(n / eps) is the number of halvings the claimed rate allows; T is the "
+                 "first step whose residual is <= eps times the initial one.")
+    log_fit = loglog_fit(xs_eps, ts_eps) if len(set(xs_eps)) >= 2 else None
+    n_fit = loglog_fit(xs_n, ts_n) if len(set(xs_n)) >= 2 else None
+    v, why = iterations_verdict(log_fit, n_fit, missed)
+    return _verdict(
+        "iterations.count", records, v, claimed,
+        f"exponent of T in log(1/eps): {log_fit}; exponent of T in n (eps = "
+        f"{min(ITER_EPS):g}): {n_fit}",
+        f"count the steps T to reach eps x the initial residual for eps in "
+        f"{', '.join(f'{e:g}' for e in ITER_EPS)}; fit log T against log log(1/eps) and, at "
+        f"eps = {min(ITER_EPS):g}, against log n (seeds as repeated points, 95% bootstrap "
+        f"intervals): holds if the first interval is <= {ITER_LOG_EXPONENT_MAX:g} (T at most "
+        f"linear in log(1/eps)) and the second lies below {ITER_N_EXPONENT_MAX:g} (T "
+        f"independent of n); fails if a run never reaches eps in {_ITER_STEPS} steps or an "
+        f"interval lies wholly above its limit; inconclusive otherwise. Here: {why}.", lines,
+        {"log_exponent": log_fit.exponent if log_fit else None,
+         "n_exponent": n_fit.exponent if n_fit else None, "missed": missed})
+
+
+register_claim(Claim(
+    id="iterations.count", paper="DHSWZ",
+    statement="T = O(log(n / eps)) iterations reach training error eps; the second-order "
+              "rate does not depend on n.",
+    experiment="Sublinear Gauss-Newton (exact Gram) at fixed m over n and seeds; steps to "
+               "reach eps for eps = 1e-4..1e-12.",
+    rule=f"T at most linear in log(1/eps) (exponent <= {ITER_LOG_EXPONENT_MAX:g}); exponent "
+         f"of T in n below {ITER_N_EXPONENT_MAX:g}.",
+    runs=_iter_runs, evaluate=_iter_eval, kind="claim",
+    source=f"{CITE['BPSW']}: \"Despite their remarkable convergence rate "
+           "($\\mathit{independent}$ of the training batch size $n$)\"; T = O(log(n / eps)) "
+           f"in {CITE['DHSWZ']} is {SOURCE_RECONSTRUCTED}"))
+
+
 # ============================================== cost per iteration claims
 def _cpi_grid(profile):
     return _p(profile,

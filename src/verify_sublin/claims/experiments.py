@@ -469,3 +469,30 @@ def deep_merge(p: dict, seed: int) -> dict:
                                  float(p["c"]), seed, [int(k) for k in p["periods"]],
                                  int(p.get("window", 12)))
     return {"rows": {str(k): v for k, v in res["rows"].items()}, "best": res["best"]}
+
+
+@register("deep_training")
+def deep_training(p: dict, seed: int) -> dict:
+    """Deep Gauss-Newton (deep_dense, exact) on sphere teacher data until tol of the
+    initial residual or `steps` steps: per-step residual and contraction.
+
+    Parameters: m, n, d, depth, c, scaling ("normalized" or "fixed"), steps, tol, mu.
+    Cost per step O(n (L - 1) m^2 + n^2 L m + n^3); memory 2 (L - 1) m^2 floats."""
+    from ..speed_deep import deep_problem
+    net, X, y, _ = deep_problem(int(p["m"]), int(p["n"]), int(p["d"]), int(p["depth"]),
+                                float(p["c"]), seed, p.get("scaling", "normalized"))
+    trainer = make_trainer("deep_dense", net, X, y, update="gn", mu=float(p.get("mu", 1e-10)))
+    r0 = trainer.residual
+    residual, contraction, error = [], [], None
+    for _ in range(int(p["steps"])):
+        if trainer.residual <= float(p["tol"]) * r0:
+            break
+        try:
+            res = trainer.step()
+        except NumericalError as exc:
+            error = str(exc)
+            break
+        residual.append(res.residual_after)
+        contraction.append(res.contraction)
+    return {"b": net.shift, "n": int(p["n"]), "residual0": r0, "residual": residual,
+            "contraction": contraction, "error": error}
