@@ -23,6 +23,7 @@ REQUIRED_IDS = {
     "cpi.sketched_gn", "cpi.sublinear_gn", "lower_bound.dsws", "hsr.preprocessing",
     "rq.min_shift", "rq.jacobian_sparsity", "rq.ntk_krr", "rq.hyperparameters",
     "rq.vs_first_order", "rq.train_second_layer", "rq.plain_relu", "cpi.multilayer",
+    "union.size", "iterations.count", "convergence.multilayer", "init.multilayer",
 }
 
 
@@ -91,7 +92,7 @@ def _fake(spec, bad: bool) -> dict:
         mean = 2.0 * mq + 10 if bad else mq
         return {"sizes": [int(mean)] * p["n"], "mean": mean, "max": int(mean * 1.05) + 1,
                 "min": int(mean), "mQ": mq, "Q": q, "b": b, "bound": p["m"] ** (1 - p["c"] / 2),
-                "union": p["m"] // 2}
+                "union": p["m"] if bad else int(p["m"] ** 0.8)}
     if e in ("training", "training_timed"):
         m, n = p["m"], p["n"]
         b = shift_for(m, p.get("c", 0.4))
@@ -110,6 +111,10 @@ def _fake(spec, bad: bool) -> dict:
             res = [0.9**k for k in range(1, 21)]
             contraction = [0.9] * 20
             seconds = [0.001] * 20
+        if p.get("tol") == 1e-12:             # iterations.count: quadratic vs linear convergence
+            res = [0.9**k for k in range(1, 61)] if bad else [1e-2, 1e-4, 1e-8, 1e-16]
+            contraction = [0.9] * 60 if bad else [1e-2, 1e-2, 1e-4, 1e-8]
+            seconds = [0.001] * len(res)
         mean_fire = [fire * (1 + (0.9 * k if bad else 0.0)) for k in range(len(res))]
         return {"b": b, "m": m, "n": n, "d": p["d"], "build_seconds": 0.0, "residual0": 1.0,
                 "error": None, "residual": res, "contraction": contraction[:len(res)],
@@ -181,6 +186,11 @@ def _fake(spec, bad: bool) -> dict:
                                    "claimed_cost": float(m**1.6), "init_ops": m**2}}
         return {"b": 1.0, "net_init": 0.1, "expected_fire_set": 10.0,
                 "ratio": m**2 / sub_ops, "ratio_ops": m**2 / sub_ops, "rows": rows}
+    if e == "deep_training":
+        contraction = [0.9] * 20 if bad else [0.1] * 5
+        return {"b": 1.0, "n": p["n"], "residual0": 1.0, "contraction": contraction,
+                "residual": [0.9**k if bad else 0.1**k for k in range(1, len(contraction) + 1)],
+                "error": None}
     if e == "deep_merge":
         return {"rows": {str(k): {"mean": 0.01 * k, "median": 0.01, "merges": 1}
                          for k in p["periods"]}, "best": 1}
@@ -216,6 +226,10 @@ EXPECTED = {
     "rq.train_second_layer": ("answer", "answer"),
     "rq.plain_relu": ("answer", "answer"),
     "cpi.multilayer": ("holds", "fails"),
+    "union.size": ("holds", "fails"),
+    "iterations.count": ("holds", "fails"),
+    "convergence.multilayer": ("holds", "fails"),
+    "init.multilayer": ("holds", "fails"),
 }
 
 
