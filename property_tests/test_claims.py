@@ -134,6 +134,13 @@ def _fake(spec, bad: bool) -> dict:
                 "log2m": log2m, "union": 50, "update_visits": 50 * n, "update_inner_products":
                 50 * n, "seconds_build": 1.0, "seconds_query": 1.0, "seconds_update": 1.0,
                 "seconds_floor": 1.0}
+    if e == "step_counts":
+        m, n, d, c = p["m"], p["n"], p["d"], p["c"]
+        claimed = m ** (1 - c / 2) * n * d + n**3
+        ops = claimed * (n**2 if bad else 1)
+        return {"total_ops": ops, "claimed_cost": claimed, "union_size": m // 4,
+                "ops": [ops] * 3, "union": [m // 4] * 3, "residual0": 1.0,
+                "residuals": [0.1, 0.01, 0.001], "b": 1.0}
     if e == "step_speed":
         m, n, d, c = p["m"], p["n"], p["d"], p.get("c", 0.4)
         variant = p.get("variant", "")

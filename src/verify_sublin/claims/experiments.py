@@ -496,3 +496,30 @@ def deep_training(p: dict, seed: int) -> dict:
         contraction.append(res.contraction)
     return {"b": net.shift, "n": int(p["n"]), "residual0": r0, "residual": residual,
             "contraction": contraction, "error": error}
+
+
+@register("step_counts")
+def step_counts(p: dict, seed: int) -> dict:
+    """Counted operations of the first `steps` steps of one method from initialisation
+    (the steps before convergence), deterministic, so not a timing experiment.
+
+    Parameters: method, options, m, n, d, c, steps (default 3). Returns the mean over the
+    steps of total_ops, claimed_cost and union_size, and the per-step lists.
+    Cost: construction plus `steps` steps of the method."""
+    n, d = int(p["n"]), int(p["d"])
+    X, y = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    options = dict(p.get("options", {}))
+    options.setdefault("mu", 1e-10)       # an empty fire set must not stop a count
+    trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
+    ops, claimed, union, residual = [], [], [], []
+    for _ in range(int(p.get("steps", 3))):
+        res = trainer.step()
+        ops.append(res.total_ops(d))
+        claimed.append(res.claimed_cost)
+        union.append(res.union_size)
+        residual.append(res.residual_after)
+    return {"total_ops": float(np.mean(ops)), "claimed_cost": float(np.mean(claimed)),
+            "union_size": float(np.mean(union)), "ops": ops, "union": union,
+            "residual0": float(np.linalg.norm(net.forward(X) - y)), "residuals": residual,
+            "b": net.shift}
