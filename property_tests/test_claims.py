@@ -181,7 +181,12 @@ def _fake(spec, bad: bool) -> dict:
                 "ggn": {"train_mse": 0.0, "test_mse": 2.0 if bad else 0.5, "seconds": 1.0,
                         "steps": 4},
                 "second_layer": {"train_mse": 0.0, "test_mse": 0.6, "seconds": 0.1, "steps": 1},
-                "ntk_krr": {"train_mse": 0.0, "test_mse": 0.5, "seconds": 0.1, "steps": 1}}
+                "ntk_krr": {"train_mse": 0.0, "test_mse": 0.5, "seconds": 0.1, "steps": 1},
+                "ntk_krr_from_f0": {"train_mse": 0.0, "test_mse": 0.5, "seconds": 0.1,
+                                    "steps": 1},
+                "agreement": {"ntk_krr": 0.9 if bad else 0.5,
+                              "ntk_krr_from_f0": 0.9 if bad else 0.1,
+                              "second_layer": 0.5}}
     if e == "deep_step_speed":
         m = p["m"]
         sub_ops = m ** (2.0 if bad else 1.3)
