@@ -468,11 +468,13 @@ def deep_step_speed(p: dict, seed: int) -> dict:
     """Per-step medians, counted operations and construction cost of deep_dense and
     deep_sublinear at one size (`verify_sublin.speed_deep.compare_deep`).
 
-    Parameters: m, n, d, depth, c, steps, warmup, update, mu."""
+    Parameters: m, n, d, depth, c, steps, warmup, update, mu, scaling ("normalized", the
+    default, or "fixed")."""
     from ..speed_deep import compare_deep
     res = compare_deep(int(p["m"]), int(p["n"]), int(p["d"]), int(p["depth"]),
                        float(p["c"]), seed, int(p.get("steps", 5)), int(p.get("warmup", 1)),
-                       p.get("update", "gn"), float(p.get("mu", 1e-6)))
+                       p.get("update", "gn"), float(p.get("mu", 1e-6)),
+                       scaling=p.get("scaling", "normalized"))
     keep = ("median", "mean", "times", "total_ops", "claimed_cost", "init_seconds", "init_ops",
             "layer_sizes_mean", "layer_unions", "residuals")
     return {"b": res["config"]["b"], "net_init": res["net_init"],
