@@ -107,6 +107,8 @@ def _loglog(ax, xlabel, ylabel):
 
 # ======================================================== sparsity.init
 def _sparsity_init_runs(profile):
+    """Sizes: m in 2^8..2^10 / 2^10..2^14 / 2^10..2^22, c in 0..0.85, n = 8 / 32 / 64.
+    Budget: quick about 10 s, full about 100 s on one core."""
     ms = _p(profile, [2**8, 2**10], [2**10, 2**12, 2**14], [2**k for k in range(10, 23, 2)])
     cs = _p(profile, [0.4, 0.85], [0.0, 0.2, 0.4, 0.6, 0.85], [0.0, 0.2, 0.4, 0.6, 0.85])
     n, d = _p(profile, (8, 8), (32, 16), (64, 32))
@@ -208,6 +210,8 @@ _CACHE_IMPLICIT = {"fire_sets": "cache", "preactivations": "implicit"}
 
 
 def _sparsity_training_runs(profile):
+    """Sizes: m = 2^9 / 2^14 / {2^16, 2^20}, c in {0.4, 0.85}, up to 10 Gauss-Newton steps.
+    Budget: quick about 10 s, full about 25 s on one core."""
     ms = _p(profile, [2**9], [2**14], [2**16, 2**20])
     datasets = _p(profile, ["sphere-teacher"], ["sphere-teacher", "diabetes"],
                   ["sphere-teacher", "sphere-random", "diabetes", "digits"])
@@ -303,6 +307,8 @@ register_claim(Claim(
 
 # ====================================================== tree.correctness
 def _tree_correct_runs(profile):
+    """Sizes: random trees with m <= 40 / 200 / 1000 and n <= 8.
+    Budget: quick about 20 s, full about 10 s on one core."""
     trials, m_max, updates = _p(profile, (5, 40, 4), (40, 200, 8), (300, 1000, 20))
     return [RunSpec("tree_check", {"trials": trials, "m_max": m_max, "n_max": 8, "d": 4,
                                    "updates": updates}, seed=3)]
@@ -346,6 +352,8 @@ register_claim(Claim(
 
 # =========================================================== tree.cost
 def _tree_cost_runs(profile):
+    """Sizes: m in 2^8..2^10 / 2^10..2^14 / 2^12..2^22, c in {0.4, 0.85}.
+    Budget: quick about 1 s, full about 45 s on one core."""
     ms = _p(profile, [2**8, 2**10], [2**10, 2**12, 2**14], [2**k for k in range(12, 23, 2)])
     n, d = _p(profile, (8, 8), (32, 16), (64, 32))
     return [RunSpec("tree_cost", {"m": m, "n": n, "d": d, "c": c}, seed=4)
@@ -443,6 +451,8 @@ _BENEFIT_VARIANTS = ("sublinear tree explicit", "sublinear cache explicit",
 
 
 def _tree_benefit_runs(profile):
+    """Sizes: m = 2^10 / {2^12, 2^14} / 2^16..2^20, five variants, c in {0.4, 0.85}.
+    Budget: quick about 15 s, full about 60 s (timed, one at a time)."""
     ms = _p(profile, [2**10], [2**12, 2**14], [2**16, 2**18, 2**20])
     n, d = _p(profile, (8, 8), (32, 16), (64, 32))
     steps = _p(profile, 2, 3, 5)
@@ -531,6 +541,8 @@ register_claim(Claim(
 
 # ============================================================ ntk.lambda
 def _ntk_runs(profile):
+    """Sizes: n up to 8 / 64 / 128 inputs, 3 / 13 / 15 shifts.
+    Budget: under 1 s at every profile."""
     bs = _p(profile, [0.0, 1.0, 2.0], list(np.round(np.linspace(0, 3, 13), 3)),
             list(np.round(np.linspace(0, 3.5, 15), 3)))
     sets = _p(profile, [("sphere-teacher", 8, 4)],
@@ -760,6 +772,8 @@ register_claim(Claim(
 
 # ===================================================== width.requirement
 def _width_runs(profile):
+    """Sizes: m in 2^5..2^9 / 2^5..2^13 / 2^5..2^16, 2 / 5 / 10 seeds per width.
+    Budget: quick about 35 s, full about 10 s of computation on one core (small widths)."""
     ms = _p(profile, [2**5, 2**7, 2**9], [2**k for k in range(5, 14)],
             [2**k for k in range(5, 17)])
     seeds = _p(profile, [0, 1], [0, 1, 2, 3, 4], list(range(10)))
@@ -1276,7 +1290,9 @@ def _count_runs(method, options, profile, cs):
 
 
 def _cpi_runs(method, options, profile, cs=(0.4,), grid=None):
-    """m, n and d varied one at a time around a base size (the base run is shared)."""
+    """m, n and d varied one at a time around a base size (the base run is shared).
+    Sizes: m, n, d varied one at a time around the base size of the grid; timed.
+    Budget: quick about 20 s, full about 2 minutes per method (timed, one at a time)."""
     grid = grid or _cpi_grid(profile)
     base = dict(zip("mnd", grid["base"]))
     steps = _p(profile, 2, 3, 5)

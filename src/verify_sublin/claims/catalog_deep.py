@@ -50,6 +50,9 @@ def _below(fit, reference: float) -> str:
 
 
 def _deep_runs(profile):
+    """Sizes: m in 2^8..2^9 / 2^9..2^12 / 2^10..2^14 (2^15 does not fit in memory), depth 2 / 3 / 3,
+    c in {0.4, 0.85}, normalised and fixed scale, and the merge-period runs.
+    Budget: quick about 2 minutes, full about 7 minutes (timed, one at a time)."""
     ms = _p(profile, [2**8, 2**9], [2**9, 2**10, 2**11, 2**12],
             [2**10, 2**11, 2**12, 2**13, 2**14])
     n, d, depth = _p(profile, (8, 8, 2), (16, 16, 3), (32, 32, 3))

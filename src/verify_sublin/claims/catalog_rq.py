@@ -39,6 +39,8 @@ __all__: list[str] = []
 
 # ============================================================ rq.min_shift
 def _shift_runs(profile):
+    """Sizes: m = 2^9 / {2^12, 2^14} / 2^14..2^18, c in 0..0.6.
+    Budget: quick about 2 s, full about 12 s on one core."""
     ms = _p(profile, [2**9], [2**12, 2**14], [2**14, 2**16, 2**18])
     cs = _p(profile, [0.0, 0.4], [0.0, 0.1, 0.2, 0.3, 0.4, 0.48, 0.6],
             [0.0, 0.1, 0.2, 0.3, 0.4, 0.48, 0.6])
@@ -110,6 +112,7 @@ register_claim(Claim(
 
 # ===================================================== rq.jacobian_sparsity
 def _jsparse_runs(profile):
+    """The runs of sparsity.init and sparsity.training (no runs of its own)."""
     return _sparsity_init_runs(profile) + _sparsity_training_runs(profile)
 
 
@@ -121,7 +124,7 @@ def _jsparse_eval(records, profile):
         return _no_runs("rq.jacobian_sparsity", records, "", "")
     lines = ["| c | fitted slope of |S_i(0)| in m | local slope of m Q(b) | 1 - c/2 | "
              "matches m Q(b) |", "|---|---|---|---|---|"]
-    verdicts = []
+    verdicts, slopes = [], []
     by_c = defaultdict(list)
     for r in init:
         by_c[r.spec.params["c"]].append((r.spec.params["m"], r.result["mean"]))
@@ -134,6 +137,7 @@ def _jsparse_eval(records, profile):
                            rows[-1][0])
         v, _ = exponent_matches(fit, pred, tol=0.03)
         verdicts.append(v)
+        slopes.append(f"c={c:g} {fit.exponent:.3f} vs {pred:.3f}")
         lines.append(f"| {c} | {fit} | {pred:.3f} | {1 - c / 2:.3f} | {v} |")
     fracs, dens = [], []
     for r in train:
@@ -154,8 +158,8 @@ def _jsparse_eval(records, profile):
         "rq.jacobian_sparsity", records, v,
         "nnz(J)/(n m d) ~ Q(b) survives training; |S_i| grows as m^(1 - c/2)",
         f"nnz(J_t) / nnz(J_0) during training {min(fracs) if fracs else float('nan'):.3f}.."
-        f"{max(fracs) if fracs else float('nan'):.3f}; fitted slopes of |S_i| in m vs m Q(b): "
-        + ", ".join(verdicts),
+        f"{max(fracs) if fracs else float('nan'):.3f}; fitted slope of |S_i(0)| in m vs the "
+        "local slope of m Q(b): " + ", ".join(slopes),
         "holds-with-caveat when the fitted slope of |S_i(0)| in m matches the local slope of "
         "m Q(b) (within 0.03) at every c > 0 and nnz(J_t) stays within [0.8, 1.25] x nnz(J_0) "
         "during training: sparse as claimed, but the exponent 1 - c/2 is reached only "
@@ -191,6 +195,8 @@ register_claim(Claim(
 
 # ================================================================ rq.ntk_krr
 def _krr_runs(profile):
+    """Sizes: m = 2^9 / {2^12, 2^14} / 2^14..2^18, n up to 32 / 128 / 300.
+    Budget: quick about 4 s, full about 20 s on one core."""
     ms = _p(profile, [2**9], [2**12, 2**14], [2**14, 2**16, 2**18])
     sets = _p(profile, [("diabetes", 32, 16, 10)],
               [("diabetes", 128, 64, 10), ("sphere-teacher", 64, 64, 16)],
@@ -291,6 +297,8 @@ _TOLS = (1e-4, 1e-6, 1e-8, 1e-10)
 
 
 def _hyper_runs(profile):
+    """The sketch.conditioning runs, a CG-tolerance grid and three drift runs.
+    Budget of its own runs: quick about 5 s, full about 30 s on one core."""
     m, n, d = _p(profile, (2**9, 8, 4), (2**12, 32, 16), (2**16, 64, 32))
     tol_runs = [RunSpec("training", {"method": "sublinear_gn",
                                      "options": {"fire_sets": "cache", "solver": "sketch",
@@ -371,6 +379,8 @@ EPS = 1e-4
 
 
 def _fo_runs(profile):
+    """Sizes: m = 2^9 / {2^12, 2^14} / 2^14..2^18; seven methods, GD and Adam up to
+    100 / 400 / 2000 steps. Budget: quick about 40 s, full about 3.5 minutes (timed)."""
     ms = _p(profile, [2**9], [2**12, 2**14], [2**14, 2**16, 2**18])
     n, d = _p(profile, (8, 4), (32, 16), (64, 32))
     cap = _p(profile, 100, 400, 2000)
@@ -465,6 +475,8 @@ register_claim(Claim(
 
 # ======================================================== rq.train_second_layer
 def _ab_runs(profile):
+    """Sizes: m = 2^9 / 2^13 / 2^16; GGN and GD with and without training a.
+    Budget: quick about 10 s, full about 15 s on one core."""
     m, n = _p(profile, (2**9, 8), (2**13, 32), (2**16, 64))
     sets = _p(profile, [("sphere-teacher", 4)], [("sphere-teacher", 16), ("diabetes", 10)],
               [("sphere-teacher", 32), ("diabetes", 10), ("digits", 61)])
@@ -540,6 +552,7 @@ register_claim(Claim(
 
 # =============================================================== rq.plain_relu
 def _relu_runs(profile):
+    """Sizes: m = 2^9 / 2^13 / 2^18 at b = 0. Budget: quick about 5 s, full about 15 s."""
     m, n, d = _p(profile, (2**9, 8, 4), (2**13, 32, 16), (2**18, 64, 32))
     return [RunSpec("fire_sets_init", {"m": m, "c": 0.0, "n": n, "d": d}, seed=14),
             RunSpec("training", {"method": "sublinear_gn", "options": _CACHE_IMPLICIT,
