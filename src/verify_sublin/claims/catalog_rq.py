@@ -20,6 +20,8 @@ from ..sketch import _DEFAULT_FACTOR
 from .catalog import (
     _CACHE_IMPLICIT,
     CITE,
+    CONTRACTION_MAX,
+    SKETCH_KAPPA_MAX,
     _legend,
     _no_runs,
     _p,
@@ -35,6 +37,24 @@ from .ledger import CLAIMS, Claim, RunSpec, register_claim
 from .rules import exponent_matches, worst
 
 __all__: list[str] = []
+
+# Thresholds of the answers, decided before the runs and quoted in the rules from here.
+#: the shift constant of the paper's analysis, b = sqrt(PAPER_C ln m)
+PAPER_C = 0.48
+#: rq.jacobian_sparsity: fitted and predicted slopes of |S_i(0)| in m agree within this
+SLOPE_MATCH_TOL = 0.03
+#: rq.jacobian_sparsity: nnz(J_t) / nnz(J_0) counts as "survives training" inside this band
+NNZ_BAND = (0.8, 1.25)
+#: rq.hyperparameters: the loose CG tolerance that must keep the contraction
+CG_TOL_CHECKED = 1e-6
+#: rq.hyperparameters: largest drift of the cached inner products without refresh
+DRIFT_MAX = 1e-10
+#: rq.train_second_layer: gradient descent with a fixed may need this factor more steps (+1)
+FIXED_A_GD_FACTOR = 1.1
+#: rq.plain_relu: the fraction of firing neurons at b = 0, and the largest gain counted as
+#: "nothing to exploit"
+RELU_FIRE_BAND = (0.45, 0.55)
+RELU_GAIN_MAX = 2.0
 
 
 # ============================================================ rq.min_shift
@@ -60,8 +80,8 @@ def _shift_eval(records, profile):
     below_ok = []
     for r in sorted(good, key=lambda r: (r.spec.params["m"], r.spec.params["c"])):
         p, res = r.spec.params, r.result
-        ok = res["reached"] and res["worst_contraction"] <= 0.5
-        if p["m"] == mmax and p["c"] < 0.48:
+        ok = res["reached"] and res["worst_contraction"] <= CONTRACTION_MAX
+        if p["m"] == mmax and p["c"] < PAPER_C:
             below_ok.append(ok)
         lines.append(f"| {_pow2(p['m'])} | {p['c']} | {res['b']:.3f} | {res['fire_fraction']:.4f} "
                      f"| {res['lambda_G0']:.3e} | {res['iterations']} | "
@@ -74,11 +94,12 @@ def _shift_eval(records, profile):
         v = "inconclusive"
     return _verdict(
         "rq.min_shift", records, v,
-        "b = sqrt(0.48 ln m) is needed; smaller shifts lose the 2x contraction",
-        f"at m = {_pow2(mmax)}, {sum(below_ok)}/{len(below_ok)} shifts with c < 0.48 still "
-        "contract 2x per step to 1e-10",
-        "fails if every c < 0.48 in the sweep (down to c = 0, plain ReLU) contracts by 2x at "
-        "every step at the largest m; holds if some c < 0.48 does not; inconclusive without "
+        f"b = sqrt({PAPER_C:g} ln m) is needed; smaller shifts lose the 2x contraction",
+        f"at m = {_pow2(mmax)}, {sum(below_ok)}/{len(below_ok)} shifts with c < {PAPER_C:g} "
+        f"still contract to <= {CONTRACTION_MAX:g} per step to 1e-10",
+        f"fails if every c < {PAPER_C:g} in the sweep (down to c = 0, plain ReLU) has every "
+        f"step's ratio <= {CONTRACTION_MAX:g} at the largest m; holds if some c < {PAPER_C:g} "
+        "does not; inconclusive without "
         "such runs. The shift buys sparsity (and speed), not convergence.", lines,
         {"below_048_ok": sum(below_ok), "below_048_runs": len(below_ok)})
 
@@ -106,7 +127,7 @@ register_claim(Claim(
               "needed, and smaller shifts lose the 2x contraction.",
     experiment="Sweep c in 0..0.6 and m: fire-set fraction, lambda_min(G_0), Gauss-Newton "
                "iterations to 1e-10 and the worst per-step contraction.",
-    rule="fails if every c < 0.48 still contracts 2x at the largest m.",
+    rule=f"fails if every c < {PAPER_C:g} still contracts 2x at the largest m.",
     runs=_shift_runs, evaluate=_shift_eval, plot=_shift_plot))
 
 
@@ -135,7 +156,7 @@ def _jsparse_eval(records, profile):
         fit = loglog_fit([x[0] for x in rows], [x[1] for x in rows])
         pred = local_slope(lambda m, c=c: m * norm.sf(shift_for(int(m), c)), rows[0][0],
                            rows[-1][0])
-        v, _ = exponent_matches(fit, pred, tol=0.03)
+        v, _ = exponent_matches(fit, pred, tol=SLOPE_MATCH_TOL)
         verdicts.append(v)
         slopes.append(f"c={c:g} {fit.exponent:.3f} vs {pred:.3f}")
         lines.append(f"| {c} | {fit} | {pred:.3f} | {1 - c / 2:.3f} | {v} |")
@@ -150,7 +171,7 @@ def _jsparse_eval(records, profile):
         lines.append(f"During training nnz(J_t) / nnz(J_0) stayed in [{min(fracs):.3f}, "
                      f"{max(fracs):.3f}] (density nnz / (n m d) between {min(dens):.2e} and "
                      f"{max(dens):.2e}).")
-    stays = not fracs or (0.8 <= min(fracs) and max(fracs) <= 1.25)
+    stays = not fracs or (NNZ_BAND[0] <= min(fracs) and max(fracs) <= NNZ_BAND[1])
     v = worst([*verdicts, "holds" if stays else "fails"]) if verdicts else "inconclusive"
     if v == "holds":
         v = "holds-with-caveat"
@@ -161,7 +182,8 @@ def _jsparse_eval(records, profile):
         f"{max(fracs) if fracs else float('nan'):.3f}; fitted slope of |S_i(0)| in m vs the "
         "local slope of m Q(b): " + ", ".join(slopes),
         "holds-with-caveat when the fitted slope of |S_i(0)| in m matches the local slope of "
-        "m Q(b) (within 0.03) at every c > 0 and nnz(J_t) stays within [0.8, 1.25] x nnz(J_0) "
+        f"m Q(b) (within {SLOPE_MATCH_TOL:g}) at every c > 0 and nnz(J_t) stays within "
+        f"[{NNZ_BAND[0]:g}, {NNZ_BAND[1]:g}] x nnz(J_0) "
         "during training: sparse as claimed, but the exponent 1 - c/2 is reached only "
         "asymptotically (at feasible m the slope is lower); fails otherwise.", lines,
         {"nnz_fraction_min": min(fracs) if fracs else None,
@@ -189,7 +211,8 @@ register_claim(Claim(
               "nnz(J)/(n m d) ~ Q(b) <= m^(-c/2) throughout training.",
     experiment="The runs of sparsity.init and sparsity.training: density per iteration, "
                "fitted slope of |S_i| in m against 1 - c/2 and against m Q(b).",
-    rule="Slopes match m Q(b); nnz(J_t) within [0.8, 1.25] nnz(J_0) during training.",
+    rule=f"Slopes match m Q(b); nnz(J_t) within [{NNZ_BAND[0]:g}, {NNZ_BAND[1]:g}] nnz(J_0) "
+         "during training.",
     runs=_jsparse_runs, evaluate=_jsparse_eval, plot=_jsparse_plot))
 
 
@@ -321,7 +344,8 @@ def _hyper_eval(records, profile):
     lines, parts = [], []
     kappas = [row["kappa"] for r in sk for row in r.result["rows"]
               if "kappa" in row and row["factor"] == _DEFAULT_FACTOR[row["kind"]]]
-    v_sketch = "holds" if kappas and max(kappas) <= 10 else "fails" if kappas else "inconclusive"
+    v_sketch = ("holds" if kappas and max(kappas) <= SKETCH_KAPPA_MAX else "fails" if kappas
+                else "inconclusive")
     parts.append(f"sketch: max kappa at default sizes {max(kappas) if kappas else float('nan'):.2f}")
     lines.append("| CG tolerance | worst contraction | steps to 1e-9 | seconds |")
     lines.append("|---|---|---|---|")
@@ -329,9 +353,10 @@ def _hyper_eval(records, profile):
     for r in sorted(tr, key=lambda r: -r.spec.params["options"]["tol"]):
         res, t = r.result, r.spec.params["options"]["tol"]
         wc = max(res["contraction"]) if res["contraction"] else float("inf")
-        tol_ok[t] = wc <= 0.5 and res["error"] is None
+        tol_ok[t] = wc <= CONTRACTION_MAX and res["error"] is None
         lines.append(f"| {t:g} | {wc:.3g} | {len(res['contraction'])} | {sum(res['seconds']):.3f} |")
-    v_tol = "holds" if tol_ok.get(1e-6) and tol_ok.get(1e-10) else "fails" if tol_ok else "inconclusive"
+    v_tol = ("holds" if tol_ok.get(CG_TOL_CHECKED) and tol_ok.get(min(_TOLS)) else "fails"
+             if tol_ok else "inconclusive")
     loosest = max((t for t, ok in tol_ok.items() if ok), default=None)
     parts.append(f"loosest tolerance keeping 2x: {loosest:g}" if loosest else "no tolerance kept 2x")
     lines.append("| refresh period | steps before convergence (to 1e-10) | max |cached - exact| "
@@ -344,16 +369,19 @@ def _hyper_eval(records, profile):
             drift0 = res["drift"]
         lines.append(f"| {k or 'never'} | {res.get('steps', '')} | {res['drift']:.2e} | "
                      f"{res['output_drift']:.2e} | {res['seconds']:.3f} |")
-    v_drift = "holds" if drift0 is not None and drift0 < 1e-10 else (
+    v_drift = "holds" if drift0 is not None and drift0 < DRIFT_MAX else (
         "fails" if drift0 is not None else "inconclusive")
     parts.append(f"drift without refresh {drift0:.1e}" if drift0 is not None else "no drift run")
     return _verdict(
         "rq.hyperparameters", records, worst([v_sketch, v_tol, v_drift]),
-        "defaults adequate: default sketch sizes give kappa <= 10; CG tol 1e-6 keeps the 2x "
-        "contraction; no refresh needed (drift < 1e-10)", "; ".join(parts),
-        "holds if all three hold: every sketch type at its default size has kappa <= 10; the "
-        "sketch-solver Gauss-Newton still contracts by 2x per step with CG tolerance 1e-6 (and "
-        "1e-10); the implicit cache drifts by less than 1e-10 from exact inner products without "
+        f"defaults adequate: default sketch sizes give kappa <= {SKETCH_KAPPA_MAX:g}; CG tol "
+        f"{CG_TOL_CHECKED:g} keeps the 2x contraction; no refresh needed (drift < {DRIFT_MAX:g})",
+        "; ".join(parts),
+        f"holds if all three hold: every sketch type at its default size has kappa <= "
+        f"{SKETCH_KAPPA_MAX:g}; the sketch-solver Gauss-Newton still contracts to <= "
+        f"{CONTRACTION_MAX:g} per step with CG tolerance {CG_TOL_CHECKED:g} (and "
+        f"{min(_TOLS):g}); the implicit cache drifts by less than {DRIFT_MAX:g} from exact "
+        "inner products without "
         "any refresh, measured after every step before convergence (to 1e-10 of the initial "
         "residual), where the weights still move. The sketch grid is in sketch.conditioning.", lines,
         {"max_kappa_default": max(kappas) if kappas else None, "drift_no_refresh": drift0})
@@ -366,7 +394,8 @@ register_claim(Claim(
     experiment="Sketch grid (sketch.conditioning runs), CG tolerance grid with contraction "
                "and time, drift of the implicitly maintained inner products with refresh "
                "periods never / 1 / 5.",
-    rule="kappa <= 10 at default sizes; 2x contraction at tol 1e-6; drift < 1e-10.",
+    rule=f"kappa <= {SKETCH_KAPPA_MAX:g} at default sizes; 2x contraction at tol "
+         f"{CG_TOL_CHECKED:g}; drift < {DRIFT_MAX:g}.",
     runs=_hyper_runs, evaluate=_hyper_eval))
 
 
@@ -521,11 +550,11 @@ def _ab_eval(records, profile):
         eps = tol[(ds, method)]
         reached_fixed, reached_both = fixed[1] <= eps, final <= eps
         if reached_fixed and reached_both:
-            verdicts.append("holds" if fixed[0] <= 1.1 * steps + 1 else "fails")
+            verdicts.append("holds" if fixed[0] <= FIXED_A_GD_FACTOR * steps + 1 else "fails")
         elif reached_fixed or reached_both:
             verdicts.append("holds" if reached_fixed else "fails")
         else:
-            verdicts.append("holds" if fixed[1] <= 1.1 * final else "fails")
+            verdicts.append("holds" if fixed[1] <= FIXED_A_GD_FACTOR * final else "fails")
     v = worst(verdicts) if verdicts else "inconclusive"
     return _verdict(
         "rq.train_second_layer", records, v,
@@ -535,8 +564,9 @@ def _ab_eval(records, profile):
                   for ds, m, a in res_of if a and (ds, m, False) in res_of),
         "holds if, on every data set, Gauss-Newton with a fixed needs at most one iteration "
         "more to reach 1e-10 of the initial residual than with both layers trained, and "
-        "gradient descent with a fixed needs at most 1.1x + 1 the iterations of both-layer "
-        "training (when neither reaches 1e-10 within its budget: ends at most 1.1x higher; "
+        f"gradient descent with a fixed needs at most {FIXED_A_GD_FACTOR:g}x + 1 the iterations "
+        f"of both-layer training (when neither reaches 1e-10 within its budget: ends at most "
+        f"{FIXED_A_GD_FACTOR:g}x higher; "
         "when only one does, that one wins); fails otherwise.", lines, {})
 
 
@@ -545,8 +575,8 @@ register_claim(Claim(
     statement="What does fixing the second layer cost? Premise: little — training both "
               "layers converges no faster.",
     experiment="GGN and GD with and without training a, same data and initialisation.",
-    rule="Fixed-a GN needs <= one iteration more than both-layer GN; fixed-a GD <= 1.1x + 1 "
-         "its iterations.",
+    rule=f"Fixed-a GN needs <= one iteration more than both-layer GN; fixed-a GD <= "
+         f"{FIXED_A_GD_FACTOR:g}x + 1 its iterations.",
     runs=_ab_runs, evaluate=_ab_eval))
 
 
@@ -579,12 +609,13 @@ def _relu_eval(records, profile):
     wc = max(train["contraction"]) if train["contraction"] else float("inf")
     speedup = ggn["median"] / sub["median"]
     ops_ratio = ggn["total_ops"] / sub["total_ops"]
-    parts = {"fire fraction": 0.45 <= frac <= 0.55, "2x contraction": wc <= 0.5,
-             "no sparsity to exploit (counted operations)": ops_ratio <= 2.0}
+    parts = {"fire fraction": RELU_FIRE_BAND[0] <= frac <= RELU_FIRE_BAND[1],
+             "2x contraction": wc <= CONTRACTION_MAX,
+             "no sparsity to exploit (counted operations)": ops_ratio <= RELU_GAIN_MAX}
     if not all(parts.values()):
         v = "fails"
     else:
-        v = "holds" if speedup <= 2.0 else "holds-with-caveat"
+        v = "holds" if speedup <= RELU_GAIN_MAX else "holds-with-caveat"
     lines = [f"{k}: {'yes' if ok else 'no'}" for k, ok in parts.items()]
     lines.append(f"time speed-up {speedup:.2f}x against {ops_ratio:.2f}x in counted operations")
     return _verdict(
@@ -592,11 +623,12 @@ def _relu_eval(records, profile):
         "b = 0: half the neurons fire, no sparsity to exploit; Gauss-Newton still converges",
         f"mean |S_i| / m = {frac:.3f}; worst contraction {wc:.3g}; ggn / sublinear "
         f"{ops_ratio:.2f}x in counted operations, {speedup:.2f}x in time at m = {_pow2(m)}",
-        "holds if mean |S_i|/m is in [0.45, 0.55], every Gauss-Newton step contracts by 2x, "
-        "and the sublinear method does at most 2x fewer counted operations than the dense "
-        "GGN step (nothing to exploit), and is at most 2x faster in time; "
-        "holds-with-caveat if only the time gain exceeds 2x (a constant factor of the "
-        "implementation, not sparsity: the time ratio straddled 2x between runs, the "
+        f"holds if mean |S_i|/m is in [{RELU_FIRE_BAND[0]:g}, {RELU_FIRE_BAND[1]:g}], every "
+        f"Gauss-Newton step contracts to <= {CONTRACTION_MAX:g}, and the sublinear method does "
+        f"at most {RELU_GAIN_MAX:g}x fewer counted operations than the dense GGN step (nothing "
+        f"to exploit), and is at most {RELU_GAIN_MAX:g}x faster in time; holds-with-caveat if "
+        f"only the time gain exceeds {RELU_GAIN_MAX:g}x (a constant factor of the "
+        "implementation, not sparsity: the time ratio straddled it between runs, the "
         "deterministic count does not); fails otherwise.",
         lines,
         {"fire_fraction": frac, "worst_contraction": wc, "speedup": speedup,
@@ -620,9 +652,10 @@ _QUESTIONS = {
     "rq.min_shift": (
         "\"Could the authors specify what is the minimum shift b that they need for their main "
         "result to hold?\"",
-        "A shift near sqrt(0.48 ln m) is needed here: smaller shifts lost the 2x contraction",
+        f"A shift near sqrt({PAPER_C:g} ln m) is needed here: smaller shifts lost the 2x "
+        "contraction",
         "Partly: some smaller shifts kept the 2x contraction",
-        "No shift is needed for convergence at these widths: every c < 0.48 (down to plain "
+        f"No shift is needed for convergence at these widths: every c < {PAPER_C:g} (down to plain "
         "ReLU) still contracted 2x per step; the shift buys sparsity, not convergence"),
     "rq.jacobian_sparsity": (
         "\"it is not exactly clear to me how sparse the Jacobian would be\"",
@@ -630,7 +663,7 @@ _QUESTIONS = {
         "As sparse as m Q(b) predicts at initialisation (slopes below 1 - c/2 at feasible m), "
         "and the density stays within the band during training",
         "The initial density follows m Q(b), but during training it moves outside "
-        "[0.8, 1.25] x its initial value in some runs"),
+        f"[{NNZ_BAND[0]:g}, {NNZ_BAND[1]:g}] x its initial value in some runs"),
     "rq.ntk_krr": (
         "\"can an approximation of the NTK matrix together with kernel ridge regression achieve "
         "sublinear computation time?\"",
