@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .claims.catalog import CITE, REFERENCES
 from .claims.fitting import loglog_fit
 from .claims.ledger import CLAIMS, KINDS, RunRecord
 from .claims.runner import evaluate, resolve_claims
@@ -244,6 +245,9 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
               if any(stale) else "")
     blocks.append(("p", dagger + _commits_summary(ours, commit)))
     blocks.append(("p", _LIMITS))
+    blocks.append(("h2", "References"))
+    blocks.append(("table", ["cited as", "reference"],
+                   [[CITE[k], ref] for k, ref in REFERENCES.items()]))
     for name, caption in _summary_figures(store, profile, outdir):
         blocks.append(("img", name, caption))
     failed = [(r.id, v.claim_id, r.error) for v, records in results for r in records if not r.ok]

@@ -30,19 +30,31 @@ from .rules import as_sanity, exponent_at_most, worst
 
 __all__: list[str] = []
 
-#: The papers by citation (the report cites papers, never files).
+#: The papers by citation (the report cites papers, never files; titles in the module
+#: docstring).
 CITE = {
-    "DHSWZ": "Deng, Hu, Song, Weinstein, Zhuo, Training overparametrized neural networks in "
-             "sublinear time (2022; ICLR 2025 submission)",
-    "BPSW": "van den Brand, Peng, Song, Weinstein, Training (overparametrized) neural networks "
-            "in near-linear time (ITCS 2021)",
-    "ASZZ": "Alman, Liang, Song, Zhang, Zhuo, Bypass exponential time preprocessing (NeurIPS "
-            "2023)",
-    "SYZ": "Song, Yang, Zhang, Does preprocessing help training over-parameterized neural "
-           "networks? (NeurIPS 2021)",
-    "SZZ": "Song, Zhang, Zhang, Training multi-layer over-parametrized neural network in "
-           "subquadratic time (ITCS 2024)",
+    "DHSWZ": "Deng, Hu, Song, Weinstein, Zhuo 2022 (ICLR 2025 submission)",
+    "BPSW": "van den Brand, Peng, Song, Weinstein, ITCS 2021",
+    "ASZZ": "Alman, Liang, Song, Zhang, Zhuo, NeurIPS 2023",
+    "SYZ": "Song, Yang, Zhang, NeurIPS 2021",
+    "SZZ": "Song, Zhang, Zhang, ITCS 2024",
     "REVIEW": "ICLR 2025 reviews of Deng et al.",
+}
+
+#: The full references behind `CITE` (listed once in the report).
+REFERENCES = {
+    "DHSWZ": "Y. Deng, H. Hu, Z. Song, O. Weinstein, D. Zhuo. Training overparametrized neural "
+             "networks in sublinear time. arXiv 2022; ICLR 2025 submission (rejected), with its "
+             "public reviews.",
+    "BPSW": "J. van den Brand, B. Peng, Z. Song, O. Weinstein. Training (overparametrized) "
+            "neural networks in near-linear time. ITCS 2021.",
+    "ASZZ": "J. Alman, J. Liang, Z. Song, R. Zhang, D. Zhuo. Bypass exponential time "
+            "preprocessing: fast neural network training via weight-data correlation "
+            "preprocessing. NeurIPS 2023.",
+    "SYZ": "Z. Song, S. Yang, R. Zhang. Does preprocessing help training over-parameterized "
+           "neural networks? NeurIPS 2021.",
+    "SZZ": "Z. Song, L. Zhang, R. Zhang. Training multi-layer over-parametrized neural network "
+           "in subquadratic time. ITCS 2024.",
 }
 
 # Thresholds, decided before the runs and quoted in the rule texts from here.
@@ -299,7 +311,7 @@ register_claim(Claim(
     rule=f"No fire set exceeds m^(1-c/2) at any step; flips per step <= {FLIP_FRACTION_MAX:g} "
          f"sum |S_i| (decided at c < {C_THEOREM_MAX:g}; beyond it a caveat).",
     kind="claim",
-    source=f"{CITE['DHSWZ']}: \"each iteration corresponds to modifying a small subset of the "
+    source=f"{CITE['DHSWZ']}, abstract: \"each iteration corresponds to modifying a small subset of the "
            f"nodes in the tree\"; the bound m^(1-alpha) on |S_i(t)| is {SOURCE_RECONSTRUCTED}",
     runs=_sparsity_training_runs, evaluate=_sparsity_training_eval,
     plot=_sparsity_training_plot))
@@ -533,7 +545,7 @@ register_claim(Claim(
                "of the live union, and with a full scan of cached inner products, over m and c.",
     rule="Tree no slower than the tree-free cache at the largest m.",
     kind="claim",
-    source=f"{CITE['DHSWZ']}: \"This method relies on a new and alternative view of neural "
+    source=f"{CITE['DHSWZ']}, abstract: \"This method relies on a new and alternative view of neural "
            "networks, as a set of binary search trees, where each iteration corresponds to "
            "modifying a small subset of the nodes in the tree\"",
     runs=_tree_benefit_runs, evaluate=_tree_benefit_eval, plot=_tree_benefit_plot))
@@ -1011,7 +1023,7 @@ register_claim(Claim(
     rule=f"kappa <= {SKETCH_KAPPA_MAX:g} at each type's default size where kappa(J J^T) > "
          f"{ILL_CONDITIONED_KAPPA:g}; never above the unpreconditioned kappa.",
     runs=_sketch_runs, evaluate=_sketch_eval, plot=_sketch_plot, kind="claim",
-    source=f"{CITE['BPSW']}: \"use a Fast-JL type dimension reduction to precondition the "
+    source=f"{CITE['BPSW']}, abstract: \"use a Fast-JL type dimension reduction to precondition the "
            "underlying Gram matrix in time independent of M, allowing to find a sufficiently "
            "good approximate solution\"; the O(1) condition number is " + SOURCE_RECONSTRUCTED))
 
@@ -1123,7 +1135,7 @@ register_claim(Claim(
     rule=f"Fitted exponent of |U| in m has its 95% interval below {UNION_EXPONENT_MAX:g} at "
          "every c > 0 run.",
     runs=_union_runs, evaluate=_union_eval, kind="claim",
-    source=f"{CITE['DHSWZ']}: \"each iteration corresponds to modifying a small subset of the "
+    source=f"{CITE['DHSWZ']}, abstract: \"each iteration corresponds to modifying a small subset of the "
            "nodes in the tree\""))
 
 
@@ -1232,7 +1244,7 @@ register_claim(Claim(
     rule=f"T at most linear in log(1/eps) (exponent <= {ITER_LOG_EXPONENT_MAX:g}); exponent "
          f"of T in n below {ITER_N_EXPONENT_MAX:g}.",
     runs=_iter_runs, evaluate=_iter_eval, kind="claim",
-    source=f"{CITE['BPSW']}: \"Despite their remarkable convergence rate "
+    source=f"{CITE['BPSW']}, abstract: \"Despite their remarkable convergence rate "
            "($\\mathit{independent}$ of the training batch size $n$)\"; T = O(log(n / eps)) "
            f"in {CITE['DHSWZ']} is {SOURCE_RECONSTRUCTED}"))
 
@@ -1402,7 +1414,7 @@ register_claim(Claim(
     rule="Fitted exponent of counted operations <= the slope of m n d + n^3 (+0.1) along m, "
          "n and d.",
     kind="claim",
-    source=f"{CITE['BPSW']}, as quoted in {CITE['DHSWZ']}: \"the previous work of [Brand, Peng, "
+    source=f"{CITE['BPSW']}, as quoted in {CITE['DHSWZ']}, abstract: \"the previous work of [Brand, Peng, "
            "Song, and Weinstein, ITCS'2021] requires $\\sim mnd + n^3$ time per iteration\"",
     runs=lambda profile: _cpi_runs("sketched_gn", {}, profile, grid=_sketched_grid(profile)),
     evaluate=lambda recs, profile: _cpi_eval(
@@ -1453,7 +1465,7 @@ register_claim(Claim(
     rule="Fitted exponent of counted operations <= the slope of m^(1-c/2) n d + n^3 (+0.1) "
          "along m, n and d.",
     kind="claim",
-    source=f"{CITE['DHSWZ']}: \"requires only $m^{{1-\\alpha}} n d + n^3$ amortized time in the "
+    source=f"{CITE['DHSWZ']}, abstract: \"requires only $m^{{1-\\alpha}} n d + n^3$ amortized time in the "
            "same overparametrized regime\"; alpha = c/2 is " + SOURCE_RECONSTRUCTED,
     runs=lambda profile: (_cpi_runs("sublinear_gn", _CACHE_IMPLICIT, profile, cs=(0.4, 0.85))
                           + _count_runs("sublinear_gn", _CACHE_IMPLICIT, profile, (0.4, 0.85))),
@@ -1488,7 +1500,7 @@ register_claim(Claim(
                "against the upper bounds.",
     rule="untestable (conditional complexity statement).",
     runs=_tree_cost_runs, evaluate=_lb_eval, kind="claim",
-    source=f"{CITE['DHSWZ']}: \"under {{\\sf SETH}} or {{\\sf OVC}} from computational "
+    source=f"{CITE['DHSWZ']}, abstract: \"under {{\\sf SETH}} or {{\\sf OVC}} from computational "
            "complexity, one cannot substantially improve our algorithm\""))
 
 

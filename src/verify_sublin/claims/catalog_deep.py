@@ -174,7 +174,7 @@ register_claim(Claim(
                "(Gauss-Newton) over m at c = 0.4 and 0.85; construction cost; the merge period.",
     rule="Fitted exponents of the sublinear step's counts and time below deep_dense's fitted ones.",
     kind="claim",
-    source=f"{CITE['SZZ']}: \"achieves a truly subquadratic cost per iteration in terms of m, "
+    source=f"{CITE['SZZ']}, abstract: \"achieves a truly subquadratic cost per iteration in terms of m, "
            "i.e., m^{2-Ω(1)} per iteration\"; the mechanism is " + SOURCE_RECONSTRUCTED,
     runs=_deep_runs, evaluate=_deep_eval, plot=_deep_plot))
 
@@ -308,4 +308,4 @@ register_claim(Claim(
                "(the runs of cpi.multilayer).",
     rule=f"Construction exponent within {INIT_EXPONENT_TOL:g} of 2; the step's interval below it.",
     runs=_init_runs, evaluate=_init_eval, kind="claim",
-    source=f"{CITE['SZZ']}: \"uses m² cost only in the initialization phase\""))
+    source=f"{CITE['SZZ']}, abstract: \"uses m² cost only in the initialization phase\""))
