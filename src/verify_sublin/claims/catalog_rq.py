@@ -254,6 +254,10 @@ def _krr_eval(records, profile):
             continue
         ag = res.get("agreement", {})
         a_plain, a_f0 = ag.get("ntk_krr", float("nan")), ag.get("ntk_krr_from_f0", float("nan"))
+        if p["m"] == mmax and "agreement" not in res:
+            lines.append(f"| {p['dataset']} | {_pow2(p['m'])} | (run made before the prediction "
+                         "comparison existed: rerun with --recompute) | | | | | | | | | |")
+            continue
         if p["m"] == mmax:
             agree.append((p["dataset"], a_plain, a_f0))
             times.append((p["dataset"], g["seconds"], k["seconds"]))
