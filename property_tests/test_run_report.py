@@ -54,13 +54,24 @@ class _Checker(html.parser.HTMLParser):
             self.stack.pop()
 
 
-def test_report_lists_every_claim_with_a_verdict(tiny_run):
+#: the report's table of each kind of entry, and the verdict words it may show
+_TABLES = {"claim": ("## Claims of the papers",
+                     "holds|holds-with-caveat|fails|inconclusive|untestable"),
+           "sanity": ("## Sanity checks of the machinery", "consistent|inconsistent|inconclusive"),
+           "question": ("## Reviewers' questions", "answer|inconclusive")}
+
+
+def test_report_lists_every_entry_in_its_kinds_table_with_its_source(tiny_run):
     md = (tiny_run / "report.md").read_text()
-    table = md.split("## Verdicts")[1].split("\n\n")[1]
-    for cid in CLAIMS:
+    for cid, claim in CLAIMS.items():
+        title, words = _TABLES[claim.kind]
+        table = next(b for b in md.split(title)[1].split("\n\n") if b.startswith("|"))
+        assert "| source |" in table.splitlines()[0]
         row = next((line for line in table.splitlines() if f"[{cid}]" in line), None)
         assert row is not None, cid
-        assert re.search(r"\*\*(holds|holds-with-caveat|fails|inconclusive|untestable)\*\*", row)
+        assert re.search(rf"\*\*({words})\*\*", row), row
+        assert claim.source.replace("|", "\\|")[:40] in row
+    assert "**fails**" not in md.split("## Reviewers' questions")[1].split("\n\n")[2]
     assert "What these experiments can and cannot say" in md
     assert "indicative" in md
 
@@ -241,8 +252,10 @@ def test_cli_errors_are_one_line_with_status_2(argv, param, capsys, tmp_path):
 def test_claims_listing(capsys):
     assert main(["claims"]) == 0
     out = capsys.readouterr().out
-    for cid in CLAIMS:
-        assert cid in out
+    for cid, claim in CLAIMS.items():
+        line = next(x for x in out.splitlines() if x.startswith(cid + " "))
+        assert claim.kind in line.split()
+        assert f"source: {claim.source}" in out
 
 
 def test_report_marks_runs_from_another_commit(tiny_run, tmp_path, monkeypatch):
@@ -251,8 +264,9 @@ def test_report_marks_runs_from_another_commit(tiny_run, tmp_path, monkeypatch):
                  "--profile", "tiny"]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "† not the rendering commit" in md
-    table = md.split("## Verdicts")[1].split("\n\n")[1]
-    assert table.count(" †") >= len([c for c in CLAIMS if CLAIMS[c].runs("tiny")])
+    tables = [next(b for b in md.split(title)[1].split("\n\n") if b.startswith("|"))
+              for title, _ in _TABLES.values()]
+    assert sum(t.count(" †") for t in tables) >= len([c for c in CLAIMS if CLAIMS[c].runs("tiny")])
     assert Path(tmp_path / "report.html").exists()
 
 

@@ -530,7 +530,8 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     from .claims import CLAIMS
 
     for claim in CLAIMS.values():
-        print(f"{claim.id:24} [{claim.paper}] {claim.statement}")
+        print(f"{claim.id:24} {claim.kind:9} [{claim.paper}] {claim.statement}")
+        print(f"{'':24} {'':9} source: {claim.source}")
     return 0
 
 

@@ -42,34 +42,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 from markdown_it import MarkdownIt
 
+from .claims.catalog import REFERENCES
 from .claims.fitting import loglog_fit
-from .claims.ledger import CLAIMS, RunRecord, Table
+from .claims.ledger import CLAIMS, KINDS, RunRecord, Table
 from .claims.runner import evaluate, resolve_claims
 from .provenance import git_commit, machine_info, same_sources, versions
 from .store import ResultStore
 
 __all__ = ["PAPERS", "VERDICT_STYLES", "anchor", "reference_verdicts", "render_report"]
 
-#: full references of the paper tags the ledger uses
-PAPERS = {
-    "DHSWZ": "Y. Deng, H. Hu, Z. Song, O. Weinstein, D. Zhuo, \"Training overparametrized "
-             "neural networks in sublinear time\", arXiv:2208.04508 (2022); submitted to "
-             "ICLR 2025 (rejected). The sublinear Gauss-Newton method.",
-    "BPSW": "J. van den Brand, B. Peng, Z. Song, O. Weinstein, \"Training (overparametrized) "
-            "neural networks in near-linear time\", ITCS 2021. Sketched Gauss-Newton.",
-    "ASZZ": "J. Alman, J. Liang, Z. Song, R. Zhang, D. Zhuo, \"Bypass exponential time "
-            "preprocessing: fast neural network training via weight-data correlation "
-            "preprocessing\", NeurIPS 2023. The correlation tree (DTree/WTree).",
-    "SYZ": "Z. Song, S. Yang, R. Zhang, \"Does preprocessing help training over-parameterized "
-           "neural networks?\", NeurIPS 2021. Half-space reporting.",
-    "SZZ": "Z. Song, L. Zhang, R. Zhang, \"Training multi-layer over-parametrized neural "
-           "network in subquadratic time\", ITCS 2024. The multi-layer method.",
-    "CGHHW": "T. Cai, R. Gao, J. Hou, S. Chen, D. Wang, D. He, Z. Zhang, L. Wang, "
-             "\"Gram-Gauss-Newton method: learning overparameterized neural networks for "
-             "regression problems\", arXiv:1905.11675 (2019). Gram-Gauss-Newton.",
-    "RQ": "The reviewers' questions on [DHSWZ] (ICLR 2025 reviews): each is an experiment "
-          "here.",
-}
+#: full references of the paper tags the ledger uses (the catalogue's, in one place)
+PAPERS = {**REFERENCES,
+          "RQ": "The reviewers' questions on [DHSWZ] (its public ICLR 2025 reviews): each is an "
+                "experiment here."}
 
 #: verdict word -> (CSS class, background colour) for the coloured verdict cells; the
 #: word is always printed, the colour only helps. Words of other ledgers pass through.
@@ -124,6 +109,26 @@ def _pow2_or_number(v) -> str:
     if isinstance(v, int) and not isinstance(v, bool) and v >= 16 and v & (v - 1) == 0:
         return f"2^{v.bit_length() - 1}"
     return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+#: One table per kind of ledger entry: title, what it holds, columns.
+_KIND_TABLES = {
+    "claim": ("Claims of the papers",
+              "Statements the papers make. Verdicts: holds, holds-with-caveat, fails, "
+              "inconclusive (the sizes run cannot decide), untestable (no experiment can "
+              "refute it). Every rule here has a configuration of its own experiment on "
+              "which it fails (listed in the test suite).",
+              ["claim", "source", "claimed", "measured", "verdict"]),
+    "sanity": ("Sanity checks of the machinery",
+               "Identities and known facts the experiments rely on. They check this project's "
+               "code and sampling, not the papers: consistent or inconsistent.",
+               ["check", "source", "expected", "measured", "verdict"]),
+    "question": ("Reviewers' questions",
+                 "Questions the reviewers asked. Each gets an answer in one sentence with the "
+                 "measured figures; the premise behind a question is this project's, so it is "
+                 "never marked as failing.",
+                 ["question", "source", "premise", "answer", "verdict"]),
+}
 
 
 def _fmt_params(records: list[RunRecord]) -> str:
@@ -458,46 +463,52 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
                             "report is in reports/full/."))
     stale = _stale_flags(results, commit)
     # table of contents
-    toc = ["- [Papers](#papers)", "- [Verdicts](#verdicts)",
+    kinds = [k for k in KINDS if any(CLAIMS[v.claim_id].kind == k for v, _ in results)]
+    toc = ["- [Papers](#papers)",
+           *(f"- [{_KIND_TABLES[k][0]}](#{anchor(_KIND_TABLES[k][0])})" for k in kinds),
            f"- [What these experiments can and cannot say](#{anchor(_LIMITS_TITLE)})",
            "- [Figures across claims](#figures-across-claims)",
-           "- Claims: " + " · ".join(f"[{v.claim_id}](#{anchor(v.claim_id)})"
-                                     for v, _ in results),
+           "- Entries: " + " · ".join(f"[{v.claim_id}](#{anchor(v.claim_id)})"
+                                      for v, _ in results),
            "- [Failed runs](#failed-runs)"]
     blocks.append(("p", "**Contents**\n\n" + "\n".join(toc)))
     blocks.append(("h2", "Papers"))
     used = {CLAIMS[v.claim_id].paper for v, _ in results}
     blocks.append(("p", "\n".join(f"- **[{tag}]** {ref}" for tag, ref in PAPERS.items()
                                   if tag in used or tag == "DHSWZ")))
-    header = ["claim", "paper", "claimed", "measured", "verdict"]
-    if full_ref is not None:
-        header.append("full profile")
-    table = []
-    differ = []
-    for (v, _), old in zip(results, stale):
-        mark = " (indicative)" if indicative else ""
-        measured = v.measured + (" †" if old else "")
-        row = [f"[{v.claim_id}](#{anchor(v.claim_id)})", CLAIMS[v.claim_id].paper,
-               v.claimed, measured, f"**{v.verdict}**{mark}"]
-        if full_ref is not None:
-            ref = full_ref.get(v.claim_id)
-            if ref is None:
-                row.append("(not in the full report)")
-            elif ref != v.verdict:
-                differ.append(v.claim_id)
-                row.append(f"{ref} (differs)")
-            else:
-                row.append(f"{ref} (same)")
-        table.append(row)
-    blocks.append(("h2", "Verdicts"))
-    blocks.append(("table", header, table))
+    differ, rows_total = [], 0
+    for kind in kinds:
+        title, intro, header = _KIND_TABLES[kind]
+        header = list(header) + (["full profile"] if full_ref is not None else [])
+        table = []
+        for (v, _), old in zip(results, stale):
+            if CLAIMS[v.claim_id].kind != kind:
+                continue
+            mark = " (indicative)" if indicative else ""
+            measured = v.measured + (" †" if old else "")
+            row = [f"[{v.claim_id}](#{anchor(v.claim_id)})", CLAIMS[v.claim_id].source,
+                   v.claimed, measured, f"**{v.verdict}**{mark}"]
+            if full_ref is not None:
+                ref = full_ref.get(v.claim_id)
+                if ref is None:
+                    row.append("(not in the full report)")
+                elif ref != v.verdict:
+                    differ.append(v.claim_id)
+                    row.append(f"{ref} (differs)")
+                else:
+                    row.append(f"{ref} (same)")
+            table.append(row)
+        rows_total += len(table)
+        blocks.append(("h2", title))
+        blocks.append(("p", intro))
+        blocks.append(("table", header, table))
     notes = []
     if any(stale):
         notes.append("† the figure comes from runs made by other package sources than the "
                      "ones this report is rendered with (see the claim's provenance).")
     if full_ref is not None:
         notes.append(f"The last column is the verdict of the committed full-profile report; "
-                     f"{len(differ)} of {len(table)} differ"
+                     f"{len(differ)} of {rows_total} differ"
                      + (f" ({', '.join(differ)})" if differ else "") + ".")
     notes.append(_commits_summary(ours, commit))
     blocks.append(("p", " ".join(n for n in notes if n)))
@@ -513,7 +524,9 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     for (v, records), old in zip(results, stale):
         claim = CLAIMS[v.claim_id]
         blocks.append(("h2", f"{v.claim_id}"))
-        blocks.append(("p", f"**Paper:** [{claim.paper}](#papers). **Claim:** {claim.statement}"))
+        blocks.append(("p", f"**Kind:** {claim.kind} ({_KIND_TABLES[claim.kind][0].lower()}). "
+                            f"**Paper:** [{claim.paper}](#papers). **Source:** {claim.source}. "
+                            f"**Statement:** {claim.statement}"))
         blocks.append(("p", f"**Experiment:** {claim.experiment}"))
         blocks.append(("p", f"**Verdict: {v.verdict}**{' (indicative)' if indicative else ''}. "
                             f"Claimed: {v.claimed}. Measured: {v.measured}."))

@@ -5,11 +5,12 @@ profile). `plan` / `execute` / `evaluate` (from `runner`) make the runs and appl
 rules; `verify_sublin.report.render_report` writes the report.
 """
 
-from . import catalog, catalog_deep, catalog_practice, catalog_rq  # noqa: F401  (register the claims)
+from . import catalog, catalog_deep, catalog_practice, catalog_rq  # noqa: F401  (registers)
 from .experiments import EXPERIMENTS
-from .ledger import CLAIMS, PROFILES, Claim, RunRecord, RunSpec, Table, Verdict, run_key
+from .ledger import CLAIMS, KINDS, PROFILES, Claim, RunRecord, RunSpec, Table, Verdict, run_key
 from .rules import VERDICTS
 from .runner import evaluate, execute, plan, resolve_claims
 
-__all__ = ["CLAIMS", "EXPERIMENTS", "PROFILES", "VERDICTS", "Claim", "RunRecord", "RunSpec",
-           "Table", "Verdict", "evaluate", "execute", "plan", "resolve_claims", "run_key"]
+__all__ = ["CLAIMS", "EXPERIMENTS", "KINDS", "PROFILES", "VERDICTS", "Claim", "RunRecord",
+           "RunSpec", "Table", "Verdict", "evaluate", "execute", "plan", "resolve_claims",
+           "run_key"]

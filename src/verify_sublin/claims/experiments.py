@@ -255,14 +255,47 @@ def ntk_lambda(p: dict, seed: int) -> dict:
 
 
 # ----------------------------------------------------------------- sketches
+def clustered_sphere(n: int, d: int, seed: int, clusters: int, spread: float):
+    """n inputs on the unit sphere in `clusters` tight groups: centre + spread * N(0, I),
+    normalised; teacher-free labels uniform in [-1, 1]. Near-duplicate inputs make
+    J J^T ill-conditioned. Cost O(n d).
+
+    >>> X, y = clustered_sphere(8, 4, 0, 2, 0.01)
+    >>> X.shape, bool(np.allclose(np.linalg.norm(X, axis=1), 1))
+    ((8, 4), True)
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d))
+    X = centres[np.arange(n) % clusters] + spread * rng.standard_normal((n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X, rng.uniform(-1.0, 1.0, size=n)
+
+
+def _inputs(p: dict, seed: int):
+    """The inputs of a conditioning run: ``inputs`` = "sphere" (default), "clustered"
+    (n / 4 clusters of spread ``spread``, default 0.05) or a data set name."""
+    kind = p.get("inputs", "sphere")
+    n, d = int(p["n"]), int(p["d"])
+    if kind == "sphere":
+        return sphere_data(n, d, seed=seed)
+    if kind == "clustered":
+        return clustered_sphere(n, d, seed, max(1, n // 4), float(p.get("spread", 0.05)))
+    X, y, _, _ = _data(dict(p, dataset=kind), seed)
+    return X, y
+
+
 @register("sketch_conditioning")
 def sketch_conditioning(p: dict, seed: int) -> dict:
     """Exact condition number of the preconditioned Gauss-Newton operator and CG
-    iterations, per sketch type and size factor, at the initial weights.
+    iterations with and without the preconditioner, per sketch type and size factor, at
+    the initial weights.
 
-    Parameters: m, n, d, c, kinds, factors, tol, mu."""
-    m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
-    X, y = sphere_data(n, d, seed=seed)
+    Parameters: m, n, d, c, kinds, factors, tol, mu, inputs ("sphere", "clustered" or a
+    data set name), spread. Cost O(n m d) for the Gram, O(n^3) per eigendecomposition,
+    one sketch and one CG solve per (kind, factor)."""
+    m, n = int(p["m"]), int(p["n"])
+    X, y = _inputs(p, seed)
+    d = X.shape[1]
     net = _net(p, d, seed + 1)
     ggn = make_trainer("ggn", net, X, y)
     pat = ggn.fire_sets.union_patterns()
@@ -272,6 +305,9 @@ def sketch_conditioning(p: dict, seed: int) -> dict:
     A = G + mu * np.eye(n)
     r = ggn.outputs - y
     eig = np.linalg.eigvalsh(A)
+    jac0 = SparseJacobian(pat, row_coef, X)
+    _, info0, _ = pcg(lambda v, jac=jac0: jac.jjt(v) + mu * v, r, np.eye(n),
+                      tol=float(p.get("tol", 1e-10)), max_iter=max(500, 4 * n))
     rows = []
     for kind in p["kinds"]:
         for factor in p["factors"]:
@@ -291,7 +327,9 @@ def sketch_conditioning(p: dict, seed: int) -> dict:
             rows.append({"kind": kind, "factor": float(factor), "s": s,
                          "kappa": float(ev[-1] / ev[0]), "iterations": info.iterations,
                          "estimate": info.condition_estimate, "stop": info.stop_reason})
-    return {"rows": rows, "kappa_unpreconditioned": float(eig[-1] / eig[0]), "b": net.shift}
+    return {"rows": rows, "kappa_unpreconditioned": float(eig[-1] / eig[0]), "b": net.shift,
+            "iterations_unpreconditioned": info0.iterations, "stop_unpreconditioned":
+            info0.stop_reason, "d": d}
 
 
 # ----------------------------------------------------------- width threshold
@@ -313,29 +351,36 @@ def width_trial(p: dict, seed: int) -> dict:
 @register("refresh_drift")
 def refresh_drift(p: dict, seed: int) -> dict:
     """Rounding drift of the cached pre-activations of the implicit sublinear method
-    after `steps` steps, with and without periodic refresh; max |cached - exact|.
+    over `steps` steps (stopping once the residual is below tol times the initial one:
+    the steps before convergence, where the weights still move), with and without
+    periodic refresh; the largest max |cached - exact| after any step.
 
-    Parameters: m, n, d, c, steps, refresh_every, fire_sets."""
+    Parameters: m, n, d, c, steps, refresh_every, fire_sets, tol (default 0: all steps).
+    Cost per step: the step plus O(|U| n d) for the exact inner products."""
     X, y = sphere_data(int(p["n"]), int(p["d"]), seed=seed)
     net = _net(p, int(p["d"]), seed + 1)
     t = make_trainer("sublinear_gn", net, X, y, fire_sets=p.get("fire_sets", "cache"),
                      preactivations="implicit", refresh_every=int(p["refresh_every"]),
                      mu=float(p.get("mu", 1e-9)))
-    start = time.perf_counter()
+    r0, tol = t.residual, float(p.get("tol", 0.0))
+    seconds, drift, output_drift, done = 0.0, 0.0, 0.0, 0
     for _ in range(int(p["steps"])):
+        if t.residual <= tol * r0:
+            break
+        start = time.perf_counter()
         t.step()
-    seconds = time.perf_counter() - start
-    exact = t.net.forward(X)
-    state = t._state
-    if hasattr(state, "idx"):          # the tree-free cache keeps P for the live rows
-        cached = state.P
-        W = t.weights
-        want = W[state.idx] @ X.T
-        drift = float(np.abs(cached - want).max()) if cached.size else 0.0
-    else:
-        drift = float(np.abs(t.outputs - exact).max())
-    return {"drift": drift, "output_drift": float(np.abs(t.outputs - exact).max()),
-            "seconds": seconds}
+        seconds += time.perf_counter() - start
+        done += 1
+        exact = t.net.forward(X)
+        state = t._state
+        if hasattr(state, "idx"):          # the tree-free cache keeps P for the live rows
+            cached = state.P
+            want = t.weights[state.idx] @ X.T
+            drift = max(drift, float(np.abs(cached - want).max()) if cached.size else 0.0)
+        else:
+            drift = max(drift, float(np.abs(t.outputs - exact).max()))
+        output_drift = max(output_drift, float(np.abs(t.outputs - exact).max()))
+    return {"drift": drift, "output_drift": output_drift, "seconds": seconds, "steps": done}
 
 
 # ------------------------------------------------------------- shift sweep
@@ -375,30 +420,45 @@ def shift_sweep(p: dict, seed: int) -> dict:
 @register("krr_compare")
 def krr_compare(p: dict, seed: int) -> dict:
     """Train and test error of Gauss-Newton (first layer), second-layer-only least
-    squares, and kernel ridge regression with the exact shifted NTK, on one split.
+    squares, and kernel ridge regression with the exact shifted NTK (fitted to y, and
+    fitted to y - f_0 and added to the initial network f_0, the NTK linearisation of
+    Gauss-Newton's start), on one split; the agreement of their test predictions with
+    Gauss-Newton's, ||p - p_GN|| / ||p_GN||; seconds include construction.
 
-    Parameters: dataset, n, n_test, d, m, c, steps, mu (ridge of KRR and damping of GN)."""
+    Parameters: dataset, n, n_test, d, m, c, steps, mu (ridge of KRR and damping of GN).
+    Cost: Gauss-Newton's steps O(m n d + n^3) each, KRR O(n^2 d + n^3)."""
     X, y, Xt, yt = _data(p, seed)
     net = _net(p, X.shape[1], seed + 1)
     mu = float(p.get("mu", 1e-8))
+    f0, f0_test = net.forward(X), net.forward(Xt)
     out = {"b": net.shift, "test_var": float(np.var(yt)), "f0_test_mse": float(
-        np.mean((net.forward(Xt) - yt) ** 2))}
-    for name, method, steps in [("ggn", "ggn", int(p["steps"])), ("second_layer", "second_layer", 1),
-                                ("ntk_krr", "ntk_krr", 1)]:
+        np.mean((f0_test - yt) ** 2))}
+    preds = {}
+    for name, method, steps, target, offset in [
+            ("ggn", "ggn", int(p["steps"]), y, 0.0),
+            ("second_layer", "second_layer", 1, y, 0.0),
+            ("ntk_krr", "ntk_krr", 1, y, 0.0),
+            ("ntk_krr_from_f0", "ntk_krr", 1, y - f0, f0_test)]:
         t0 = time.perf_counter()
         error = None
         try:
-            trainer = make_trainer(method, net, X, y, mu=mu, backend=_backend(p))
-            trainer.run(steps, tol=1e-12 * max(1.0, float(np.linalg.norm(y))))
+            trainer = make_trainer(method, net, X, target, mu=mu, backend=_backend(p))
+            trainer.run(steps, tol=1e-12 * max(1.0, float(np.linalg.norm(target))))
         except NumericalError as exc:
             error = str(exc)
         seconds = time.perf_counter() - t0
         if error is None:
-            out[name] = {"train_mse": float(np.mean((trainer.outputs - y) ** 2)),
-                         "test_mse": float(np.mean((trainer.predict(Xt) - yt) ** 2)),
+            preds[name] = trainer.predict(Xt) + offset
+            out[name] = {"train_mse": float(np.mean((trainer.outputs + (f0 if name ==
+                                                     "ntk_krr_from_f0" else 0.0) - y) ** 2)),
+                         "test_mse": float(np.mean((preds[name] - yt) ** 2)),
                          "seconds": seconds, "steps": trainer.steps_done}
         else:
             out[name] = {"error": error, "seconds": seconds}
+    if "ggn" in preds:
+        ref = float(np.linalg.norm(preds["ggn"])) or 1.0
+        out["agreement"] = {k: float(np.linalg.norm(v - preds["ggn"])) / ref
+                            for k, v in preds.items() if k != "ggn"}
     return out
 
 
@@ -408,11 +468,13 @@ def deep_step_speed(p: dict, seed: int) -> dict:
     """Per-step medians, counted operations and construction cost of deep_dense and
     deep_sublinear at one size (`verify_sublin.speed_deep.compare_deep`).
 
-    Parameters: m, n, d, depth, c, steps, warmup, update, mu."""
+    Parameters: m, n, d, depth, c, steps, warmup, update, mu, scaling ("normalized", the
+    default, or "fixed")."""
     from ..speed_deep import compare_deep
     res = compare_deep(int(p["m"]), int(p["n"]), int(p["d"]), int(p["depth"]),
                        float(p["c"]), seed, int(p.get("steps", 5)), int(p.get("warmup", 1)),
-                       p.get("update", "gn"), float(p.get("mu", 1e-6)))
+                       p.get("update", "gn"), float(p.get("mu", 1e-6)),
+                       scaling=p.get("scaling", "normalized"))
     keep = ("median", "mean", "times", "total_ops", "claimed_cost", "init_seconds", "init_ops",
             "layer_sizes_mean", "layer_unions", "residuals")
     return {"b": res["config"]["b"], "net_init": res["net_init"],
@@ -431,3 +493,57 @@ def deep_merge(p: dict, seed: int) -> dict:
                                  float(p["c"]), seed, [int(k) for k in p["periods"]],
                                  int(p.get("window", 12)))
     return {"rows": {str(k): v for k, v in res["rows"].items()}, "best": res["best"]}
+
+
+@register("deep_training")
+def deep_training(p: dict, seed: int) -> dict:
+    """Deep Gauss-Newton (deep_dense, exact) on sphere teacher data until tol of the
+    initial residual or `steps` steps: per-step residual and contraction.
+
+    Parameters: m, n, d, depth, c, scaling ("normalized" or "fixed"), steps, tol, mu.
+    Cost per step O(n (L - 1) m^2 + n^2 L m + n^3); memory 2 (L - 1) m^2 floats."""
+    from ..speed_deep import deep_problem
+    net, X, y, _ = deep_problem(int(p["m"]), int(p["n"]), int(p["d"]), int(p["depth"]),
+                                float(p["c"]), seed, p.get("scaling", "normalized"))
+    trainer = make_trainer("deep_dense", net, X, y, update="gn", mu=float(p.get("mu", 1e-10)))
+    r0 = trainer.residual
+    residual, contraction, error = [], [], None
+    for _ in range(int(p["steps"])):
+        if trainer.residual <= float(p["tol"]) * r0:
+            break
+        try:
+            res = trainer.step()
+        except NumericalError as exc:
+            error = str(exc)
+            break
+        residual.append(res.residual_after)
+        contraction.append(res.contraction)
+    return {"b": net.shift, "n": int(p["n"]), "residual0": r0, "residual": residual,
+            "contraction": contraction, "error": error}
+
+
+@register("step_counts")
+def step_counts(p: dict, seed: int) -> dict:
+    """Counted operations of the first `steps` steps of one method from initialisation
+    (the steps before convergence), deterministic, so not a timing experiment.
+
+    Parameters: method, options, m, n, d, c, steps (default 3). Returns the mean over the
+    steps of total_ops, claimed_cost and union_size, and the per-step lists.
+    Cost: construction plus `steps` steps of the method."""
+    n, d = int(p["n"]), int(p["d"])
+    X, y = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    options = dict(p.get("options", {}))
+    options.setdefault("mu", 1e-10)       # an empty fire set must not stop a count
+    trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
+    ops, claimed, union, residual = [], [], [], []
+    for _ in range(int(p.get("steps", 3))):
+        res = trainer.step()
+        ops.append(res.total_ops(d))
+        claimed.append(res.claimed_cost)
+        union.append(res.union_size)
+        residual.append(res.residual_after)
+    return {"total_ops": float(np.mean(ops)), "claimed_cost": float(np.mean(claimed)),
+            "union_size": float(np.mean(union)), "ops": ops, "union": union,
+            "residual0": float(np.linalg.norm(net.forward(X) - y)), "residuals": residual,
+            "b": net.shift}

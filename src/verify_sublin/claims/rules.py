@@ -1,8 +1,11 @@
 """Verdict rules. Each returns (verdict, reason) and is unit-tested on inputs that must
 pass and inputs that must fail.
 
-Verdicts: "holds", "holds-with-caveat", "fails", "inconclusive" (the sizes run cannot
-decide; the reason says what would), "untestable" (the reason says why).
+Verdicts of a claim: "holds", "holds-with-caveat", "fails", "inconclusive" (the sizes run
+cannot decide; the reason says what would), "untestable" (the reason says why). A sanity
+entry is "consistent" or "inconsistent" (or "inconclusive" without runs); a question is
+"answer" (or "inconclusive" without runs): a premise the project made up is never
+marked "fails".
 """
 
 from __future__ import annotations
@@ -11,9 +14,14 @@ from collections.abc import Iterable
 
 from .fitting import LogLogFit
 
-__all__ = ["VERDICTS", "all_within", "exponent_at_most", "exponent_matches", "worst"]
+__all__ = ["QUESTION_VERDICTS", "SANITY_VERDICTS", "VERDICTS", "VERDICTS_BY_KIND", "all_within",
+           "as_sanity", "exponent_at_most", "exponent_matches", "worst"]
 
 VERDICTS = ("holds", "holds-with-caveat", "fails", "inconclusive", "untestable")
+SANITY_VERDICTS = ("consistent", "inconsistent", "inconclusive")
+QUESTION_VERDICTS = ("answer", "inconclusive")
+#: the verdict words each kind of ledger entry may carry
+VERDICTS_BY_KIND = {"claim": VERDICTS, "sanity": SANITY_VERDICTS, "question": QUESTION_VERDICTS}
 
 _ORDER = {"holds": 0, "holds-with-caveat": 1, "inconclusive": 2, "fails": 3, "untestable": 4}
 
@@ -68,6 +76,16 @@ def all_within(values: Iterable[float], low: float, high: float, what: str) -> t
     worst_value = max(bad, key=lambda v: max(low - v, v - high))
     return "fails", (f"{len(bad)} of {len(values)} {what} outside [{low:g}, {high:g}] "
                      f"(worst {worst_value:.4g})")
+
+
+def as_sanity(verdict: str) -> str:
+    """A sanity entry's word for a two-valued rule's outcome: holds -> consistent,
+    fails -> inconsistent; inconclusive stays.
+
+    >>> as_sanity("holds"), as_sanity("fails"), as_sanity("inconclusive")
+    ('consistent', 'inconsistent', 'inconclusive')
+    """
+    return {"holds": "consistent", "fails": "inconsistent", "inconclusive": "inconclusive"}[verdict]
 
 
 def worst(verdicts: Iterable[str]) -> str:
