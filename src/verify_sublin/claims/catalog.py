@@ -25,7 +25,7 @@ from ..ntk import lambda_min
 from ..realdata import load_dataset
 from ..sketch import _DEFAULT_FACTOR
 from .fitting import local_slope, loglog_fit
-from .ledger import SOURCE_RECONSTRUCTED, Claim, RunRecord, RunSpec, Verdict, register_claim
+from .ledger import SOURCE_RECONSTRUCTED, Claim, RunRecord, RunSpec, Table, Verdict, register_claim
 from .rules import as_sanity, exponent_at_most, worst
 
 __all__: list[str] = []
@@ -89,8 +89,13 @@ def _split(records: list[RunRecord]) -> tuple[list[RunRecord], list[tuple[int, s
 
 def _verdict(claim_id, records, verdict, claimed, measured, rule, details=(), figures=None):
     good, bad = _split(records)
-    return Verdict(claim_id, verdict, claimed, measured, rule, list(details), figures or {},
+    return Verdict(claim_id, verdict, claimed, measured, rule, _shown(details), figures or {},
                    [r.id for r in good], bad)
+
+
+def _shown(details) -> list:
+    """The details worth showing: a table no run filled (header only) is left out."""
+    return [d for d in details if not (isinstance(d, Table) and not d.rows)]
 
 
 def _no_runs(claim_id, records, claimed, rule):
@@ -146,8 +151,8 @@ def _sparsity_init_eval(records, profile):
         band_ok.append(abs(ratio - 1) <= SPARSITY_INIT_SIGMAS * se)
         bound_ratio.append(res["max"] / res["bound"])
         by_c[p["c"]].append((p["m"], res["mean"], res["mQ"]))
-    lines.append("| c | m range | slope of mean |S_i| | local slope of m Q(b) | 1 - c/2 |")
-    lines.append("|---|---|---|---|---|")
+    table = Table(["c", "m range", "slope of mean |S_i|", "local slope of m Q(b)", "1 - c/2"])
+    lines.append(table)
     slopes = {}
     for c, rows in sorted(by_c.items()):
         rows.sort()
@@ -156,8 +161,8 @@ def _sparsity_init_eval(records, profile):
             fit = loglog_fit(ms, [x[1] for x in rows])
             pred = local_slope(lambda m, c=c: m * norm.sf(shift_for(int(m), c)), ms[0], ms[-1])
             slopes[c] = (fit.exponent, pred)
-            lines.append(f"| {c:g} | {_pow2(ms[0])}..{_pow2(ms[-1])} | {fit} | {pred:.3f} | "
-                         f"{1 - c / 2:.3f} |")
+            table.add(f"{c:g}", f"{_pow2(ms[0])}..{_pow2(ms[-1])}", fit, f"{pred:.3f}",
+                      f"{1 - c / 2:.3f}")
     v_band = "holds" if all(band_ok) else "fails"
     v_bound = "holds" if max(bound_ratio) <= 1 else "fails"
     verdict = as_sanity(worst([v_band, v_bound]))
@@ -243,9 +248,9 @@ def _sparsity_training_eval(records, profile):
         return _no_runs("sparsity.training", records, claimed, "")
     worst_ratio, lines = 0.0, []
     flips_in, flips_out = [], []          # flip fractions at c < C_THEOREM_MAX and beyond
-    lines.append("| data | m | c | steps | max_t max_i |S_i(t)| / m^(1-c/2) | max flips / "
-                 "sum|S_i| per step | mean |S_i| change |")
-    lines.append("|---|---|---|---|---|---|---|")
+    table = Table(["data", "m", "c", "steps", "max_t max_i |S_i(t)| / m^(1-c/2)",
+                   "max flips / sum|S_i| per step", "mean |S_i| change"])
+    lines.append(table)
     for r in good:
         p, res = r.spec.params, r.result
         if not res["max_fire"]:
@@ -257,8 +262,8 @@ def _sparsity_training_eval(records, profile):
         (flips_in if p["c"] < C_THEOREM_MAX else flips_out).append(
             (max(ff) if ff else 0.0, p["dataset"], p["m"], p["c"]))
         ch = res["mean_fire"][-1] / res["mean_fire"][0] - 1
-        lines.append(f"| {p['dataset']} | {_pow2(p['m'])} | {p['c']} | {len(res['max_fire'])} | "
-                     f"{ratio:.3f} | {max(ff) if ff else 0:.2e} | {ch:+.2%} |")
+        table.add(p["dataset"], _pow2(p["m"]), p["c"], len(res["max_fire"]), f"{ratio:.3f}",
+                  f"{max(ff) if ff else 0:.2e}", f"{ch:+.2%}")
     flip_in = max(flips_in, default=(0.0,))
     flip_out = max(flips_out, default=(0.0,))
     if worst_ratio > 1 or flip_in[0] > FLIP_FRACTION_MAX:
@@ -376,9 +381,10 @@ def _tree_cost_eval(records, profile):
     good, _ = _split(records)
     if not good:
         return _no_runs("tree.cost", records, "O(|S_i| log m) per query", "")
-    lines = ["| m | c | visits / (sum |S_i| log2 m) | visits <= sum(1 + 2|S_i| log2 M) | "
-             "update visits per neuron per tree / log2 M | inner products per updated neuron "
-             "(n) |", "|---|---|---|---|---|---|"]
+    table = Table(["m", "c", "visits / (sum |S_i| log2 m)", "visits <= sum(1 + 2|S_i| log2 M)",
+                   "update visits per neuron per tree / log2 M",
+                   "inner products per updated neuron (n)"])
+    lines = [table]
     q_const, u_const, structural, inner_ok, by_c = [], [], [], [], defaultdict(list)
     for r in good:
         p, res = r.spec.params, r.result
@@ -394,9 +400,8 @@ def _tree_cost_eval(records, profile):
         structural.append(res["query_visits"] <= bound)
         inner_ok.append(res["update_inner_products"] == n * res["union"])
         by_c[p["c"]].append((p["m"], const))
-        lines.append(f"| {_pow2(p['m'])} | {p['c']} | {const:.3f} | "
-                     f"{res['query_visits']} <= {bound:.0f} | {per_update / max(depth, 1):.3f} | "
-                     f"{per_neuron:.1f} ({n}) |")
+        table.add(_pow2(p["m"]), p["c"], f"{const:.3f}", f"{res['query_visits']} <= {bound:.0f}",
+                  f"{per_update / max(depth, 1):.3f}", f"{per_neuron:.1f} ({n})")
     for c, rows in by_c.items():
         if len(rows) >= 2:
             fit = loglog_fit([x[0] for x in rows], [x[1] for x in rows])
@@ -479,8 +484,9 @@ def _tree_benefit_eval(records, profile):
         return _no_runs("tree.benefit", records, "the tree makes maintenance cheaper", "")
     table = {(r.spec.params["c"], r.spec.params["m"], r.spec.params["variant"]): r.result
              for r in good}
-    lines = ["| c | m | tree / cache (explicit) | tree / scan (explicit) | tree / cache "
-             "(implicit) | tree ms | cache ms |", "|---|---|---|---|---|---|---|"]
+    rows = Table(["c", "m", "tree / cache (explicit)", "tree / scan (explicit)",
+                  "tree / cache (implicit)", "tree ms", "cache ms"])
+    lines = [rows]
     verdicts, ratios, ratios_implicit = [], [], []
     for c in sorted({k[0] for k in table}):
         ms = sorted({k[1] for k in table if k[0] == c})
@@ -495,8 +501,8 @@ def _tree_benefit_eval(records, profile):
             ratios.append(te / ce)
             if ti == ti and ci == ci:
                 ratios_implicit.append(ti / ci)
-            lines.append(f"| {c} | {_pow2(m)} | {te / ce:.2f} | {te / se:.2f} | {ti / ci:.2f} | "
-                         f"{1e3 * te:.2f} | {1e3 * ce:.2f} |")
+            rows.add(c, _pow2(m), f"{te / ce:.2f}", f"{te / se:.2f}", f"{ti / ci:.2f}",
+                     f"{1e3 * te:.2f}", f"{1e3 * ce:.2f}")
             if m == ms[-1]:
                 if te <= ce:
                     verdicts.append("holds")
@@ -570,8 +576,8 @@ def _ntk_eval(records, profile):
     if not good:
         return _no_runs("ntk.lambda", records, "range", "")
     lo_slack, hi_slack, inside, lines = [], [], [], []
-    lines.append("| data | n | delta | b | lambda_min | lambda / lower | upper / lambda |")
-    lines.append("|---|---|---|---|---|---|---|")
+    table = Table(["data", "n", "delta", "b", "lambda_min", "lambda / lower", "upper / lambda"])
+    lines.append(table)
     for r in good:
         p, res = r.spec.params, r.result
         for row in res["rows"]:
@@ -583,10 +589,10 @@ def _ntk_eval(records, profile):
             if lam > 0:
                 hi_slack.append(row["upper"] / lam)
         for row in res["rows"][:: max(1, len(res["rows"]) // 4)]:
-            lines.append(f"| {p['dataset']} | {res['n']} | {res['separation']:.3g} | "
-                         f"{row['b']:.2f} | {row['lambda']:.3e} | "
-                         f"{row['lambda'] / row['lower'] if row['lower'] > 0 else float('inf'):.3g}"
-                         f" | {row['upper'] / row['lambda'] if row['lambda'] > 0 else float('inf'):.3g} |")
+            table.add(p["dataset"], res["n"], f"{res['separation']:.3g}", f"{row['b']:.2f}",
+                      f"{row['lambda']:.3e}",
+                      f"{row['lambda'] / row['lower'] if row['lower'] > 0 else float('inf'):.3g}",
+                      f"{row['upper'] / row['lambda'] if row['lambda'] > 0 else float('inf'):.3g}")
     v = "consistent" if all(inside) else "inconsistent"
     return _verdict(
         "ntk.lambda", records, v,
@@ -707,17 +713,17 @@ def _conv_eval(records, profile):
             inside.append(row)
         else:
             outside[p["c"]].append(row)
-    lines.append("| c | data | m | runs | worst contraction | per-step contraction (median "
-                 "over the run's steps) | steps to 1e-10 | log2(n / 1e-10) |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    table = Table(["c", "data", "m", "runs", "worst contraction",
+                   "per-step contraction (median over the run's steps)", "steps to 1e-10",
+                   "log2(n / 1e-10)"])
+    lines.append(table)
     for (c, ds, m), rows in sorted(per.items()):
         n = rows[0][2]["n"]
         med = [float(np.median(x[2]["contraction"])) for x in rows if x[2]["contraction"]]
-        lines.append(f"| {c:g} | {ds} | {_pow2(m)} | {len(rows)} | "
-                     f"{max(x[0] for x in rows):.3g} | "
-                     f"{min(med, default=float('nan')):.3g}..{max(med, default=float('nan')):.3g}"
-                     f" | {min(x[1] for x in rows)}..{max(x[1] for x in rows)} | "
-                     f"{math.log2(n / 1e-10):.1f} |")
+        table.add(f"{c:g}", ds, _pow2(m), len(rows), f"{max(x[0] for x in rows):.3g}",
+                  f"{min(med, default=float('nan')):.3g}..{max(med, default=float('nan')):.3g}",
+                  f"{min(x[1] for x in rows)}..{max(x[1] for x in rows)}",
+                  f"{math.log2(n / 1e-10):.1f}")
     lines.append("log2(n / 1e-10) is the number of halvings T = O(log(n / eps)) allows; a "
                  "run that halves its residual each step needs at most that many steps.")
     lines.append(WIDTH_VS_SHIFT)
@@ -821,8 +827,9 @@ def _width_eval(records, profile):
     for r in good:
         by[(r.spec.params["dataset"], r.spec.params["n"], r.spec.params["d"])][
             r.spec.params["m"]].append(r.result["success"])
-    lines = ["| data | n | smallest m with 2x contraction in every seed (and above) | "
-             "theorem's m (log2) |", "|---|---|---|---|"]
+    table = Table(["data", "n", "smallest m with 2x contraction in every seed (and above)",
+                   "theorem's m (log2)"])
+    lines = [table]
     figures, measured = {}, []
     for (ds, n, d), rows in sorted(by.items()):
         ms = sorted(rows)
@@ -836,8 +843,7 @@ def _width_eval(records, profile):
         k = theorem_width(X)
         figures[f"{ds}_mstar"] = mstar
         figures[f"{ds}_theorem_log2m"] = k
-        lines.append(f"| {ds} | {n} | {_pow2(mstar) if mstar else 'none up to ' + _pow2(ms[-1])} "
-                     f"| {k:.0f} |")
+        table.add(ds, n, _pow2(mstar) if mstar else "none up to " + _pow2(ms[-1]), f"{k:.0f}")
         measured.append(f"{ds}: {_pow2(mstar) if mstar else '> ' + _pow2(ms[-1])} "
                         f"(theorem 2^{k:.0f})")
     lines.append("The theorem's width is a sufficient condition far beyond any feasible m "
@@ -945,9 +951,9 @@ def _sketch_eval(records, profile):
     if not good:
         return _no_runs("sketch.conditioning", records, claimed, "")
     lines, skipped, cases, worst_ill = [], [], [], defaultdict(float)
-    lines.append("| inputs | c | m | kappa(J J^T) | CG iterations without preconditioner | "
-                 "sketch | s (factor x n) | kappa(R^-T J J^T R^-1) | CG iterations with it |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    table = Table(["inputs", "c", "m", "kappa(J J^T)", "CG iterations without preconditioner",
+                   "sketch", "s (factor x n)", "kappa(R^-T J J^T R^-1)", "CG iterations with it"])
+    lines.append(table)
     for r in sorted(good, key=lambda r: (r.spec.params.get("inputs", "sphere"),
                                          r.spec.params["c"], r.spec.params["m"])):
         p, res = r.spec.params, r.result
@@ -962,10 +968,10 @@ def _sketch_eval(records, profile):
                 at_default[row["kind"]] = row["kappa"]
                 if k0 > ILL_CONDITIONED_KAPPA:
                     worst_ill[row["kind"]] = max(worst_ill[row["kind"]], row["kappa"])
-                lines.append(f"| {p.get('inputs', 'sphere')} | {p['c']:g} | {_pow2(p['m'])} | "
-                             f"{k0:.3g} | {res.get('iterations_unpreconditioned', '')} | "
-                             f"{row['kind']} | {row['s']} ({row['factor']:g}) | "
-                             f"{row['kappa']:.2f} | {row['iterations']} |")
+                table.add(p.get("inputs", "sphere"), f"{p['c']:g}", _pow2(p["m"]), f"{k0:.3g}",
+                          res.get("iterations_unpreconditioned", ""), row["kind"],
+                          f"{row['s']} ({row['factor']:g})", f"{row['kappa']:.2f}",
+                          row["iterations"])
         cases.append((k0, at_default))
     if skipped:
         lines.append(f"Refused ({len(skipped)}, infeasible sketches): " + "; ".join(sorted(skipped)))
@@ -1090,8 +1096,9 @@ def _union_eval(records, profile):
         if p["n"] == n0:
             by_m[p["c"]].append(row)
         by_n[p["c"]].append(row)
-    lines = ["| c | against | sizes | fitted exponent of |U| | |U| / m at the largest size | "
-             "model m (1 - (1 - Q(b))^n) / m there |", "|---|---|---|---|---|---|"]
+    table = Table(["c", "against", "sizes", "fitted exponent of |U|", "|U| / m at the largest size",
+                   "model m (1 - (1 - Q(b))^n) / m there"])
+    lines = [table]
     fits, top = {}, {}
     for c, rows in sorted(by_m.items()):
         rows.sort()
@@ -1100,8 +1107,8 @@ def _union_eval(records, profile):
         fits[c] = loglog_fit([x[0] for x in rows], [max(1, x[2]) for x in rows])
         m, n, u, model = rows[-1]
         top[c] = u / m
-        lines.append(f"| {c:g} | m (n = {n}) | {_pow2(rows[0][0])}..{_pow2(m)} | {fits[c]} | "
-                     f"{u / m:.3f} | {model / m:.3f} |")
+        table.add(f"{c:g}", f"m (n = {n})", f"{_pow2(rows[0][0])}..{_pow2(m)}", fits[c],
+                  f"{u / m:.3f}", f"{model / m:.3f}")
     for c, rows in sorted(by_n.items()):
         m_fixed = max((x[0] for x in rows), key=lambda m: sum(x[0] == m for x in rows))
         rows = sorted((x for x in rows if x[0] == m_fixed), key=lambda x: x[1])
@@ -1109,8 +1116,8 @@ def _union_eval(records, profile):
             continue
         fit = loglog_fit([x[1] for x in rows], [max(1, x[2]) for x in rows])
         m, n, u, model = rows[-1]
-        lines.append(f"| {c:g} | n (m = {_pow2(m)}) | {rows[0][1]}..{n} | {fit} | {u / m:.3f} | "
-                     f"{model / m:.3f} |")
+        table.add(f"{c:g}", f"n (m = {_pow2(m)})", f"{rows[0][1]}..{n}", fit, f"{u / m:.3f}",
+                  f"{model / m:.3f}")
     lines.append("Every neuron in U has its n inner products refreshed in a step, so a step "
                  "costs about n |U| (d + log m); where n Q(b) << 1, |U| ~ n m Q(b) (sublinear "
                  "in m, linear in n), and where n Q(b) >~ 1 it approaches m.")
@@ -1199,8 +1206,8 @@ def _iter_eval(records, profile):
     claimed = "T = O(log(n / eps)) iterations; the rate independent of n"
     if not good:
         return _no_runs("iterations.count", records, claimed, "")
-    lines = ["| n | eps | log2(n / eps) | steps taken T (min..max over seeds) |",
-             "|---|---|---|---|"]
+    table = Table(["n", "eps", "log2(n / eps)", "steps taken T (min..max over seeds)"])
+    lines = [table]
     missed, xs_eps, ts_eps, xs_n, ts_n = 0, [], [], [], []
     by_n = defaultdict(list)
     for r in good:
@@ -1215,8 +1222,8 @@ def _iter_eval(records, profile):
             if eps == min(ITER_EPS):
                 xs_n += [n] * len(ok)
                 ts_n += ok
-            lines.append(f"| {n} | {eps:g} | {math.log2(n / eps):.1f} | "
-                         + (f"{min(ok)}..{max(ok)}" if ok else "not reached") + " |")
+            table.add(n, f"{eps:g}", f"{math.log2(n / eps):.1f}",
+                      f"{min(ok)}..{max(ok)}" if ok else "not reached")
     lines.append("log2(n / eps) is the number of halvings the claimed rate allows; T is the "
                  "first step whose residual is <= eps times the initial one.")
     log_fit = loglog_fit(xs_eps, ts_eps) if len(set(xs_eps)) >= 2 else None
@@ -1336,8 +1343,9 @@ def _cpi_eval(claim_id, records, profile, claimed_text, extra=None):
     good, _ = _split(records)
     if not good:
         return _no_runs(claim_id, records, claimed_text, "")
-    lines = ["| c | axis | exponent of counted ops | exponent of time | claimed | "
-             "ops / claimed cost | verdict |", "|---|---|---|---|---|---|---|"]
+    table = Table(["c", "axis", "exponent of counted ops", "exponent of time", "claimed",
+                   "ops / claimed cost", "verdict"])
+    lines = [table]
     verdicts, figures = [], {}
     timed = [r for r in good if r.spec.experiment == "step_speed"]
     counted = [r for r in good if r.spec.experiment == "step_counts"] or timed
@@ -1365,8 +1373,8 @@ def _cpi_eval(claim_id, records, profile, claimed_text, extra=None):
             figures[f"ops_exp_{label.replace(' ', '_')}_c{c:g}"] = ops_fit.exponent
             if time_fit:
                 figures[f"time_exp_{axis}_c{c:g}"] = time_fit.exponent
-            lines.append(f"| {c} | {label} | {ops_fit} | {time_fit or 'not timed'} | "
-                         f"{claimed:.3f} | <= {const:.3g} | {v} |")
+            table.add(c, label, ops_fit, time_fit or "not timed", f"{claimed:.3f}",
+                      f"<= {const:.3g}", v)
     if extra:
         lines.extend(extra(good, profile))
     v = worst(verdicts) if verdicts else "inconclusive"

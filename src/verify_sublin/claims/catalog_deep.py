@@ -22,7 +22,7 @@ from .catalog import (
     contraction_verdict,
 )
 from .fitting import loglog_fit
-from .ledger import SOURCE_RECONSTRUCTED, Claim, RunSpec, register_claim
+from .ledger import SOURCE_RECONSTRUCTED, Claim, RunSpec, Table, register_claim
 from .rules import worst
 
 __all__: list[str] = []
@@ -79,9 +79,10 @@ def _deep_eval(records, profile):
     merge = [r for r in good if r.spec.experiment == "deep_merge"]
     if len({r.spec.params["m"] for r in speed}) < 2:
         return _no_runs("cpi.multilayer", records, "m^(2 - Omega(1)) per iteration", "")
-    lines = ["| c | method | exponent of counted ops | exponent of time | slope of the claimed "
-             "terms | construction ops exponent | speed-up at the largest m |",
-             "|---|---|---|---|---|---|---|"]
+    table = Table(["c", "method", "exponent of counted ops", "exponent of time",
+                   "slope of the claimed terms", "construction ops exponent",
+                   "speed-up at the largest m"])
+    lines = [table]
     verdicts, figures = [], {}
     for sc, c in sorted({(r.spec.params.get("scaling", "normalized"), r.spec.params["c"])
                          for r in speed}, key=lambda x: (x[0] != "normalized", x)):
@@ -103,8 +104,8 @@ def _deep_eval(records, profile):
             figures[f"{meth}_ops_exp_c{c:g}{tag}"] = ops.exponent
             figures[f"{meth}_time_exp_c{c:g}{tag}"] = tfit.exponent
             speedup = rows[-1].result["ratio"] if meth == "deep_sublinear" else 1.0
-            lines.append(f"| {c} ({sc}) | {meth} | {ops} | {tfit} | {claimed.exponent:.3f} | "
-                         f"{init.exponent:.3f} | {speedup:.1f}x |")
+            table.add(f"{c} ({sc})", meth, ops, tfit, f"{claimed.exponent:.3f}",
+                      f"{init.exponent:.3f}", f"{speedup:.1f}x")
             if meth == "deep_dense":
                 dense_ops, dense_time = ops.exponent, tfit.exponent
             if meth == "deep_sublinear" and sc == "normalized":
@@ -205,16 +206,16 @@ def _deep_conv_eval(records, profile):
         wc = max(res["contraction"]) if res["contraction"] else float("inf")
         per[(p["scaling"], p["c"], p["m"])].append((wc, res["error"], len(res["contraction"]),
                                                     res))
-    lines.append("| scaling | c | m | runs | worst contraction | median contraction | steps "
-                 "(reached 1e-10) |")
-    lines.append("|---|---|---|---|---|---|---|")
+    table = Table(["scaling", "c", "m", "runs", "worst contraction", "median contraction",
+                   "steps (reached 1e-10)"])
+    lines.append(table)
     for (sc, c, m), rows in sorted(per.items()):
         med = [float(np.median(x[3]["contraction"])) for x in rows if x[3]["contraction"]]
         reached = sum(bool(x[3]["residual"]) and x[3]["residual"][-1] <= 1e-10 *
                       x[3]["residual0"] for x in rows)
-        lines.append(f"| {sc} | {c:g} | {_pow2(m)} | {len(rows)} | "
-                     f"{max(x[0] for x in rows):.3g} | {max(med, default=float('nan')):.3g} | "
-                     f"{max(x[2] for x in rows)} ({reached}/{len(rows)}) |")
+        table.add(sc, f"{c:g}", _pow2(m), len(rows), f"{max(x[0] for x in rows):.3g}",
+                  f"{max(med, default=float('nan')):.3g}",
+                  f"{max(x[2] for x in rows)} ({reached}/{len(rows)})")
     lines.append(SCALING_NOTE)
     lines.append(WIDTH_VS_SHIFT)
     verdicts = {}
@@ -271,8 +272,9 @@ def _init_eval(records, profile):
     claimed = "m^2 cost only in the initialisation phase, less per iteration"
     if len({r.spec.params["m"] for r in good}) < 2:
         return _no_runs("init.multilayer", records, claimed, "")
-    lines = ["| c | construction ops exponent | per-step ops exponent (deep_sublinear) | "
-             "construction / step ops at the largest m |", "|---|---|---|---|"]
+    table = Table(["c", "construction ops exponent", "per-step ops exponent (deep_sublinear)",
+                   "construction / step ops at the largest m"])
+    lines = [table]
     verdicts, figures = [], {}
     for c in sorted({r.spec.params["c"] for r in good}):
         rows = sorted((r for r in good if r.spec.params["c"] == c),
@@ -289,7 +291,7 @@ def _init_eval(records, profile):
         verdicts.append(v)
         figures[f"init_exp_c{c:g}"] = init.exponent
         figures[f"step_exp_c{c:g}"] = step.exponent
-        lines.append(f"| {c:g} | {init} | {step} | {sub[-1]['init_ops'] / sub[-1]['total_ops']:.3g} |")
+        table.add(f"{c:g}", init, step, f"{sub[-1]['init_ops'] / sub[-1]['total_ops']:.3g}")
     v = worst(verdicts) if verdicts else "inconclusive"
     return _verdict(
         "init.multilayer", records, v, claimed,

@@ -24,7 +24,7 @@ from scipy.stats import binomtest
 
 from . import experiments_practice  # noqa: F401  (registers the experiments)
 from .fitting import LogLogFit, loglog_fit
-from .ledger import KINDS, SOURCE_RECONSTRUCTED, Claim, RunRecord, RunSpec, Verdict, register_claim
+from .ledger import KINDS, SOURCE_RECONSTRUCTED, Claim, RunRecord, RunSpec, Table, Verdict, register_claim
 from .rules import VERDICTS
 
 __all__ = ["HSR_SCAN_EXPONENT", "HSR_TOL", "KAPPA_LIMIT", "hsr_rule", "sketch_rule"]
@@ -68,7 +68,8 @@ def _split(records: list[RunRecord]):
 
 def _verdict(cid, records, verdict, claimed, measured, rule, details=(), figures=None):
     good, bad = _split(records)
-    return Verdict(cid, verdict, claimed, measured, rule, list(details), figures or {},
+    details = [d for d in details if not (isinstance(d, Table) and not d.rows)]   # no empty table
+    return Verdict(cid, verdict, claimed, measured, rule, details, figures or {},
                    [r.id for r in good], bad)
 
 
@@ -140,9 +141,9 @@ def _hsr_eval(records, profile):
     for r in good:
         by_d[r.spec.params["d"]].append(r)
     fits, lines, beats = {}, [], {}
-    lines.append("| d | m | work / query (visits + tested) | k | tree s / query | scan s / "
-                 "query | correlation tree s / query | scan / tree |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    table = Table(["d", "m", "work / query (visits + tested)", "k", "tree s / query",
+                   "scan s / query", "correlation tree s / query", "scan / tree"])
+    lines.append(table)
     for d, rows in sorted(by_d.items()):
         rows.sort(key=lambda r: r.spec.params["m"])
         xs, ys = [], []
@@ -152,9 +153,9 @@ def _hsr_eval(records, profile):
             xs += [m] * len(work)
             ys += [max(w, 1) for w in work]
             corr = f"{res['seconds_corr']:.2e}" if "seconds_corr" in res else ""
-            lines.append(f"| {d} | {_pow2(m)} | {np.mean(work):.0f} | {np.mean(res['k']):.0f} | "
-                         f"{res['seconds_query']:.2e} | {res['seconds_scan']:.2e} | {corr} | "
-                         f"{res['seconds_scan'] / res['seconds_query']:.2f} |")
+            table.add(d, _pow2(m), f"{np.mean(work):.0f}", f"{np.mean(res['k']):.0f}",
+                      f"{res['seconds_query']:.2e}", f"{res['seconds_scan']:.2e}", corr,
+                      f"{res['seconds_scan'] / res['seconds_query']:.2f}")
         if len(set(xs)) >= 2:
             fits[d] = loglog_fit(xs, ys)
         top = rows[-1].result
@@ -279,18 +280,18 @@ def _sve_eval(records, profile):
     v, why = sketch_rule(rows)
     if not rows:
         return _verdict(cid, records, v, claimed, "no finished run", rule)
-    lines = ["| c | n | m | exact ops | sketched ops | sketched / exact (ops) | exact s | "
-             "sketched s | sketched / exact (s) | CG products | dense m n^2 d Gram ops |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    table = Table(["c", "n", "m", "exact ops", "sketched ops", "sketched / exact (ops)", "exact s",
+                   "sketched s", "sketched / exact (s)", "CG products", "dense m n^2 d Gram ops"])
+    lines = [table]
     cross = {}
     for c in sorted({r["c"] for r in rows}):
         sub = sorted((r for r in rows if r["c"] == c), key=lambda r: r["n"])
         for r in sub:
-            lines.append(f"| {c} | {r['n']} | {_pow2(r['m'])} | {r['exact_ops']:.3g} | "
-                         f"{r['sketch_ops']:.3g} | {r['sketch_ops'] / r['exact_ops']:.1f} | "
-                         f"{r['exact_seconds']:.3g} | {r['sketch_seconds']:.3g} | "
-                         f"{r['sketch_seconds'] / r['exact_seconds']:.1f} | "
-                         f"{r['solver_products']} | {r['dense_gram_ops']:.3g} |")
+            table.add(c, r["n"], _pow2(r["m"]), f"{r['exact_ops']:.3g}", f"{r['sketch_ops']:.3g}",
+                      f"{r['sketch_ops'] / r['exact_ops']:.1f}", f"{r['exact_seconds']:.3g}",
+                      f"{r['sketch_seconds']:.3g}",
+                      f"{r['sketch_seconds'] / r['exact_seconds']:.1f}", r["solver_products"],
+                      f"{r['dense_gram_ops']:.3g}")
         cross[c] = (_crossover(sub, "sketch_ops", "exact_ops"),
                     _crossover(sub, "sketch_seconds", "exact_seconds"),
                     _crossover(sub, "sketch_ops", "dense_gram_ops"))
@@ -389,16 +390,16 @@ def _width_eval(records, profile):
     groups = _width_groups(good)
     if not groups:
         return _verdict(cid, records, QUESTION_VERDICT, claimed, "no finished run", rule)
-    lines = ["| data | c | n : m* | fitted exponent of m* in n | theorem's exponent |",
-             "|---|---|---|---|---|"]
+    table = Table(["data", "c", "n : m*", "fitted exponent of m* in n", "theorem's exponent"])
+    lines = [table]
     fits, answers = {}, []
     for (ds, c), rows in sorted(groups.items()):
         pts = [(n, m) for n, m in rows if m is not None]
         fit = loglog_fit(*zip(*pts)) if len({n for n, _ in pts}) >= 2 else None
         fits[f"{ds} c={c}"] = fit.as_dict() if fit else None
         ftxt = str(fit) if fit else "too few points"
-        lines.append(f"| {ds} | {c} | " + ", ".join(f"{n}: {m}" for n, m in rows)
-                     + f" | {ftxt} | {_theorem_n_exponent(c):.3g} |")
+        table.add(ds, c, ", ".join(f"{n}: {m}" for n, m in rows), ftxt,
+                  f"{_theorem_n_exponent(c):.3g}")
         answers.append(f"{ds} c={c}: {ftxt} vs {_theorem_n_exponent(c):.3g}")
     return _verdict(cid, records, QUESTION_VERDICT, claimed,
                     "fitted exponent of m* in n: " + "; ".join(answers), rule, lines,
@@ -479,8 +480,8 @@ def _phase_eval(records, profile):
         ms = sorted({m for m, _ in cell})
         cs = sorted({c for _, c in cell})
         lines.append(f"{ds}: share of seeds converging (median steps, fire fraction):")
-        lines.append("| m \\ c | " + " | ".join(f"{c:g}" for c in cs) + " |")
-        lines.append("|---|" + "---|" * len(cs))
+        table = Table(["m \\ c"] + [f"{c:g}" for c in cs])
+        lines.append(table)
         good_cells = []
         for m in ms:
             row = []
@@ -489,7 +490,7 @@ def _phase_eval(records, profile):
                 row.append(f"{s:.2f} ({k:g}, {f:.3f})")
                 if s == 1.0 and f <= PHASE_SPARSE:
                     good_cells.append((m, c))
-            lines.append(f"| {_pow2(m)} | " + " | ".join(row) + " |")
+            table.add(_pow2(m), *row)
         by_m = defaultdict(list)
         for m, c in good_cells:
             by_m[m].append(c)
@@ -567,14 +568,15 @@ def _bias_eval(records, profile):
     if not good:
         return _verdict(cid, records, QUESTION_VERDICT, claimed, "no finished run", rule)
     rows = sorted((r.spec.params["m"], r.result) for r in good)
-    lines = ["| m | GN move | GD move | GN moved share | GD moved share | GN rel. residual | "
-             "GD rel. residual | test prediction gap |", "|---|---|---|---|---|---|---|---|"]
+    table = Table(["m", "GN move", "GD move", "GN moved share", "GD moved share",
+                   "GN rel. residual", "GD rel. residual", "test prediction gap"])
+    lines = [table]
     for m, res in rows:
         g, s = res["gn"], res["gd"]
-        lines.append(f"| {_pow2(m)} | {g['relative_move']:.3g} | {s['relative_move']:.3g} | "
-                     f"{g['moved_share']:.3f} | {s['moved_share']:.3f} | "
-                     f"{g['relative_residual']:.2e} | {s['relative_residual']:.2e} | "
-                     f"{res['prediction_gap']:.3g} |")
+        table.add(_pow2(m), f"{g['relative_move']:.3g}", f"{s['relative_move']:.3g}",
+                  f"{g['moved_share']:.3f}", f"{s['moved_share']:.3f}",
+                  f"{g['relative_residual']:.2e}", f"{s['relative_residual']:.2e}",
+                  f"{res['prediction_gap']:.3g}")
     fits = {}
     if len(rows) >= 2:
         for k in ("gn", "gd"):
@@ -646,17 +648,18 @@ def _dup_eval(records, profile):
             f"{DUP_REL:g} relative + {DUP_ABS:g}).")
     if not good:
         return _verdict(cid, records, QUESTION_VERDICT, claimed, "no finished run", rule)
-    lines = ["| labels | lambda_min(H) | lambda_min(G_0) | mu = 0 | residual with mu > 0 | "
-             "least-squares floor | |f_1 - f_2| | reaches floor |", "|---|---|---|---|---|---|---|---|"]
+    table = Table(["labels", "lambda_min(H)", "lambda_min(G_0)", "mu = 0", "residual with mu > 0",
+                   "least-squares floor", "|f_1 - f_2|", "reaches floor"])
+    lines = [table]
     answers = {}
     for r in sorted(good, key=lambda r: r.spec.params["labels"]):
         res, lab = r.result, r.spec.params["labels"]
         clean = bool(res["mu0_error"]) and "positive definite" in res["mu0_error"]
         reach = res["residual_mu"] <= res["floor"] * (1 + DUP_REL) + DUP_ABS
         answers[lab] = (clean, reach)
-        lines.append(f"| {lab} | {res['lambda_ntk']:.2e} | {res['lambda_G0']:.2e} | "
-                     f"{(res['mu0_error'] or 'no error')[:90]} | {res['residual_mu']:.3e} | "
-                     f"{res['floor']:.3e} | {res['gap_outputs']:.1e} | {reach} |")
+        table.add(lab, f"{res['lambda_ntk']:.2e}", f"{res['lambda_G0']:.2e}",
+                  (res["mu0_error"] or "no error")[:90], f"{res['residual_mu']:.3e}",
+                  f"{res['floor']:.3e}", f"{res['gap_outputs']:.1e}", reach)
     lines.append("What the report should say: with delta = 0 the theorem's lower bound on "
                  "lambda is 0 and gives nothing; undamped Gauss-Newton cannot solve the "
                  "singular system and says so; damped Gauss-Newton converges to the "
@@ -735,15 +738,15 @@ def _sf_eval(records, profile):
     fails, total = _sf_table(good)
     if not total:
         return _verdict(cid, records, QUESTION_VERDICT, claimed, "no finished run", rule)
-    lines = [f"| sketch | size factor | seeds | kappa > {KAPPA_LIMIT:g} | share | 95% Wilson |",
-             "|---|---|---|---|---|---|"]
+    table = Table(["sketch", "size factor", "seeds", f"kappa > {KAPPA_LIMIT:g}", "share",
+                   "95% Wilson"])
+    lines = [table]
     figures = {}
     for key in sorted(total):
         k, t = fails[key], total[key]
         ci = binomtest(k, t).proportion_ci(method="wilson")
         figures[f"{key[0]} x{key[1]:g}"] = [k / t, ci.low, ci.high, t]
-        lines.append(f"| {key[0]} | {key[1]:g} | {t} | {k} | {k / t:.2f} | "
-                     f"[{ci.low:.2f}, {ci.high:.2f}] |")
+        table.add(key[0], f"{key[1]:g}", t, k, f"{k / t:.2f}", f"[{ci.low:.2f}, {ci.high:.2f}]")
     safe = {}
     for (kind, factor), (share, _, _hi, _) in ((k, figures[f'{k[0]} x{k[1]:g}']) for k in total):
         if share == 0 and (kind not in safe or factor < safe[kind]):

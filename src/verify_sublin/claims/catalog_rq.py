@@ -33,7 +33,7 @@ from .catalog import (
     _verdict,
 )
 from .fitting import local_slope, loglog_fit
-from .ledger import CLAIMS, Claim, RunSpec, register_claim
+from .ledger import CLAIMS, Claim, RunSpec, Table, register_claim
 from .rules import exponent_matches, worst
 
 __all__: list[str] = []
@@ -75,17 +75,17 @@ def _shift_eval(records, profile):
     if not good:
         return _no_runs("rq.min_shift", records, "", "")
     mmax = max(r.spec.params["m"] for r in good)
-    lines = ["| m | c | b | mean |S_i| / m | lambda_min(G_0) | iterations to 1e-10 | worst "
-             "contraction |", "|---|---|---|---|---|---|---|"]
+    table = Table(["m", "c", "b", "mean |S_i| / m", "lambda_min(G_0)", "iterations to 1e-10",
+                   "worst contraction"])
+    lines = [table]
     below_ok = []
     for r in sorted(good, key=lambda r: (r.spec.params["m"], r.spec.params["c"])):
         p, res = r.spec.params, r.result
         ok = res["reached"] and res["worst_contraction"] <= CONTRACTION_MAX
         if p["m"] == mmax and p["c"] < PAPER_C:
             below_ok.append(ok)
-        lines.append(f"| {_pow2(p['m'])} | {p['c']} | {res['b']:.3f} | {res['fire_fraction']:.4f} "
-                     f"| {res['lambda_G0']:.3e} | {res['iterations']} | "
-                     f"{res['worst_contraction']:.3g} |")
+        table.add(_pow2(p["m"]), p["c"], f"{res['b']:.3f}", f"{res['fire_fraction']:.4f}",
+                  f"{res['lambda_G0']:.3e}", res["iterations"], f"{res['worst_contraction']:.3g}")
     if below_ok and all(below_ok):
         v = "fails"
     elif below_ok and not all(below_ok):
@@ -143,8 +143,9 @@ def _jsparse_eval(records, profile):
     train = [r for r in good if r.spec.experiment == "training"]
     if not init:
         return _no_runs("rq.jacobian_sparsity", records, "", "")
-    lines = ["| c | fitted slope of |S_i(0)| in m | local slope of m Q(b) | 1 - c/2 | "
-             "matches m Q(b) |", "|---|---|---|---|---|"]
+    table = Table(["c", "fitted slope of |S_i(0)| in m", "local slope of m Q(b)", "1 - c/2",
+                   "matches m Q(b)"])
+    lines = [table]
     verdicts, slopes = [], []
     by_c = defaultdict(list)
     for r in init:
@@ -159,7 +160,7 @@ def _jsparse_eval(records, profile):
         v, _ = exponent_matches(fit, pred, tol=SLOPE_MATCH_TOL)
         verdicts.append(v)
         slopes.append(f"c={c:g} {fit.exponent:.3f} vs {pred:.3f}")
-        lines.append(f"| {c} | {fit} | {pred:.3f} | {1 - c / 2:.3f} | {v} |")
+        table.add(c, fit, f"{pred:.3f}", f"{1 - c / 2:.3f}", v)
     fracs, dens = [], []
     for r in train:
         p, res = r.spec.params, r.result
@@ -239,9 +240,10 @@ def _krr_eval(records, profile):
     good, _ = _split(records)
     if not good:
         return _no_runs("rq.ntk_krr", records, "", "")
-    lines = ["| data | m | GN test MSE | KRR test MSE | KRR from f_0 test MSE | second layer "
-             "test MSE | var(y_test) | GN vs KRR predictions | GN vs KRR-from-f_0 predictions | "
-             "GN s | KRR s | 2nd s |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    table = Table(["data", "m", "GN test MSE", "KRR test MSE", "KRR from f_0 test MSE",
+                   "second layer test MSE", "var(y_test)", "GN vs KRR predictions",
+                   "GN vs KRR-from-f_0 predictions", "GN s", "KRR s", "2nd s"])
+    lines = [table]
     verdicts, agree, times = [], [], []
     mmax = max(r.spec.params["m"] for r in good)
     for r in sorted(good, key=lambda r: (r.spec.params["dataset"], r.spec.params["m"])):
@@ -249,25 +251,25 @@ def _krr_eval(records, profile):
         g, k, s = res["ggn"], res["ntk_krr"], res["second_layer"]
         k0 = res.get("ntk_krr_from_f0", {})
         if "error" in g or "error" in k:
-            lines.append(f"| {p['dataset']} | {_pow2(p['m'])} | {g.get('error', '')} | "
-                         f"{k.get('error', '')} | | | | | | | | |")
+            table.add(p["dataset"], _pow2(p["m"]), g.get("error", ""), k.get("error", ""),
+                      *[""] * 8)
             continue
         ag = res.get("agreement", {})
         a_plain, a_f0 = ag.get("ntk_krr", float("nan")), ag.get("ntk_krr_from_f0", float("nan"))
         if p["m"] == mmax and "agreement" not in res:
-            lines.append(f"| {p['dataset']} | {_pow2(p['m'])} | (run made before the prediction "
-                         "comparison existed: rerun with --recompute) | | | | | | | | | |")
+            table.add(p["dataset"], _pow2(p["m"]), "(run made before the prediction comparison "
+                      "existed: rerun with --recompute)", *[""] * 9)
             continue
         if p["m"] == mmax:
             agree.append((p["dataset"], a_plain, a_f0))
             times.append((p["dataset"], g["seconds"], k["seconds"]))
             verdicts.append("holds" if a_f0 <= KRR_AGREEMENT else
                             "holds-with-caveat" if a_plain <= KRR_AGREEMENT else "fails")
-        lines.append(f"| {p['dataset']} | {_pow2(p['m'])} | {g['test_mse']:.4f} | "
-                     f"{k['test_mse']:.4f} | {k0.get('test_mse', float('nan')):.4f} | "
-                     f"{s.get('test_mse', float('nan')):.4f} | {res['test_var']:.4f} | "
-                     f"{a_plain:.3f} | {a_f0:.3f} | {g['seconds']:.2f} | {k['seconds']:.2f} | "
-                     f"{s.get('seconds', float('nan')):.2f} |")
+        table.add(p["dataset"], _pow2(p["m"]), f"{g['test_mse']:.4f}", f"{k['test_mse']:.4f}",
+                  f"{k0.get('test_mse', float('nan')):.4f}",
+                  f"{s.get('test_mse', float('nan')):.4f}", f"{res['test_var']:.4f}",
+                  f"{a_plain:.3f}", f"{a_f0:.3f}", f"{g['seconds']:.2f}", f"{k['seconds']:.2f}",
+                  f"{s.get('seconds', float('nan')):.2f}")
     lines.append("Gauss-Newton starts from a random network whose output f_0 is O(1) and "
                  "interpolates from there; plain kernel regression starts from zero. Kernel "
                  "regression fitted to y - f_0 and added to f_0 is the NTK linearisation of "
@@ -351,28 +353,28 @@ def _hyper_eval(records, profile):
     v_sketch = ("holds" if kappas and max(kappas) <= SKETCH_KAPPA_MAX else "fails" if kappas
                 else "inconclusive")
     parts.append(f"sketch: max kappa at default sizes {max(kappas) if kappas else float('nan'):.2f}")
-    lines.append("| CG tolerance | worst contraction | steps to 1e-9 | seconds |")
-    lines.append("|---|---|---|---|")
+    table = Table(["CG tolerance", "worst contraction", "steps to 1e-9", "seconds"])
+    lines.append(table)
     tol_ok = {}
     for r in sorted(tr, key=lambda r: -r.spec.params["options"]["tol"]):
         res, t = r.result, r.spec.params["options"]["tol"]
         wc = max(res["contraction"]) if res["contraction"] else float("inf")
         tol_ok[t] = wc <= CONTRACTION_MAX and res["error"] is None
-        lines.append(f"| {t:g} | {wc:.3g} | {len(res['contraction'])} | {sum(res['seconds']):.3f} |")
+        table.add(f"{t:g}", f"{wc:.3g}", len(res["contraction"]), f"{sum(res['seconds']):.3f}")
     v_tol = ("holds" if tol_ok.get(CG_TOL_CHECKED) and tol_ok.get(min(_TOLS)) else "fails"
              if tol_ok else "inconclusive")
     loosest = max((t for t, ok in tol_ok.items() if ok), default=None)
     parts.append(f"loosest tolerance keeping 2x: {loosest:g}" if loosest else "no tolerance kept 2x")
-    lines.append("| refresh period | steps before convergence (to 1e-10) | max |cached - exact| "
-                 "inner product | max output drift | seconds |")
-    lines.append("|---|---|---|---|---|")
+    table = Table(["refresh period", "steps before convergence (to 1e-10)",
+                   "max |cached - exact| inner product", "max output drift", "seconds"])
+    lines.append(table)
     drift0 = None
     for r in sorted(dr, key=lambda r: r.spec.params["refresh_every"]):
         res, k = r.result, r.spec.params["refresh_every"]
         if k == 0:
             drift0 = res["drift"]
-        lines.append(f"| {k or 'never'} | {res.get('steps', '')} | {res['drift']:.2e} | "
-                     f"{res['output_drift']:.2e} | {res['seconds']:.3f} |")
+        table.add(k or "never", res.get("steps", ""), f"{res['drift']:.2e}",
+                  f"{res['output_drift']:.2e}", f"{res['seconds']:.3f}")
     v_drift = "holds" if drift0 is not None and drift0 < DRIFT_MAX else (
         "fails" if drift0 is not None else "inconclusive")
     parts.append(f"drift without refresh {drift0:.1e}" if drift0 is not None else "no drift run")
@@ -441,16 +443,17 @@ def _fo_eval(records, profile):
     if not good:
         return _no_runs("rq.vs_first_order", records, "", "")
     mmax = max(r.spec.params["m"] for r in good)
-    lines = ["| m | method | time to 1e-4 r0 (s, construction included) | steps | s per step |",
-             "|---|---|---|---|---|"]
+    table = Table(["m", "method", "time to 1e-4 r0 (s, construction included)", "steps",
+                   "s per step"])
+    lines = [table]
     best = {}
     for r in sorted(good, key=lambda r: (r.spec.params["m"], r.spec.params["label"])):
         p, res = r.spec.params, r.result
         t, spent = _time_to_eps(res)
         steps = len(res["residual"])
-        lines.append(f"| {_pow2(p['m'])} | {p['label']} | "
-                     f"{f'{t:.3f}' if t is not None else f'> {spent:.2f} (not reached)'} | "
-                     f"{steps} | {spent / max(steps, 1):.2e} |")
+        table.add(_pow2(p["m"]), p["label"],
+                  f"{t:.3f}" if t is not None else f"> {spent:.2f} (not reached)", steps,
+                  f"{spent / max(steps, 1):.2e}")
         if p["m"] == mmax:
             best[p["label"]] = (t, spent)
     gn = [v[0] for k, v in best.items() if k in ("ggn", "sketched_gn", "sublinear_gn")
@@ -529,15 +532,16 @@ def _ab_eval(records, profile):
     good, _ = _split(records)
     if not good:
         return _no_runs("rq.train_second_layer", records, "", "")
-    lines = ["| data | method | train a | steps | final residual / r0 |", "|---|---|---|---|---|"]
+    table = Table(["data", "method", "train a", "steps", "final residual / r0"])
+    lines = [table]
     res_of = {}
     for r in sorted(good, key=lambda r: (r.spec.params["dataset"], r.spec.params["method"],
                                          r.spec.params["options"]["train_a"])):
         p, res = r.spec.params, r.result
         final = res["residual"][-1] / res["residual0"] if res["residual"] else 1.0
         res_of[(p["dataset"], p["method"], p["options"]["train_a"])] = (len(res["residual"]), final)
-        lines.append(f"| {p['dataset']} | {p['method']} | {p['options']['train_a']} | "
-                     f"{len(res['residual'])} | {final:.2e} |")
+        table.add(p["dataset"], p["method"], p["options"]["train_a"], len(res["residual"]),
+                  f"{final:.2e}")
     tol = {(r.spec.params["dataset"], r.spec.params["method"]): float(r.spec.params["tol"])
            for r in good}
     verdicts = []
