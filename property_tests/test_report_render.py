@@ -99,8 +99,11 @@ def full_report(tmp_path_factory):
 def test_every_table_of_the_full_report_is_well_formed(full_report):
     text, page, results = full_report
     tables = _md_tables(text)
-    # every table the claims produce, plus the verdict table, reaches the report
-    expected = 1 + sum(isinstance(d, Table) for v, _ in results for d in v.details)
+    # every table the claims produce, plus one verdict table per kind (claims, sanity
+    # checks, questions) and the failed runs' table if any, reaches the report
+    kinds = len({CLAIMS[v.claim_id].kind for v, _ in results})
+    failed = any(not r.ok for _, records in results for r in records)
+    expected = kinds + failed + sum(isinstance(d, Table) for v, _ in results for d in v.details)
     assert len(tables) == expected
     assert any("\\|S_i" in line for line in text.splitlines() if line.startswith("|"))
     for header, rows in tables:
@@ -111,8 +114,8 @@ def test_every_table_of_the_full_report_is_well_formed(full_report):
     assert len(parsed.tables) == expected
     for rows in parsed.tables:
         assert len(set(rows)) == 1, rows
-    # the verdict table has one row per claim, a verdict class on each verdict cell
-    assert len(parsed.tables[0]) == 1 + len(CLAIMS)
+    # the verdict tables have one row per entry, a verdict class on each verdict cell
+    assert sum(len(t) for t in parsed.tables[:kinds]) == kinds + len(CLAIMS)
     assert page.count('class="v-') >= len(CLAIMS)
 
 
