@@ -24,6 +24,8 @@ update     W_U += -eta J^T g; P = X W^T (BLAS);          O(nnz d + n m d + n m)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import InputError, NumericalError, check_float
@@ -53,7 +55,7 @@ class DenseTrainer(Trainer):
         self.W = self.ops.asarray(host.W).copy() if self.ops.compiled else self.be.asarray(host.W)
         self.a = self.ops.asarray(host.a).copy() if self.ops.compiled else self.be.asarray(host.a)
         self.train_a = bool(options.train_a) or not self.train_W
-        self.scale = 1.0 / np.sqrt(self.m)
+        self.scale = 1.0 / math.sqrt(self.m)
         self._fire = None
         self._net_cache: ShiftedReLUNet | None = None
         self._forward()
