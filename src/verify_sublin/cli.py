@@ -199,6 +199,7 @@ def _apply_memory_limit(args: argparse.Namespace) -> None:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .claims import EXPERIMENTS
     from .reproduce import reproduce
     from .store import ResultStore
 
@@ -207,7 +208,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         from .errors import InputError
         raise InputError("--store", str(path), "an existing results database")
     _apply_memory_limit(args)
-    report = reproduce(ResultStore(path), args.run_id, time_factor=args.time_factor)
+    report = reproduce(ResultStore(path), args.run_id, EXPERIMENTS,
+                       time_factor=args.time_factor)
     print(f"run {args.run_id}: {report['experiment']} {report['params']} seed {report['seed']}")
     print(f"  stored at commit {report['stored_commit']}, reproduced at {report['commit']}")
     print(f"  {report['compared']} figures compared: {len(report['mismatches'])} mismatch(es) "
