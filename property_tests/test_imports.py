@@ -5,6 +5,8 @@ abstract syntax tree, so imports inside functions count too). Each module belong
 a layer of `LAYERS`; a module may import only modules of its own or a lower layer, and
 the graph of imports between modules has no cycle. A package's ``__init__`` re-exports
 its submodules; the implicit import of a package by its own submodules is not an edge.
+
+Part of the test suite and of the lint step (``tox -e lint`` runs this module alone).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-import verify_sublin
-
-ROOT = Path(verify_sublin.__file__).parent
+#: The package's source, found from this file (the check never imports the package, so
+#: it runs in the lint environment without installing it).
+ROOT = Path(__file__).resolve().parents[1] / "src" / "verify_sublin"
 PACKAGE = ROOT.name
 
 #: Layers, lowest first. A module name (relative to the package) matches an entry
@@ -95,7 +97,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == 1:
-                return stack[stack.index(dep):] + [dep]
+                return [*stack[stack.index(dep):], dep]
             if dep not in state:
                 found = visit(dep)
                 if found:
