@@ -68,11 +68,19 @@ _STYLES = [{"marker": "o", "linestyle": "-"}, {"marker": "s", "linestyle": "--"}
            {"marker": "^", "linestyle": ":"}]
 
 
-def _summary_figures(store: ResultStore, profile: str, outdir: Path) -> list[tuple[str, str]]:
+def _summary_rows(store: ResultStore, profile: str, backend: str) -> list:
+    """The finished runs of one profile and backend: what the summary figures draw (a
+    figure never mixes backends, as the claims' own sections do not)."""
+    return [r for r in store.runs()
+            if r["profile"] == profile and r["backend"] == backend and r.ok]
+
+
+def _summary_figures(store: ResultStore, profile: str, backend: str,
+                     outdir: Path) -> list[tuple[str, str]]:
     """Figures across claims: cost per iteration against m for every method, residual
-    against iteration for every method, time-to-eps against m."""
+    against iteration for every method, time-to-eps against m (runs of `backend`)."""
     figs = []
-    rows = [r for r in store.runs() if r["profile"] == profile and r.ok]
+    rows = _summary_rows(store, profile, backend)
     speed = [r for r in rows if r["experiment"] == "step_speed"]
     timed = [r for r in rows if r["experiment"] == "training_timed"]
     if speed or timed:
@@ -219,7 +227,7 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
               if any(stale) else "")
     blocks.append(("p", dagger + _commits_summary(ours, commit)))
     blocks.append(("p", _LIMITS))
-    for name, caption in _summary_figures(store, profile, outdir):
+    for name, caption in _summary_figures(store, profile, backend, outdir):
         blocks.append(("img", name, caption))
     failed = [(r.id, v.claim_id, r.error) for v, records in results for r in records if not r.ok]
     for v, records in results:
