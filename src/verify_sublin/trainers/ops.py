@@ -30,8 +30,10 @@ of the fire sets, k = |U|; the masked path costs the dense forms, k n d or n m):
 ``sketch_jt``          S J^T from the fire patterns (see `verify_sublin.sketch`)
 ``solve_gram``         (G + mu I)^{-1} r by Cholesky, n^3 / 3
 
-The sublinear method's fire-set maintenance (tree, cache, scan) is built on these
-and on the kernels directly, in `trainers.sublinear` (one state class per structure).
+The sublinear method's fire-set maintenance (tree, cache, scan) is built on these,
+in `trainers.sublinear` (one state class per structure); the advance step (refresh,
+re-threshold, flips, outputs) is a fused compiled kernel on numpy
+(`cache_advance`, `advance_columns`) and `kernels.array_api.advance_masked` elsewhere.
 =====================  ===========================================================
 
 Operation counts are never taken from here: each method defines its `counts` once
@@ -153,6 +155,13 @@ class CompiledOps(FireSetOps):
         """W[U] += J^T v in place; returns W."""
         K.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, self.X)
         return W
+
+    def implicit_delta(self, pat, row_coef, v, out=None):
+        """Change of the union's inner products (k x n) for W[U] += J^T v, from X X^T."""
+        if out is None:
+            out = np.empty((pat.size, self.n))
+        K.implicit_delta(pat.nptr, pat.ninputs, row_coef, v, self.Kx, out)
+        return out
 
     def values_t(self, fire: FireSets, pat: UnionPatterns, v):
         return K.second_layer_apply(pat.nptr, pat.ninputs, fire.union_values(pat), v)
@@ -284,6 +293,9 @@ class ArrayOps(FireSetOps):
 
     def add_jt(self, W, pat, row_coef, v):
         return scatter_add_rows(self.xp, W, pat.idx, self.jt(pat, row_coef, v))
+
+    def implicit_delta(self, pat, row_coef, v, out=None):
+        return G.implicit_delta_masked(self.xp, pat.mask, row_coef, v, self.Kx)
 
     def values_t(self, fire: MaskFire, pat: MaskPatterns, v):
         xp = self.xp

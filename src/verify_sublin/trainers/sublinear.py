@@ -309,7 +309,7 @@ class _ColumnCacheState:
         with timer("update"):
             K.gather_columns_t(self.values(), self.offset, pat.union, old)
             if tr.implicit:
-                K.implicit_delta(pat.nptr, pat.ninputs, row_coef, v, tr._Kx, nm)
+                tr.ops.implicit_delta(pat, row_coef, v, nm)
             else:
                 K.add_jt_rows(tr._W, pat.union, pat.nptr, pat.ninputs, row_coef, v, tr.X)
                 K.inner_products_rows(tr._W, pat.union, tr._XT, nm)
@@ -414,7 +414,7 @@ class MaskCacheState:
         tr, xp = self.tr, self.tr.xp
         with timer("update"):
             if tr.implicit:
-                P_new = self.PU + G.implicit_delta_masked(xp, pat.mask, row_coef, v, tr._Kx)
+                P_new = self.PU + tr.ops.implicit_delta(pat, row_coef, v)
             else:
                 tr._W = tr.ops.add_jt(tr._W, pat, row_coef, v)
                 P_new = xp.take(tr._W, self.idx, axis=0) @ tr._XT
