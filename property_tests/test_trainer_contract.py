@@ -286,6 +286,9 @@ def test_supports_and_make_trainer_refuse_alike(method, opts, param):
     with pytest.raises(InputError, match=f"^{param}:") as info:
         make_trainer(method, net, X, y, backend=backend, **opts)
     assert str(info.value) == reason
+    direct = TrainerOptions(**(TrainerOptions.defaults() | opts | {"backend": backend}))
+    with pytest.raises(InputError, match=f"^{param}:"):   # a class constructed directly
+        METHODS[method](net, X, y, direct)
     if param in ("fire_sets", "sketch"):       # the compiled backend runs them
         assert supports(method, "numpy", **opts) == (True, "")
         make_trainer(method, net, X, y, **opts)

@@ -244,8 +244,13 @@ class Trainer(ABC):
         self.steps_done = 0
 
     def _use_backend(self) -> None:
-        """Resolve the options' backend and build its fire-set operations (`ops`)."""
+        """Resolve the options' backend, refuse what the method cannot run there (the
+        same `refusal` as `make_trainer`, for a class constructed directly) and build the
+        backend's fire-set operations (`ops`)."""
         self.be = resolve_backend(self.options.backend)
+        refusal = self.refusal(self.options, self.be.name == "numpy")
+        if refusal is not None:
+            raise refusal
         self.xp = self.be.xp
         self.ops = make_ops(self.be, self.X, self.shift, self.m)
         self._sync = self.ops.sync
