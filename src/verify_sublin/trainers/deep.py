@@ -153,15 +153,10 @@ class _DeepTrainer(Trainer):
     uses = frozenset({"eta", "mu", "update", "seed", "backend"})
     sublinear = False
 
-    @classmethod
-    def memory_estimate(cls, m, n, d, options):
-        """The (L - 1) m^2 hidden weights are not known here (no depth): see
-        `_check_weights_memory`, which the constructor adds."""
-        return super().memory_estimate(m, n, d, options)
-
     def __init__(self, net: DeepShiftedReLUNet, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
         self.depth = net.depth
+        # `memory_estimate` has no depth; the (L - 1) m^2 hidden weights are checked here
         _check_weights_memory(self, net)
         self._use_backend()
         self.update = check_choice("update", options.update, UPDATES)
