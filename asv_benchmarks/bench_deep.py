@@ -1,6 +1,6 @@
 """The multi-layer method: one step of deep_dense and deep_sublinear, and their ratio.
 
-Self-contained (it needs nothing else from this directory). Sizes of the issue:
+Self-contained (it needs nothing else from this directory). Sizes of the multi-layer claim:
 L = 3 layers, n = 32 inputs, d = 32, m in {2^10, 2^12, 2^14}, shift
 b = sqrt(c ln m) with c in {0.4, 0.85}, Gauss-Newton with damping mu = 1e-6; the
 data use seed 0 and the net seed 1.

@@ -5,7 +5,18 @@ the trainer is built in `setup`, which asv runs again before every sample, after
 method's compiled kernels were warmed up on a small problem.
 """
 
-from ._common import CS, M_MAX, METHODS, MS, Stateful, repeats, require_method, trainer, warm_up
+from ._common import (
+    CS,
+    M_MAX,
+    METHODS,
+    MS,
+    Stateful,
+    repeats,
+    require_attr,
+    require_method,
+    trainer,
+    warm_up,
+)
 
 
 class TimeStep(Stateful):
@@ -20,6 +31,30 @@ class TimeStep(Stateful):
         warm_up(method)
         self.repeat = repeats(m)
         self.trainer = trainer(method, m, c)
+
+    def teardown(self, method, m, c):
+        self.trainer = None
+
+    def time_step(self, method, m, c):
+        self.trainer.step()
+
+
+class TimeStepNumpyGeneric(Stateful):
+    """Seconds of one `step()` through the array-API operations on plain numpy arrays
+    (backend "numpy_generic": dense masks, no compiled kernels), so that the cost of the
+    generic path is visible next to `TimeStep` (ggn and the tree-free sublinear method,
+    the variants every backend runs). Skipped at commits without that backend."""
+
+    params = (["ggn", "sublinear_gn_fast"], MS, CS)
+    param_names = ("method", "m", "c")
+
+    def setup(self, method, m, c):
+        require_method(method)
+        if "numpy_generic" not in require_attr("backend", "BACKEND_CHOICES"):
+            raise NotImplementedError("backend 'numpy_generic' is not in this commit")
+        self.repeat = repeats(m)
+        trainer(method, 1024, c, backend="numpy_generic").step()
+        self.trainer = trainer(method, m, c, backend="numpy_generic")
 
     def teardown(self, method, m, c):
         self.trainer = None

@@ -1,9 +1,10 @@
 """The array-API path: every trainer on every usable namespace, the generic kernels against
 the compiled ones, the adapters' fallbacks, and the errors for an unusable CuPy.
 
-The `xp` fixture runs each test under numpy (the compiled kernels), array_api_strict
-(the generic trainers, allowed nothing outside the standard), and CuPy when it has a
-device; elsewhere the CuPy cases are reported as skipped with the reason.
+The `xp` fixture runs each test under numpy (the compiled kernels), numpy_generic (the
+array-API operations on numpy arrays), array_api_strict (the same operations, allowed
+nothing outside the standard), and CuPy when it has a device; elsewhere the CuPy cases
+are reported as skipped with the reason.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from verify_sublin.kernels import numpy_backend as K
 def _backends():
     usable, reason, _ = cupy_status()
     return [pytest.param("numpy", id="numpy"),
+            pytest.param("numpy_generic", id="numpy_generic"),
             pytest.param("array_api_strict", id="array_api_strict"),
             pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(
                 not usable, reason=f"CuPy is not usable here: {reason}"))]

@@ -535,7 +535,6 @@ def test_speed_deep_reports_are_consistent():
         compare_deep,
         deep_scaling,
         merge_threshold_effect,
-        multilayer_claim,
     )
 
     kw = dict(n=4, d=3, depth=3, c=0.4, seed=2, steps=2, warmup=1)
@@ -566,10 +565,6 @@ def test_speed_deep_reports_are_consistent():
     assert mt["best"] in (1, 2, 3)
     with pytest.raises(InputError, match="^ms:"):
         deep_scaling([24], **kw)
-    claim = multilayer_claim(cs=[0.4], m=24, ms=[16, 24], n=4, d=3, seed=2, steps=1,
-                             periods=[1, 2])
-    assert set(claim) == {0.4} and set(claim[0.4]) == {"compare", "scaling", "merge"}
-    assert claim[0.4]["compare"] is claim[0.4]["scaling"]["runs"][1]
 
 
 def test_speed_deep_command_prints_the_tables(capsys):
@@ -582,3 +577,25 @@ def test_speed_deep_command_prints_the_tables(capsys):
     for text in ("speed ratio deep_dense / deep_sublinear", "Exponents over m = 2^4, 2^5",
                  "merge every", "fastest: merge every"):
         assert text in out
+
+
+def test_memory_guard_counts_the_hidden_weight_copies():
+    """The (L - 1) m^2 hidden weights a deep trainer copies are checked before it
+    allocates them: at m = 600, L = 3 they take 2 * 600^2 * 8 B = 5.8 MB, above a 4 MiB
+    limit that the two-layer part of the estimate (weights m x d, buffers) stays under."""
+    from verify_sublin import MemoryLimitError
+    from verify_sublin.memory import set_memory_limit
+    net, X, y = _problem(m=600, n=4, d=3, depth=3, c=0.5)
+    set_memory_limit(4 * 2**20)
+    try:
+        for method in sorted(DEEP_METHODS):
+            with pytest.raises(MemoryLimitError, match=rf"^m: .*method '{method}'.*2 hidden m x m"):
+                make_trainer(method, net, X, y, mu=1e-3)
+    finally:
+        set_memory_limit(None)
+    set_memory_limit(64 * 2**20)
+    try:
+        for method in sorted(DEEP_METHODS):
+            make_trainer(method, net, X, y, mu=1e-3)
+    finally:
+        set_memory_limit(None)

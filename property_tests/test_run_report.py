@@ -345,3 +345,23 @@ def test_only_package_sources_make_a_commit_dirty(tmp_path):
     _git(repo, "checkout", "-q", "--", "src")
     (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     assert sources_dirty(repo)
+
+
+def test_summary_figures_draw_one_backend(tmp_path):
+    """The summary figures take the runs of the report's backend only, as every claim
+    section does: a store holding numpy and CuPy runs of one experiment gives each
+    backend's report its own points."""
+    from verify_sublin.report import _summary_rows
+    from verify_sublin.store import ResultStore
+
+    store = ResultStore(tmp_path / "mixed.sqlite")
+    params = {"method": "ggn", "m": 1024, "n": 8, "d": 4, "c": 0.4}
+    for i, backend in enumerate(["numpy", "cupy", "numpy"]):
+        store.record(f"k{i}", "step_speed", dict(params, seed_index=i), 0, backend, "tiny",
+                     "done", result={"median": 0.1 * (i + 1)})
+    store.record("k3", "step_speed", params, 0, "numpy", "quick", "done",
+                 result={"median": 9.0})
+    for backend, want in (("numpy", [0.1, 0.3]), ("cupy", [0.2])):
+        rows = _summary_rows(store, "tiny", backend)
+        assert [r["result"]["median"] for r in rows] == pytest.approx(want)
+        assert {r["backend"] for r in rows} == {backend}

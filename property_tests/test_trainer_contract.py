@@ -4,23 +4,36 @@ New methods registered in `verify_sublin.trainers.METHODS` are picked up here
 automatically, with the option sets in `VARIANTS`. The problems here are two-layer
 nets; the methods that take a `DeepShiftedReLUNet` (`DEEP_METHODS`) are left out and
 run through the same checks on deep nets in `test_deep.py`.
+
+Every method (deep ones included) also runs on every available backend (`BACKENDS`:
+the array-API operations on plain numpy, the strict reference namespace, CuPy where a
+device is usable) against the numpy backend: identical counts, solver iterations, fire
+sets and flips, and iterates equal to 1e-10 relative (or what the Gram's conditioning
+allows, `helpers.kappa_rtol`); the phase times of every step add up to no more than
+its wall time, measured from outside.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
 from helpers import (
     brute_fire_sets,
     check_step_header,
+    deep_solve_rtol,
     dense_jacobian,
     dense_outputs,
+    kappa_rtol,
     nothing_fires,
     problems,
 )
 from hypothesis import given, settings
 
-from verify_sublin import DEEP_METHODS, METHODS, InputError, make_trainer
+from verify_sublin import DEEP_METHODS, METHODS, InputError, NumericalError, make_trainer
+from verify_sublin.backend import cupy_status
+from verify_sublin.trainers import TrainerOptions, supports
 
 #: The methods run here: every registered method that trains a two-layer net.
 TWO_LAYER_METHODS = sorted(set(METHODS) - DEEP_METHODS)
@@ -136,3 +149,154 @@ def test_bad_data(mutate, param):
     for method in TWO_LAYER_METHODS:
         with pytest.raises(ValueError, match=f"^{param}:"):
             make_trainer(method, net, X, y)
+
+
+# ------------------------------------------------------- every backend, one step
+def _backends():
+    usable, reason, _ = cupy_status()
+    return [pytest.param("numpy_generic", id="numpy_generic"),
+            pytest.param("array_api_strict", id="array_api_strict"),
+            pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(
+                not usable, reason=f"CuPy is not usable here: {reason}"))]
+
+
+BACKENDS = _backends()
+
+#: method -> option sets run on every backend (deep methods on a 3-layer net)
+BACKEND_VARIANTS: dict[str, list[dict]] = {
+    "gd": [{}, {"train_a": True}],
+    "ggn": [{"mu": 1e-3}, {"mu": 1e-3, "train_a": True}],
+    "adam": [{"train_a": True}],
+    "second_layer": [{"mu": 1e-6}],
+    "ntk_krr": [{"mu": 1e-8}],
+    "sketched_gn": [{"sketch": k, "mu": 1e-3} for k in ("countsketch", "tensor", "gaussian")],
+    "sublinear_gn": [
+        {"fire_sets": "cache", "mu": 1e-3},
+        {"fire_sets": "cache", "mu": 1e-3, "preactivations": "implicit", "refresh_every": 2},
+        {"fire_sets": "cache", "solver": "sketch", "sketch": "countsketch", "mu": 1e-3},
+    ],
+    "deep_dense": [{"mu": 1e-4}, {"update": "gd"}],
+    "deep_sublinear": [{"mu": 1e-4, "merge_threshold": 0}, {"mu": 1e-4},
+                       {"update": "gd", "merge_threshold": 8}],
+}
+assert set(BACKEND_VARIANTS) == set(METHODS), "a new method needs its backend variants"
+
+
+def backend_cases():
+    return [pytest.param(method, opts, id=f"{method}-{i}")
+            for method, variants in sorted(BACKEND_VARIANTS.items())
+            for i, opts in enumerate(variants)]
+
+
+def _any_problem(method, seed=3):
+    if method in DEEP_METHODS:
+        from verify_sublin import DeepShiftedReLUNet, shift_for, sphere_data
+        X, y = sphere_data(6, 4, seed=seed)
+        return DeepShiftedReLUNet.init(40, 4, 3, shift_for(40, 0.3), seed + 1), X, y
+    return _problem(seed=seed, m=256, n=8, d=4)
+
+
+def _weights(trainer):
+    net = trainer.net
+    if hasattr(net, "weights"):
+        return [np.asarray(W) for W in net.weights] + [np.asarray(net.a)]
+    host = net.to_backend("numpy") if net.backend != "numpy" else net
+    return [np.asarray(host.W), np.asarray(host.a)]
+
+
+def _rtol(method, trainer, opts, X):
+    """1e-10, or what the Gauss-Newton system's conditioning allows (`kappa_rtol`)."""
+    mu = opts.get("mu", 0.0)
+    if method in DEEP_METHODS:
+        return deep_solve_rtol(trainer.net, X, mu, 1e-10) if opts.get("update") != "gd" else 1e-10
+    if method in ("ggn", "sublinear_gn", "sketched_gn"):
+        net = trainer.net.to_backend("numpy") if trainer.net.backend != "numpy" else trainer.net
+        J = dense_jacobian(np.asarray(net.W), np.asarray(net.a), X, net.shift)
+        return kappa_rtol(J @ J.T + mu * np.eye(X.shape[0]), 1e-10)
+    return 1e-10
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("method", "opts"), backend_cases())
+def test_every_backend_reports_the_same_step(method, opts, backend):
+    """Counts, fire sets, flips and solver iterations identical to the numpy backend;
+    iterates and outputs equal to 1e-10 relative (`_rtol`); phase times within the
+    wall time of each step."""
+    net, X, y = _any_problem(method)
+    ref = make_trainer(method, net, X, y, **opts)
+    got = make_trainer(method, net, X, y, backend=backend, **opts)
+    for t in range(3):
+        rtol = _rtol(method, ref, opts, X)
+        try:
+            a = ref.step()
+        except NumericalError:
+            with pytest.raises(NumericalError):
+                got.step()
+            return
+        t0 = time.perf_counter()
+        b = got.step()
+        wall = time.perf_counter() - t0
+        assert sum(b.times.values()) <= wall
+        assert dict(b.counts) == dict(a.counts), f"step {t}"
+        assert np.array_equal(b.fire_set_sizes, a.fire_set_sizes)
+        assert np.array_equal(b.flips, a.flips) and b.union_size == a.union_size
+        assert (a.solver is None) == (b.solver is None)
+        if a.solver is not None:
+            assert b.solver.iterations == a.solver.iterations
+            assert (b.solver.sketch, b.solver.sketch_size) == (a.solver.sketch,
+                                                               a.solver.sketch_size)
+        assert b.claimed_terms == a.claimed_terms
+        for Wa, Wb in zip(_weights(ref), _weights(got)):
+            assert np.linalg.norm(Wb - Wa) <= rtol * np.linalg.norm(Wa) + 1e-300
+        assert np.linalg.norm(got.outputs - ref.outputs) <= (
+            rtol * np.linalg.norm(ref.outputs) + 1e-14)
+
+
+@pytest.mark.parametrize(("method", "opts"), backend_cases() + cases())
+def test_phase_times_add_up_to_at_most_the_wall_time(method, opts):
+    """One timer, no nesting: per step, the sum of the phase times is at most the wall
+    time of `step()` taken from outside (a phase counted twice would exceed it)."""
+    net, X, y = _any_problem(method)
+    trainer = make_trainer(method, net, X, y, **opts)
+    for _ in range(3):
+        t0 = time.perf_counter()
+        try:
+            res = trainer.step()
+        except NumericalError:
+            return
+        wall = time.perf_counter() - t0
+        assert 0.0 <= sum(res.times.values()) <= wall
+
+
+@pytest.mark.parametrize(("method", "opts", "param"), [
+    ("sublinear_gn", {"fire_sets": "tree"}, "fire_sets"),
+    ("sublinear_gn", {"fire_sets": "scan"}, "fire_sets"),
+    ("sketched_gn", {"sketch": "srht"}, "sketch"),
+    ("sublinear_gn", {"fire_sets": "cache", "solver": "sketch", "sketch": "srht"}, "sketch"),
+    ("gd", {"mu": 0.5}, "mu"),
+    ("ggn", {"solver": "sketch"}, "solver"),
+])
+def test_supports_and_make_trainer_refuse_alike(method, opts, param):
+    """`supports` gives the reason `make_trainer` raises, for the backend-specific
+    refusals (off numpy) and the unused options (everywhere)."""
+    net, X, y = _any_problem(method)
+    backend = "array_api_strict" if param in ("fire_sets", "sketch") else "numpy"
+    ok, reason = supports(method, backend, **opts)
+    assert not ok and reason.startswith(f"{param}:")
+    with pytest.raises(InputError, match=f"^{param}:") as info:
+        make_trainer(method, net, X, y, backend=backend, **opts)
+    assert str(info.value) == reason
+    direct = TrainerOptions(**(TrainerOptions.defaults() | opts | {"backend": backend}))
+    with pytest.raises(InputError, match=f"^{param}:"):   # a class constructed directly
+        METHODS[method](net, X, y, direct)
+    if param in ("fire_sets", "sketch"):       # the compiled backend runs them
+        assert supports(method, "numpy", **opts) == (True, "")
+        make_trainer(method, net, X, y, **opts)
+
+
+def test_supports_every_variant_that_runs():
+    for method, variants in BACKEND_VARIANTS.items():
+        for opts in variants:
+            for backend in ("numpy", "numpy_generic", "array_api_strict"):
+                assert supports(method, backend, **opts) == (True, ""), (method, opts)
+    assert set(TrainerOptions.defaults()) >= {"backend", "fire_sets"}

@@ -8,6 +8,9 @@
                        else numpy
 ``"array_api_strict"`` the strict reference namespace (tests): only what
                        the array-API standard defines is allowed
+``"numpy_generic"``    numpy arrays through the array-API code path (dense
+                       masks, no compiled kernels): what the generic
+                       operations cost on the CPU
 =====================  ====================================================
 
 Asking for ``"cupy"`` where it cannot work raises one `InputError` naming the
@@ -22,7 +25,6 @@ measure the work and not its launch.
 from __future__ import annotations
 
 import importlib
-import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -33,7 +35,7 @@ from .errors import InputError, check_choice
 
 __all__ = ["BACKEND_CHOICES", "Backend", "backend_report", "cupy_status", "resolve_backend"]
 
-BACKEND_CHOICES = ("numpy", "cupy", "auto", "array_api_strict")
+BACKEND_CHOICES = ("numpy", "cupy", "auto", "array_api_strict", "numpy_generic")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Backend:
     Attributes
     ----------
     name : str
-        "numpy", "cupy" or "array_api_strict".
+        "numpy", "cupy", "array_api_strict" or "numpy_generic".
     xp : module
         The array-API namespace (array_api_compat's wrapper for numpy and CuPy).
     device : str
@@ -56,7 +58,8 @@ class Backend:
 
     @property
     def is_numpy(self) -> bool:
-        return self.name == "numpy"
+        """Whether arrays are plain numpy arrays ("numpy" and "numpy_generic")."""
+        return self.name in ("numpy", "numpy_generic")
 
     def asarray(self, a, dtype=None) -> Any:
         """A copy of host data `a` in this backend (float64 unless `dtype`). Cost O(size)."""
@@ -79,11 +82,6 @@ class Backend:
         if self.name == "cupy":
             import cupy
             cupy.cuda.get_current_stream().synchronize()
-
-    def timer(self) -> float:
-        """time.perf_counter() after a synchronize: device-aware timing."""
-        self.synchronize()
-        return time.perf_counter()
 
 
 NUMPY = Backend("numpy", np, "cpu")
@@ -146,6 +144,8 @@ def resolve_backend(name: str) -> Backend:
     name = check_choice("backend", name, BACKEND_CHOICES)
     if name == "numpy":
         return NUMPY
+    if name == "numpy_generic":
+        return Backend("numpy_generic", _compat("numpy"), "cpu")
     if name == "array_api_strict":
         try:
             import array_api_strict as xps
@@ -164,7 +164,8 @@ def resolve_backend(name: str) -> Backend:
 
 def backend_report() -> list[tuple[str, bool, str]]:
     """(backend, usable, why) for every backend: what `verify-sublin info` prints."""
-    rows = [("numpy", True, f"numpy {np.__version__} with numba kernels")]
+    rows = [("numpy", True, f"numpy {np.__version__} with numba kernels"),
+            ("numpy_generic", True, "numpy arrays through the array-API code path")]
     try:
         import array_api_strict
         rows.append(("array_api_strict", True, f"array_api_strict {array_api_strict.__version__} "

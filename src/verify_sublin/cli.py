@@ -478,12 +478,13 @@ def _apply_memory_limit(args: argparse.Namespace) -> None:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .claims import EXPERIMENTS
     from .reproduce import reproduce
     from .store import ResultStore
 
     _apply_memory_limit(args)
     store = ResultStore(args.store, readonly=True)
-    report = reproduce(store, args.run_id, time_factor=args.time_factor)
+    report = reproduce(store, args.run_id, EXPERIMENTS, time_factor=args.time_factor)
     _warn_malformed(store)
     print(f"run {args.run_id}: {report['experiment']} {report['params']} seed {report['seed']}")
     print(f"  stored at commit {report['stored_commit']}, reproduced at {report['commit']}")

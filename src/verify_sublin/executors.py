@@ -13,7 +13,9 @@ Starting a Dask cluster on real machines::
     verify-sublin run --profile full --scheduler tcp://SCHEDULER:8786
 
 Every worker needs the same verify_sublin version installed (pip install .), since runs
-are sent as (experiment name, parameters, seed).
+are sent as (experiment function, parameters, seed) and the function travels by its
+qualified name. This module knows nothing of the experiments: the caller (the claims
+runner, `reproduce`) passes the function in.
 
 Interrupts: inside `interrupts_stop_the_sweep`, SIGINT and SIGTERM raise `Interrupted` in
 the coordinator and set a flag that no later code can lose: a run that fails while the
@@ -34,7 +36,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import InputError, check_int
@@ -97,10 +99,12 @@ def interrupts_stop_the_sweep(executor):
             signal.signal(sig, previous)
 
 
-def run_isolated(experiment: str, params: dict, seed: int, threads: int | None = 1,
-                 backend: str = "numpy") -> tuple:
+def run_isolated(experiment: Callable[[dict, int], Any], params: dict, seed: int,
+                 threads: int | None = 1, backend: str = "numpy") -> tuple:
     """Run one experiment; returns ("done", result) or ("failed", reason).
 
+    `experiment` is the experiment function, called as ``experiment(params, seed)``
+    (a module-level function, so that it pickles by name for worker processes).
     `threads` limits BLAS (threadpoolctl) and numba to that many threads (None: no limit,
     for timing runs); `backend` is the array backend the experiment trains on. Never
     raises for an experiment's own failure.
@@ -110,17 +114,14 @@ def run_isolated(experiment: str, params: dict, seed: int, threads: int | None =
     import numba
     from threadpoolctl import threadpool_limits
 
-    from .claims.experiments import EXPERIMENTS
-
-    exp = EXPERIMENTS[experiment]
     old = numba.get_num_threads()
     args = dict(params, _backend=backend)
     try:
         if threads is not None:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             with threadpool_limits(limits=threads):
-                return "done", exp.fn(args, seed)
-        return "done", exp.fn(args, seed)
+                return "done", experiment(args, seed)
+        return "done", experiment(args, seed)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # recorded as a failed run, unless an interrupt caused it

@@ -201,10 +201,6 @@ class UnionPatterns:
         sizes = np.diff(self.nptr)
         return int(sizes @ sizes)
 
-    def input_of_entry(self) -> np.ndarray:
-        """The input index of each neuron-major entry (same as `ninputs`)."""
-        return self.ninputs
-
     def row_of_entry(self) -> np.ndarray:
         """The union position j of each neuron-major entry. Cost O(nnz)."""
         return np.repeat(np.arange(self.size), np.diff(self.nptr))

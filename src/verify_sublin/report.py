@@ -346,12 +346,19 @@ def _row_key(rows) -> list:
     return sorted((r["id"], r["key"], r["status"], r["finished"]) for r in rows)
 
 
-def _summary_figures(store: ResultStore, profile: str, cache: _FigureCache
+def _summary_rows(store: ResultStore, profile: str, backend: str) -> list:
+    """The finished runs of one profile and backend: what the summary figures draw (a
+    figure never mixes backends, as the claims' own sections do not)."""
+    return [r for r in store.runs()
+            if r["profile"] == profile and r["backend"] == backend and r.ok]
+
+
+def _summary_figures(store: ResultStore, profile: str, backend: str, cache: _FigureCache
                      ) -> list[tuple[str, str]]:
     """Figures across claims: cost per iteration against m per method family, residual
-    against iteration for every method, time-to-eps against m."""
+    against iteration for every method, time-to-eps against m (runs of `backend`)."""
     figs = []
-    rows = [r for r in store.runs() if r["profile"] == profile and r.ok]
+    rows = _summary_rows(store, profile, backend)
     speed = [r for r in rows if r["experiment"] == "step_speed"]
     timed = [r for r in rows if r["experiment"] == "training_timed"]
     if speed or timed:
@@ -515,7 +522,7 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     blocks.append(("h2", _LIMITS_TITLE))
     blocks.append(("p", _LIMITS))
     blocks.append(("h2", "Figures across claims"))
-    figs = _summary_figures(store, profile, cache)
+    figs = _summary_figures(store, profile, backend, cache)
     for name, caption in figs:
         blocks.append(("img", name, caption))
     if not figs:

@@ -11,9 +11,9 @@ machine and library versions.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from .claims.experiments import EXPERIMENTS
 from .errors import InputError, check_float, check_int
 from .executors import run_isolated
 from .provenance import git_commit
@@ -83,8 +83,14 @@ def compare_results(stored: Any, now: Any, time_factor: float = 3.0, path: str =
     return out
 
 
-def reproduce(store: ResultStore, run_id: int, time_factor: float = 3.0) -> dict:
-    """Re-run stored run `run_id`; returns the comparison (see `compare_results`)."""
+def reproduce(store: ResultStore, run_id: int, experiments: Mapping[str, Any],
+              time_factor: float = 3.0) -> dict:
+    """Re-run stored run `run_id`; returns the comparison (see `compare_results`).
+
+    `experiments` maps experiment names to objects with ``fn`` (the experiment
+    function) and ``timing`` (whether it measures wall time), as
+    `verify_sublin.claims.EXPERIMENTS` does; this module never imports the claims layer.
+    """
     run_id = check_int("run_id", run_id, minimum=1)
     time_factor = check_float("--time-factor", time_factor, minimum=1.0)
     row = store.get_id(run_id)
@@ -93,11 +99,12 @@ def reproduce(store: ResultStore, run_id: int, time_factor: float = 3.0) -> dict
     if row["status"] != "done":
         raise InputError("run_id", f"run {run_id}, which failed ({row['error']})",
                          "a finished run")
-    if row["experiment"] not in EXPERIMENTS:
+    if row["experiment"] not in experiments:
         raise InputError("run_id", f"a run of the unknown experiment {row['experiment']!r}",
                          "a run of an experiment this version knows")
-    threads = None if EXPERIMENTS[row["experiment"]].timing else 1
-    status, payload = run_isolated(row["experiment"], row["params"], row["seed"], threads,
+    exp = experiments[row["experiment"]]
+    threads = None if exp.timing else 1
+    status, payload = run_isolated(exp.fn, row["params"], row["seed"], threads,
                                    row["backend"])
     if status != "done":
         cmp = {"compared": 0, "times_compared": 0,

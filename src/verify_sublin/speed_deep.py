@@ -22,12 +22,11 @@ deep_problem            data and initial net of a measurement
 compare_deep            both trainers at one size: medians, ratio, counts, init costs
 deep_scaling            the same over a list of widths, with fitted exponents
 merge_threshold_effect  deep_sublinear against the merge period
-multilayer_claim        all of the above for a list of shifts c
 
 Seeds: the data use ``seed`` and the net ``seed + 1`` (with one seed for both, the
 first n rows of W_1 would be the inputs themselves, up to their norms).
 
-Defaults match the issue: m = 2^14, L = 3, n = 32, d = 32, c in {0.4, 0.85},
+Defaults: m = 2^14, L = 3, n = 32, d = 32, c in {0.4, 0.85},
 Gauss-Newton with a damping mu = 1e-6 (the cost does not depend on mu; the damping
 keeps a timing run going when an input's last layer is silent, which happens under
 ``scaling="fixed"``).
@@ -50,7 +49,7 @@ from .speed import fit_slope, log2_label, step_times
 from .trainers import make_trainer
 
 __all__ = ["compare_deep", "deep_problem", "deep_scaling", "log2_label",
-           "merge_threshold_effect", "multilayer_claim"]
+           "merge_threshold_effect"]
 
 Progress = Callable[[str], None] | None
 
@@ -246,31 +245,3 @@ def merge_threshold_effect(m: int = 2**14, n: int = 32, d: int = 32, depth: int 
     return {"config": dict(m=m, n=n, d=d, depth=depth, c=c, seed=seed, window=window,
                            update=update, mu=mu, scaling=scaling),
             "rows": rows, "best": best}
-
-
-def multilayer_claim(cs: Iterable[float] = (0.4, 0.85), m: int = 2**14,
-                     ms: Iterable[int] = (2**10, 2**11, 2**12, 2**13, 2**14), n: int = 32,
-                     d: int = 32, depth: int = 3, seed: int = 0, steps: int = 5,
-                     warmup: int = 1, periods: Iterable[int] = (1, 2, 3, 4, 6),
-                     scaling: str = "normalized", progress: Progress = None) -> dict:
-    """Everything the claim cpi.multilayer needs, for each shift c.
-
-    Returns dict(c -> dict(compare (`compare_deep` at m), scaling (`deep_scaling` over
-    ms), merge (`merge_threshold_effect` at m))). If m is in ms the comparison at m is
-    the scaling run's (no second measurement). Cost: dominated by the dense steps at
-    the largest m, 3 (L - 1) n m^2 multiply-adds each.
-    """
-    ms = list(ms)
-    out = {}
-    for c in cs:
-        sc = deep_scaling(ms, n, d, depth, c, seed, steps, warmup, scaling=scaling,
-                          progress=progress)
-        if m in ms:
-            cmp = sc["runs"][ms.index(m)]
-        else:
-            cmp = compare_deep(m, n, d, depth, c, seed, steps, warmup, scaling=scaling,
-                               progress=progress)
-        merge = merge_threshold_effect(m, n, d, depth, c, seed, periods, scaling=scaling,
-                                       progress=progress)
-        out[c] = {"compare": cmp, "scaling": sc, "merge": merge}
-    return out

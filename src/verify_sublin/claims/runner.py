@@ -157,7 +157,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
         announce(run)
         started, t0 = time.time(), time.perf_counter()
         threads = None if EXPERIMENTS[run.spec.experiment].timing else 1
-        outcome = run_isolated(run.spec.experiment, run.spec.params, run.spec.seed, threads,
+        outcome = run_isolated(EXPERIMENTS[run.spec.experiment].fn, run.spec.params, run.spec.seed, threads,
                                backend)
         finish(run, outcome, started, time.perf_counter() - t0)
 
@@ -176,7 +176,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                     continue
                 announce(run)
                 started, t0 = time.time(), time.perf_counter()   # before: in-process runs now
-                fut = executor.submit(run.spec.experiment, run.spec.params, run.spec.seed, 1,
+                fut = executor.submit(EXPERIMENTS[run.spec.experiment].fn, run.spec.params, run.spec.seed, 1,
                                       backend)
                 in_flight[fut] = (run, started, t0)
             if not in_flight:

@@ -8,12 +8,13 @@ Everything here works on plain numpy arrays in two sparse layouts of the fire se
   sorted).
 
 nnz = sum_i |S_i| throughout. Each kernel states its cost. The algorithms above this
-module never loop over neurons or inputs in Python; a generic array-API version of the
-kernels (for other namespaces) is the reference they are tested against.
+module never loop over neurons or inputs in Python; the array-API kernels of
+`kernels.array_api` (dense masks, for other namespaces) are the reference they are
+tested against.
 
 Why numba: the tree descent and the per-neuron scatter loops have no vectorised
-numpy form of the same cost (see the note of the core issue for the measured
-numbers: the vectorised level-by-level tree update is several times slower).
+numpy form of the same cost (a level-by-level numpy version of the tree query and
+update, measured earlier, was several times slower).
 """
 
 from __future__ import annotations

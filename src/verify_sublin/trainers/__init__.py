@@ -10,7 +10,6 @@ from ..model import ShiftedReLUNet
 from .base import COUNT_KEYS, PHASES, SolverInfo, StepResult, Trainer, TrainerOptions
 from .deep import DeepDense, DeepSublinear
 from .dense import Adam, GradientDescent, GramGaussNewton, SecondLayer
-from .generic import GENERIC_METHODS
 from .kernel import NTKKernelRidge
 from .sketched import SketchedGaussNewton
 from .sublinear import SublinearGaussNewton
@@ -25,6 +24,7 @@ __all__ = [
     "Trainer",
     "TrainerOptions",
     "make_trainer",
+    "supports",
 ]
 
 #: Method name -> Trainer class. Later methods register here.
@@ -92,10 +92,11 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
         Also train the second layer (gd, ggn, adam).
     seed : int
         Seed of the method's own randomness (sketches).
-    backend : {"numpy", "cupy", "auto", "array_api_strict"}
+    backend : {"numpy", "cupy", "auto", "array_api_strict", "numpy_generic"}
         Array backend (see `verify_sublin.backend`): numpy runs the compiled kernels;
-        any other runs the generic array-API trainers (CuPy on a GPU). "auto" picks
-        CuPy when it has a usable device.
+        any other the same trainers over the array-API fire-set operations
+        (`trainers.ops`: dense masks; CuPy on a GPU). "auto" picks CuPy when it has a
+        usable device.
     preactivations : {"explicit", "implicit"}
         How the sublinear method refreshes the cached inner products of changed neurons.
     update : {"gn", "gd"}
@@ -131,19 +132,30 @@ def make_trainer(method: str, net, X, y, *, eta: float | None = None, mu: float 
     cls = METHODS[method]
     be = resolve_backend(backend)           # InputError naming why CuPy is unusable
     given["backend"] = be.name
-    defaults = TrainerOptions.defaults()
-    for name, value in given.items():
-        if name == "backend":
-            continue
-        if name not in cls.uses and value != defaults[name]:
-            raise InputError(name, repr(value),
-                             f"the default {defaults[name]!r} (method {method!r} does not use it)")
-    if not be.is_numpy:
-        if method not in GENERIC_METHODS:
-            raise InputError("backend", repr(be.name),
-                             f"'numpy' for method {method!r} (no array-API version of it yet)")
-        return GENERIC_METHODS[method](net, X, y, TrainerOptions(**given))
-    return cls(net, X, y, TrainerOptions(**given))
+    options = TrainerOptions(**given)
+    refusal = cls.refusal(options, be.name == "numpy")
+    if refusal is not None:
+        raise refusal
+    return cls(net, X, y, options)
+
+
+def supports(method: str, backend: str = "numpy", **options) -> tuple[bool, str]:
+    """(True, "") if `make_trainer(method, ..., backend=backend, **options)` would accept
+    the method and options, else (False, the reason): what a runner records as
+    "skipped: reason" instead of raising from inside a run.
+
+    >>> supports("sublinear_gn", "array_api_strict", fire_sets="tree")[0]
+    False
+    >>> supports("ggn", "numpy")
+    (True, '')
+    """
+    method = check_choice("method", method, sorted(METHODS))
+    try:
+        opts = TrainerOptions(**(TrainerOptions.defaults() | options | {"backend": backend}))
+        _check_values({f: getattr(opts, f) for f in TrainerOptions.defaults()})
+    except (InputError, TypeError) as exc:
+        return False, str(exc)
+    return METHODS[method].supports(opts, backend)
 
 
 def _check_values(o: dict[str, Any]) -> None:

@@ -26,11 +26,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..backend import resolve_backend
 from ..data import check_inputs
 from ..errors import InputError, NumericalError
 from ..memory import check_memory
 from ..model import ShiftedReLUNet
 from ..solvers import SolverInfo
+from .ops import make_ops
 
 __all__ = ["COUNT_KEYS", "PHASES", "SolverInfo", "StepResult", "Trainer", "TrainerOptions"]
 
@@ -175,21 +177,37 @@ def residual_norm(outputs: np.ndarray, y: np.ndarray) -> float:
 class _PhaseTimer:
     """Accumulates perf_counter seconds per phase: ``with timer("gram"): ...``.
 
-    `sync` (a device's synchronize) runs before each clock reading, so that the time of
-    queued GPU work lands in the phase that queued it.
+    One phase at a time: opening a phase inside another raises RuntimeError (a nested
+    phase would be counted twice), so the phase times of a step add up to at most the
+    step's wall time. `sync` (a device's synchronize) runs before each clock reading, so
+    that the time of queued GPU work lands in the phase that queued it.
+
+    >>> timer = _PhaseTimer()
+    >>> with timer("gram"):
+    ...     with timer("solve"):
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    RuntimeError: phase 'solve' opened inside phase 'gram'
     """
 
     def __init__(self, sync=None) -> None:
         self.times = dict.fromkeys(PHASES, 0.0)
         self._phase = ""
+        self._open = ""
         self._t0 = 0.0
         self._sync = sync
 
     def __call__(self, phase: str) -> _PhaseTimer:
+        if phase not in self.times:
+            raise ValueError(f"unknown phase {phase!r}; expected one of {PHASES}")
         self._phase = phase
         return self
 
     def __enter__(self) -> None:
+        if self._open:
+            raise RuntimeError(f"phase {self._phase!r} opened inside phase {self._open!r}")
+        self._open = self._phase
         if self._sync:
             self._sync()
         self._t0 = time.perf_counter()
@@ -197,7 +215,8 @@ class _PhaseTimer:
     def __exit__(self, *exc) -> None:
         if self._sync:
             self._sync()
-        self.times[self._phase] += time.perf_counter() - self._t0
+        self.times[self._open] += time.perf_counter() - self._t0
+        self._open = ""
 
 
 @dataclass
@@ -256,9 +275,51 @@ class Trainer(ABC):
         self.m, self.d = net.m, net.d
         self.shift = net.shift
         self.steps_done = 0
-        self._timer = _PhaseTimer()
+
+    def _use_backend(self) -> None:
+        """Resolve the options' backend, refuse what the method cannot run there (the
+        same `refusal` as `make_trainer`, for a class constructed directly) and build the
+        backend's fire-set operations (`ops`)."""
+        self.be = resolve_backend(self.options.backend)
+        refusal = self.refusal(self.options, self.be.name == "numpy")
+        if refusal is not None:
+            raise refusal
+        self.xp = self.be.xp
+        self.ops = make_ops(self.be, self.X, self.shift, self.m)
+        self._sync = self.ops.sync
 
     # ------------------------------------------------------------- contract
+    @classmethod
+    def refusal(cls, options: TrainerOptions, compiled: bool) -> InputError | None:
+        """Why the method cannot run with `options` (None if it can), as the `InputError`
+        `make_trainer` raises: an option it does not use set to a non-default value, or
+        an option value the backend cannot run (`compiled`: the numpy backend's
+        kernels; False for the array-API backends). Subclasses extend `_backend_refusal`.
+        """
+        defaults = TrainerOptions.defaults()
+        for name in defaults:
+            value = getattr(options, name)
+            if name != "backend" and name not in cls.uses and value != defaults[name]:
+                return InputError(name, repr(value), f"the default {defaults[name]!r} "
+                                  f"(method {cls.method!r} does not use it)")
+        return cls._backend_refusal(options, compiled)
+
+    @classmethod
+    def _backend_refusal(cls, options: TrainerOptions, compiled: bool) -> InputError | None:
+        return None
+
+    @classmethod
+    def supports(cls, options: TrainerOptions, backend: str) -> tuple[bool, str]:
+        """(True, "") if the method runs with `options` on `backend` (a name of
+        `verify_sublin.backend`), else (False, the reason): what a runner records as
+        "skipped: reason". An unusable CuPy is a reason too."""
+        try:
+            be = resolve_backend(backend)
+        except InputError as exc:
+            return False, str(exc)
+        exc = cls.refusal(options, be.name == "numpy")
+        return (True, "") if exc is None else (False, str(exc))
+
     @classmethod
     def memory_estimate(cls, m: int, n: int, d: int, options: TrainerOptions) -> float:
         """Peak bytes the method needs at these sizes (checked before allocating).

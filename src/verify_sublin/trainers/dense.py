@@ -29,97 +29,123 @@ import math
 import numpy as np
 
 from ..errors import InputError, NumericalError, check_float
-from ..firesets import FireSets, forward_fire_sets
-from ..kernels import numpy_backend as K
 from ..model import ShiftedReLUNet
-from ..solvers import gram_from_patterns, inverse_top_eigenvalue, solve_gram
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
 
 __all__ = ["Adam", "DenseTrainer", "GradientDescent", "GramGaussNewton", "SecondLayer"]
 
+#: The refusal of a step on a network where nothing fires (shared by every method).
+NOTHING_FIRES = ("no neuron fires on any input, so the Jacobian is zero and training "
+                 "cannot move; lower the shift")
+
 
 class DenseTrainer(Trainer):
-    """Shared machinery of the dense methods: weights, fire sets, the J^T g update."""
+    """Shared machinery of the dense methods: weights, fire sets, the J^T g update.
+
+    Written once over the backend's namespace ``xp`` and fire-set operations ``ops``
+    (`trainers.ops`); W and a live on the backend, the outputs on the host.
+    """
 
     train_W = True
 
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
-        self._net = net.copy()
+        self._use_backend()
+        host = net.to_backend("numpy") if net.backend != "numpy" else net
+        self.W = self.ops.asarray(host.W).copy() if self.ops.compiled else self.be.asarray(host.W)
+        self.a = self.ops.asarray(host.a).copy() if self.ops.compiled else self.be.asarray(host.a)
         self.train_a = bool(options.train_a) or not self.train_W
         self.scale = 1.0 / math.sqrt(self.m)
-        self._slot = np.full(self.m, -1, np.int64)       # scratch of union_patterns
-        self._Kx = self.X @ self.X.T
+        self._fire = None
+        self._net_cache: ShiftedReLUNet | None = None
         self._forward()
 
     def _forward(self) -> None:
-        """Fire sets and outputs of the current weights, blockwise. Cost O(n m d)."""
-        cap = int(1.25 * self._fire.sizes.max()) if hasattr(self, "_fire") else 0
-        self._fire, self._f = forward_fire_sets(self.X, self._net.W, self.shift, self._net.a,
-                                                self.scale, cap)
+        """Fire sets and outputs of the current weights. Cost O(n m d)."""
+        self._fire, self._f = self.ops.forward(self.W, self.a, self._fire)
+        self._net_cache = None
 
     @property
     def net(self) -> ShiftedReLUNet:
-        return self._net
+        if self.ops.compiled:
+            if self._net_cache is None:
+                self._net_cache = ShiftedReLUNet(self.W, self.a, self.shift)
+            return self._net_cache
+        if self._net_cache is None:
+            name = self.be.name if self.be.name != "numpy_generic" else "numpy"
+            self._net_cache = ShiftedReLUNet(self.ops.host(self.W).copy(),
+                                             self.ops.host(self.a).copy(), self.shift,
+                                             backend=name)
+        return self._net_cache
+
+    def predict(self, X) -> np.ndarray:
+        return self.be.to_numpy(self.net.forward(X))
 
     @property
     def outputs(self) -> np.ndarray:
         return self._f
 
     @property
-    def fire_sets(self) -> FireSets:
-        """Fire sets of the current weights (with the activations as `data`)."""
+    def fire_sets(self):
+        """Fire sets of the current weights (numpy: `FireSets` with the activations as
+        `data`; array-API backends: dense masks)."""
         return self._fire
 
-    def _gram(self, pat, rec: _StepRecord, timer: _PhaseTimer) -> np.ndarray:
-        """G = J J^T over the trained parameters, from the fire sets."""
-        with timer("gram"):
-            G = np.zeros((self.n, self.n))
-            if self.train_W:
-                G, flops = gram_from_patterns(pat, self._Kx, self.m, self._net.a[pat.union])
-                rec.counts["dense_flops"] += flops
-            if self.train_a:
-                vals = self._fire.union_values(pat)
-                G = G + K.gram_weighted(pat.nptr, pat.ninputs, vals, self.n) / self.m
-                rec.counts["dense_flops"] += pat.pair_count() + self.n * self.n
-        return G
+    def _gram(self, pat, rec: _StepRecord, timer: _PhaseTimer):
+        """G = J J^T over the trained parameters, from the fire sets.
 
-    def _direction(self, r, pat, rec: _StepRecord, timer: _PhaseTimer) -> np.ndarray:
+        Counts: sum_r |p_r|^2 + n^2 per trained layer (dense_flops)."""
+        ops = self.ops
+        with timer("gram"):
+            Gm = 0.0
+            if self.train_W:
+                Gm = ops.gram(pat, ops.take(self.a, pat))
+            if self.train_a:
+                Gm = Gm + ops.gram_values(self._fire, pat)
+        layers = int(self.train_W) + int(self.train_a)
+        rec.counts["dense_flops"] += layers * (pat.pair_count() + self.n * self.n)
+        return Gm
+
+    def _direction(self, r, pat, rec: _StepRecord, timer: _PhaseTimer):
         """The vector g of the update theta <- theta - J^T g (step size included)."""
         raise NotImplementedError
 
     def _apply(self, pat, g, rec: _StepRecord) -> None:
-        """theta <- theta - J^T g over the trained layers (J at the current weights)."""
-        a = self._net.a
+        """theta <- theta - J^T g over the trained layers (J at the current weights).
+
+        Counts: nnz d (W) and nnz (a) entries of J read (jacobian_nnz)."""
+        ops = self.ops
         if self.train_a:
-            vals = self._fire.union_values(pat)
-            da = K.second_layer_apply(pat.nptr, pat.ninputs, vals, g) * self.scale
+            da = ops.values_t(self._fire, pat, g) * self.scale
             rec.counts["jacobian_nnz"] += pat.nnz
         if self.train_W:
-            K.add_jt_rows(self._net.W, pat.union, pat.nptr, pat.ninputs,
-                          a[pat.union] * (-self.scale), g, self.X)
+            self.W = ops.add_jt(self.W, pat, ops.take(self.a, pat) * (-self.scale), g)
             rec.counts["jacobian_nnz"] += pat.nnz * self.d
         if self.train_a:
-            a[pat.union] -= da
+            self.a = ops.add_at(self.a, pat, -da)
 
     def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
-        n, m = self.n, self.m
+        n, m, ops = self.n, self.m, self.ops
         with timer("fire_sets"):
-            pat = self._fire.union_patterns(self._slot)
-        rec.fire_set_sizes = self._fire.sizes
+            pat = ops.patterns(self._fire)
+        rec.fire_set_sizes = ops.sizes(self._fire)
         rec.union_size = pat.size
         if pat.size == 0:
-            raise NumericalError("no neuron fires on any input, so the Jacobian is zero and "
-                                 "training cannot move; lower the shift")
-        r = self._f - self.y
+            raise NumericalError(NOTHING_FIRES)
+        r = ops.asarray(self._f) - ops.asarray(self.y)
         g = self._direction(r, pat, rec, timer)
         with timer("update"):
             self._apply(pat, g, rec)
             old = self._fire
             self._forward()
-            rec.flips = old.flips(self._fire)
+            rec.flips = ops.flips(old, self._fire)
         rec.counts["inner_products"] += n * m
         rec.counts["preactivation_updates"] += n * m
+
+
+def _eta(options: TrainerOptions, default: float) -> float:
+    return default if options.eta is None else check_float("eta", options.eta, minimum=0.0,
+                                                           strict_min=True)
 
 
 class GradientDescent(DenseTrainer):
@@ -139,10 +165,11 @@ class GradientDescent(DenseTrainer):
     def __init__(self, net, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
         if options.eta is None:
-            pat = self._fire.union_patterns(self._slot)
-            self.eta = inverse_top_eigenvalue(self._gram(pat, _StepRecord(), _PhaseTimer()))
+            pat = self.ops.patterns(self._fire)
+            self.eta = self.ops.inverse_top_eigenvalue(
+                self._gram(pat, _StepRecord(), _PhaseTimer()))
         else:
-            self.eta = check_float("eta", options.eta, minimum=0.0, strict_min=True)
+            self.eta = _eta(options, 1.0)
 
     def _direction(self, r, pat, rec, timer):
         return self.eta * r
@@ -165,22 +192,25 @@ class GramGaussNewton(DenseTrainer):
     method = "ggn"
     uses = frozenset({"eta", "mu", "solver", "train_a", "seed", "backend"})
 
+    @classmethod
+    def _backend_refusal(cls, options, compiled):
+        if options.solver != "cholesky":
+            return InputError("solver", repr(options.solver),
+                              "'cholesky' (the exact Gram-Gauss-Newton direction)")
+        return None
+
     def __init__(self, net, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
-        self.eta = 1.0 if options.eta is None else check_float(
-            "eta", options.eta, minimum=0.0, strict_min=True)
+        self.eta = _eta(options, 1.0)
         self.mu = check_float("mu", options.mu, minimum=0.0)
-        if options.solver != "cholesky":
-            raise InputError("solver", repr(options.solver),
-                             "'cholesky' (the exact Gram-Gauss-Newton direction)")
 
     def _direction(self, r, pat, rec, timer):
-        G = self._gram(pat, rec, timer)
+        Gm = self._gram(pat, rec, timer)
         with timer("solve"):
             # an empty fire set makes G singular only when W alone is trained
-            sizes = self._fire.sizes if not self.train_a else None
-            g, flops = solve_gram(G, r, self.mu, sizes)
-        rec.counts["dense_flops"] += flops
+            sizes = self.ops.sizes(self._fire) if not self.train_a else None
+            g = self.ops.solve_gram(Gm, r, self.mu, sizes)
+        rec.counts["dense_flops"] += self.n**3 // 3 + 2 * self.n * self.n
         return self.eta * g
 
     def claimed_terms(self, rec):
@@ -205,7 +235,7 @@ class SecondLayer(GramGaussNewton):
 
     def claimed_terms(self, rec):
         n = self.n
-        return {"sum |S_i| n": float(self._fire.nnz * n), "n^3": float(n**3)}
+        return {"sum |S_i| n": float(np.sum(rec.fire_set_sizes) * n), "n^3": float(n**3)}
 
 
 class Adam(DenseTrainer):
@@ -229,37 +259,33 @@ class Adam(DenseTrainer):
 
     def __init__(self, net, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
-        self.eta = 1e-2 if options.eta is None else check_float(
-            "eta", options.eta, minimum=0.0, strict_min=True)
-        self._m1 = np.zeros_like(self._net.W)
-        self._v1 = np.zeros_like(self._net.W)
-        self._ma = np.zeros(self.m)
-        self._va = np.zeros(self.m)
+        self.eta = _eta(options, 1e-2)
+        z = self.xp.zeros_like
+        self._moments = {"W": (z(self.W), z(self.W)), "a": (z(self.a), z(self.a))}
 
     def _direction(self, r, pat, rec, timer):
         return r
 
     def _apply(self, pat, g, rec):
-        t = self.steps_done + 1
-        grad = np.zeros_like(self._net.W)
-        K.add_jt_rows(grad, pat.union, pat.nptr, pat.ninputs,
-                      self._net.a[pat.union] * self.scale, g, self.X)
+        xp, ops, t = self.xp, self.ops, self.steps_done + 1
+        grads = {"W": ops.add_jt(xp.zeros_like(self.W), pat, ops.take(self.a, pat) * self.scale,
+                                 g)}
         rec.counts["jacobian_nnz"] += pat.nnz * self.d
-        params = [(self._net.W, grad, self._m1, self._v1)]
         if self.train_a:
-            grad_a = np.zeros(self.m)
-            grad_a[pat.union] = K.second_layer_apply(pat.nptr, pat.ninputs,
-                                                     self._fire.union_values(pat), g) * self.scale
-            params.append((self._net.a, grad_a, self._ma, self._va))
-        for theta, grad_t, m1, v1 in params:
-            m1 *= self.beta1
-            m1 += (1 - self.beta1) * grad_t
-            v1 *= self.beta2
-            v1 += (1 - self.beta2) * grad_t**2
-            mhat = m1 / (1 - self.beta1**t)
-            vhat = v1 / (1 - self.beta2**t)
-            theta -= self.eta * mhat / (np.sqrt(vhat) + self.epsilon)
-        rec.counts["dense_flops"] += 10 * self._net.W.size
+            grads["a"] = ops.add_at(xp.zeros_like(self.a), pat,
+                                    ops.values_t(self._fire, pat, g) * self.scale)
+        for name, grad in grads.items():
+            m1, v1 = self._moments[name]
+            m1 = self.beta1 * m1 + (1 - self.beta1) * grad
+            v1 = self.beta2 * v1 + (1 - self.beta2) * grad * grad
+            self._moments[name] = (m1, v1)
+            step = self.eta * (m1 / (1 - self.beta1**t)) / (
+                xp.sqrt(v1 / (1 - self.beta2**t)) + self.epsilon)
+            if name == "W":
+                self.W = self.W - step
+            else:
+                self.a = self.a - step
+        rec.counts["dense_flops"] += 10 * self.m * self.d
 
     def claimed_terms(self, rec):
         return {"m n d": float(self.m * self.n * self.d)}

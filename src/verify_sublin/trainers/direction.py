@@ -1,11 +1,12 @@
 """The Gauss-Newton direction g with (J J^T + mu I) g = r, two ways.
 
-`exact_direction`   Gram from the fire sets + Cholesky (what `ggn` does)
 `sketch_direction`  sketch-and-precondition: R from the QR of [S J^T; sqrt(mu) I],
-                    then preconditioned CG with J J^T products (van den Brand et al.)
+                    then preconditioned CG with J J^T products (van den Brand et al.),
+                    on any backend's fire-set operations (`trainers.ops`)
 
-Both fill the step record's counts and time their phases ("gram" for building G or
-the preconditioner, "solve" for the solve).
+It fills the step record's counts and times its phases ("gram" for building the
+preconditioner, "solve" for the solve). The exact direction (Gram from the fire sets
+and Cholesky) is `ops.gram` and `ops.solve_gram`.
 """
 
 from __future__ import annotations
@@ -13,25 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NumericalError
-from ..firesets import UnionPatterns
 from ..sketch import Sketch, default_size
-from ..solvers import SolverInfo, gram_from_patterns, pcg, sketch_precondition, solve_gram
+from ..solvers import SolverInfo, pcg, sketch_precondition
 from .base import _PhaseTimer, _StepRecord
 
-__all__ = ["SketchSettings", "exact_direction", "sketch_direction"]
-
-
-def exact_direction(pat: UnionPatterns, Kx: np.ndarray, m: int, r: np.ndarray, mu: float,
-                    sizes: np.ndarray, rec: _StepRecord, timer: _PhaseTimer,
-                    a_rows: np.ndarray | None = None) -> np.ndarray:
-    """(G + mu I)^{-1} r with G from the fire patterns (output weights `a_rows` of the union
-    neurons; None: all +-1). Cost O(sum |p_r|^2 + n^3)."""
-    with timer("gram"):
-        G, flops = gram_from_patterns(pat, Kx, m, a_rows)
-    with timer("solve"):
-        g, solve_flops = solve_gram(G, r, mu, sizes)
-    rec.counts["dense_flops"] += flops + solve_flops
-    return g
+__all__ = ["SketchSettings", "sketch_direction"]
 
 
 class SketchSettings:
@@ -54,31 +41,33 @@ class SketchSettings:
         return Sketch(self.kind, self.size, self.m, self.d, seed >> 1)
 
 
-def sketch_direction(settings: SketchSettings, step: int, pat: UnionPatterns,
-                     row_coef: np.ndarray, X: np.ndarray, r: np.ndarray, mu: float,
-                     jacobian, rec: _StepRecord, timer: _PhaseTimer) -> np.ndarray:
+def sketch_direction(ops, settings: SketchSettings, step: int, pat, row_coef, r, mu: float,
+                     jacobian, rec: _StepRecord, timer: _PhaseTimer):
     """Sketch-and-precondition solve of (J J^T + mu I) g = r.
 
-    `jacobian` provides ``jjt(v)`` (two products), ``products`` and ``work``; the
-    sketch of J^T is built from the fire patterns (`Sketch.apply_jt`). Counts:
-    solver_products, and the sketch, QR and CG arithmetic in dense_flops (plus the
-    operator's own work: jacobian_nnz for a sparse operator, dense_flops for a dense
-    one, added by the caller).
+    `ops` are the backend's fire-set operations (`trainers.ops`); `jacobian` provides
+    ``jjt(v)`` (two products) and ``products``; the sketch of J^T is built from the fire
+    patterns (`ops.sketch_jt`). Counts: solver_products, and the sketch, QR and CG
+    arithmetic in dense_flops (the operator's own work, jacobian_nnz for a sparse
+    operator and dense_flops for a dense one, is added by the caller from
+    ``jacobian.products``).
     """
     if pat.size == 0:
         raise NumericalError("no neuron fires on any input, so J = 0 and no direction "
                              "exists; lower the shift")
+    xp = ops.xp
     with timer("gram"):
         sketch = settings.for_step(step)
-        B = sketch.apply_jt(pat, row_coef, X)
-        R, qr_flops = sketch_precondition(B, mu)
+        B = ops.sketch_jt(sketch, pat, row_coef)
+        R, qr_flops = sketch_precondition(B, mu, xp=xp)
     with timer("solve"):
         if mu > 0:
             def apply_A(v):
                 return jacobian.jjt(v) + mu * v
         else:
             apply_A = jacobian.jjt
-        g, info, cg_flops = pcg(apply_A, r, R, tol=settings.tol, max_iter=settings.max_iter)
+        g, info, cg_flops = pcg(apply_A, r, R, tol=settings.tol, max_iter=settings.max_iter,
+                                xp=xp)
     rec.solver = SolverInfo(info.method, info.iterations, info.relative_residual,
                             info.condition_estimate, info.stop_reason, sketch.kind, sketch.size)
     rec.counts["solver_products"] += jacobian.products

@@ -12,7 +12,6 @@ O(n n_test d).
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from ..errors import NumericalError, check_float
 from ..model import ShiftedReLUNet
@@ -39,7 +38,12 @@ __all__ = ["NTKKernelRidge"]
 
 
 class NTKKernelRidge(Trainer):
-    """Kernel ridge regression with the exact shifted NTK; ridge mu (default 0: interpolation)."""
+    """Kernel ridge regression with the exact shifted NTK; ridge mu (default 0: interpolation).
+
+    The kernel matrix is built on the host (Owen's T from scipy; O(n^2 d), not a hot
+    path); the solve runs on the backend (`ops.solve_gram`, with its diagnosis of a
+    matrix that is not positive definite: repeated or antipodal inputs need mu > 0).
+    """
 
     method = "ntk_krr"
     uses = frozenset({"mu", "seed", "backend"})
@@ -47,9 +51,10 @@ class NTKKernelRidge(Trainer):
 
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
+        self._use_backend()
         self._net = net.copy()
         self.mu = check_float("mu", options.mu, minimum=0.0)
-        self._alpha: np.ndarray | None = None
+        self._alpha = None
         self._f = np.zeros(self.n)
 
     @property
@@ -64,22 +69,22 @@ class NTKKernelRidge(Trainer):
         """Predictions at new inputs (zero before the first step). Cost O(n n_test d)."""
         if self._alpha is None:
             return np.zeros(np.asarray(X).shape[0])
-        return shifted_ntk_cross(X, self.X, self.shift) @ self._alpha
+        H = self.ops.asarray(shifted_ntk_cross(X, self.X, self.shift))
+        return self.ops.host(H @ self._alpha)
 
     def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
-        n = self.n
+        n, ops = self.n, self.ops
         rec.fire_set_sizes = np.zeros(n, np.int64)
         rec.flips = np.zeros(n, np.int64)
         if self._alpha is None:
             with timer("gram"):
-                H = shifted_ntk(self.X, self.shift)
+                H = ops.asarray(shifted_ntk(self.X, self.shift))
             with timer("solve"):
-                A = H + self.mu * np.eye(n)
                 try:
-                    self._alpha = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), self.y)
-                except np.linalg.LinAlgError:
-                    raise kernel_not_positive_definite(H, self.mu, self.shift) from None
-            self._f = H @ self._alpha
+                    self._alpha = ops.solve_gram(H, ops.asarray(self.y), self.mu, None)
+                except NumericalError:
+                    raise kernel_not_positive_definite(ops.host(H), self.mu, self.shift) from None
+            self._f = ops.host(H @ self._alpha)
             rec.counts["dense_flops"] += n * n * self.d + n**3 // 3 + 2 * n * n
 
     def claimed_terms(self, rec):

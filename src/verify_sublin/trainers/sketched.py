@@ -12,14 +12,20 @@ Claimed cost per iteration: m n d + n^3.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..errors import check_float
-from ..solvers import DenseJacobian
-from .dense import DenseTrainer
+from ..errors import InputError, check_float
+from .dense import DenseTrainer, _eta
 from .direction import SketchSettings, sketch_direction
 
 __all__ = ["SketchedGaussNewton"]
+
+
+def srht_refusal(options, compiled: bool) -> InputError | None:
+    """SRHT needs a DCT, which the array-API FFT extension lacks: refused off numpy."""
+    if options.sketch == "srht" and not compiled:
+        return InputError("sketch", "'srht'", "'countsketch', 'tensor' or 'gaussian' on "
+                          f"backend {options.backend!r} (SRHT needs a DCT the array-API FFT "
+                          "extension lacks)")
+    return None
 
 
 class SketchedGaussNewton(DenseTrainer):
@@ -34,26 +40,28 @@ class SketchedGaussNewton(DenseTrainer):
                       "backend"})
 
     @classmethod
+    def _backend_refusal(cls, options, compiled):
+        return srht_refusal(options, compiled)
+
+    @classmethod
     def memory_estimate(cls, m, n, d, options):
         """Dense trainer plus the n x m fire mask and an m x d product buffer."""
         return super().memory_estimate(m, n, d, options) + 1.0 * n * m + 8.0 * m * d
 
     def __init__(self, net, X, y, options):
         super().__init__(net, X, y, options)
-        self.eta = 1.0 if options.eta is None else check_float(
-            "eta", options.eta, minimum=0.0, strict_min=True)
+        self.eta = _eta(options, 1.0)
         self.mu = check_float("mu", options.mu, minimum=0.0)
         self.sketching = SketchSettings(options.sketch, options.sketch_factor, self.n, self.m,
                                         self.d, options.seed, options.tol, options.max_iter)
-        self._mask = np.zeros((self.n, self.m), dtype=bool)
 
     def _direction(self, r, pat, rec, timer):
         with timer("fire_sets"):
-            jac = DenseJacobian(self._fire, self._net.a, self.X, self._mask)
-        row_coef = self._net.a[pat.union] * self.scale
-        g = sketch_direction(self.sketching, self.steps_done, pat, row_coef, self.X, r, self.mu,
-                             jac, rec, timer)
-        rec.counts["dense_flops"] += jac.work
+            jac = self.ops.dense_jacobian(self._fire, self.a)
+        row_coef = self.ops.take(self.a, pat) * self.scale
+        g = sketch_direction(self.ops, self.sketching, self.steps_done, pat, row_coef, r,
+                             self.mu, jac, rec, timer)
+        rec.counts["dense_flops"] += jac.products * self.m * self.n * self.d
         return self.eta * g
 
     def claimed_terms(self, rec):

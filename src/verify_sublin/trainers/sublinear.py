@@ -48,24 +48,42 @@ import math
 import numba
 import numpy as np
 
-from ..errors import NumericalError, check_float
-from ..firesets import FireSets, UnionPatterns, dense_fire_sets, forward_fire_sets
+from ..errors import InputError, NumericalError, check_float
+from ..firesets import FireSets, UnionPatterns, dense_fire_sets
+from ..kernels import array_api as G
 from ..kernels import numpy_backend as K
 from ..model import ShiftedReLUNet, alpha_for
-from ..solvers import SparseJacobian
 from ..tree import CorrelationTree
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
-from .direction import SketchSettings, exact_direction, sketch_direction
+from .direction import SketchSettings, sketch_direction
+from .sketched import srht_refusal
 
 __all__ = ["SublinearGaussNewton"]
 
 
 class SublinearGaussNewton(Trainer):
-    """Gauss-Newton on the fired blocks only; see the module docstring for options."""
+    """Gauss-Newton on the fired blocks only; see the module docstring for options.
+
+    The step is written once over the backend's fire-set operations (`trainers.ops`);
+    the fire-set structure is a state object: `_TreeState`, `_CacheState`,
+    `_ScanState` on numpy (compiled kernels), `MaskCacheState` (the tree-free cache
+    in dense masks) on every array-API backend.
+    """
 
     method = "sublinear_gn"
     uses = frozenset({"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
                       "fire_sets", "refresh_every", "seed", "backend", "preactivations"})
+
+    @classmethod
+    def _backend_refusal(cls, options, compiled):
+        if not compiled and options.fire_sets != "cache":
+            return InputError("fire_sets", repr(options.fire_sets),
+                              f"'cache' on backend {options.backend!r}: the correlation tree "
+                              "is a pointer-style CPU structure, so the array-API (GPU) path "
+                              "keeps fire sets tree-free")
+        if options.solver == "sketch":
+            return srht_refusal(options, compiled)
+        return None
 
     @classmethod
     def memory_estimate(cls, m, n, d, options):
@@ -83,7 +101,8 @@ class SublinearGaussNewton(Trainer):
 
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)
-        o = options
+        self._use_backend()
+        o, ops = options, self.ops
         self.eta = 1.0 if o.eta is None else check_float("eta", o.eta, minimum=0.0,
                                                          strict_min=True)
         self.mu = check_float("mu", o.mu, minimum=0.0)
@@ -93,19 +112,23 @@ class SublinearGaussNewton(Trainer):
         self.sketching = (SketchSettings(o.sketch, o.sketch_factor, self.n, self.m, self.d,
                                          o.seed, o.tol, o.max_iter)
                           if o.solver == "sketch" else None)
-        self._W = net.W.copy()              # live weights (explicit) or W at the last fold
+        host = net.to_backend("numpy") if net.backend != "numpy" else net
+        # live weights (explicit) or W at the last fold (implicit)
+        self._W = host.W.copy() if ops.compiled else self.be.asarray(host.W)
         self._log: list[tuple] = []         # implicit mode: updates not yet applied to W
-        self._a = net.a.copy()
-        self._unit_a = bool(np.all(np.abs(self._a) == 1.0))   # the papers' a_r = +-1
-        self._Kx = self.X @ self.X.T
-        self._XT = np.ascontiguousarray(self.X.T)
-        fire, f = forward_fire_sets(self.X, self._W, self.shift, self._a, self.scale)
-        self._f = f
-        # every neuron that will ever change is in the initial union U0
-        self._U0 = np.unique(fire.indices)
-        self._materialised: np.ndarray | None = None
-        self._state = {"tree": _TreeState, "cache": _CacheState,
-                       "scan": _ScanState}[o.fire_sets](self, fire)
+        self._a = host.a.copy() if ops.compiled else self.be.asarray(host.a)
+        a_host = np.asarray(host.a)
+        self._unit_a = bool(np.all(np.abs(a_host) == 1.0))   # the papers' a_r = +-1
+        self._Kx, self._XT = ops.Kx, ops.XT
+        fire, self._f = ops.forward(self._W, self._a)
+        self._materialised = None
+        if ops.compiled:
+            # every neuron that will ever change is in the initial union U0
+            self._U0 = np.unique(fire.indices)
+            self._state = {"tree": _TreeState, "cache": _CacheState,
+                           "scan": _ScanState}[o.fire_sets](self, fire)
+        else:
+            self._state = MaskCacheState(self, fire)
 
     # ------------------------------------------------------------- contract
     @property
@@ -113,15 +136,16 @@ class SublinearGaussNewton(Trainer):
         return self._f
 
     @property
-    def weights(self) -> np.ndarray:
-        """The current W (m x d). Implicit mode replays the logged updates on a copy
-        (O(m d + sum over logged steps of nnz d)) and caches it until the next step."""
+    def weights(self):
+        """The current W (m x d, on the backend). Implicit mode replays the logged
+        updates on a copy (O(m d + sum over logged steps of nnz d)) and caches it until
+        the next step."""
         if not self._log:
             return self._W
         if self._materialised is None:
-            W = self._W.copy()
-            for union, nptr, ninputs, row_coef, v in self._log:
-                K.add_jt_rows(W, union, nptr, ninputs, row_coef, v, self.X)
+            W = self.ops.copy(self._W)
+            for pat, row_coef, v in self._log:
+                W = self.ops.add_jt(W, pat, row_coef, v)
             self._materialised = W
         return self._materialised
 
@@ -134,11 +158,18 @@ class SublinearGaussNewton(Trainer):
 
     @property
     def net(self) -> ShiftedReLUNet:
-        return ShiftedReLUNet(self.weights, self._a, self.shift)
+        if self.ops.compiled:
+            return ShiftedReLUNet(self.weights, self._a, self.shift)
+        name = self.be.name if self.be.name != "numpy_generic" else "numpy"
+        return ShiftedReLUNet(self.ops.host(self.weights).copy(), self.ops.host(self._a).copy(),
+                              self.shift, backend=name)
+
+    def predict(self, X) -> np.ndarray:
+        return self.be.to_numpy(self.net.forward(X))
 
     # ----------------------------------------------------------------- step
     def _step(self, rec: _StepRecord, timer: _PhaseTimer) -> None:
-        state = self._state
+        state, ops = self._state, self.ops
         with timer("fire_sets"):
             pat, sizes = state.fire_patterns(rec)
         rec.fire_set_sizes = sizes
@@ -146,22 +177,27 @@ class SublinearGaussNewton(Trainer):
         if pat.size == 0:
             raise NumericalError("no neuron fires on any input, so J = 0 and training cannot "
                                  "move; lower the shift")
-        r = self._f - self.y
-        row_coef = self._a[pat.union] * self.scale
+        r = ops.asarray(self._f) - ops.asarray(self.y)
+        a_rows = ops.take(self._a, pat)
+        row_coef = a_rows * self.scale
+        c = rec.counts
         if self.sketching is None:
-            g = exact_direction(pat, self._Kx, self.m, r, self.mu, sizes, rec, timer,
-                                None if self._unit_a else self._a[pat.union])
+            with timer("gram"):
+                Gm = ops.gram(pat, None if self._unit_a else a_rows)
+            with timer("solve"):
+                g = ops.solve_gram(Gm, r, self.mu, sizes)
+            c["dense_flops"] += pat.pair_count() + self.n * self.n
+            c["dense_flops"] += self.n**3 // 3 + 2 * self.n * self.n
         else:
-            jac = SparseJacobian(pat, row_coef, self.X)
-            g = sketch_direction(self.sketching, self.steps_done, pat, row_coef, self.X, r,
+            jac = ops.sparse_jacobian(pat, row_coef)
+            g = sketch_direction(ops, self.sketching, self.steps_done, pat, row_coef, r,
                                  self.mu, jac, rec, timer)
-            rec.counts["jacobian_nnz"] += jac.work
+            c["jacobian_nnz"] += jac.products * pat.nnz * self.d
         self._materialised = None
         v = -self.eta * g
-        if self.implicit:   # logged before apply: the cache state reorders its rows
-            self._log.append((pat.union.copy(), pat.nptr, pat.ninputs, row_coef, v))
+        if self.implicit:   # logged before apply: a state may reorder its rows
+            self._log.append((ops.keep(pat), row_coef, v))
         state.apply(pat, row_coef, v, rec, timer)
-        c = rec.counts
         c["preactivation_updates"] += pat.size * self.n
         if self.implicit:
             c["dense_flops"] += pat.nnz * self.n
@@ -273,7 +309,7 @@ class _ColumnCacheState:
         with timer("update"):
             K.gather_columns_t(self.values(), self.offset, pat.union, old)
             if tr.implicit:
-                K.implicit_delta(pat.nptr, pat.ninputs, row_coef, v, tr._Kx, nm)
+                tr.ops.implicit_delta(pat, row_coef, v, nm)
             else:
                 K.add_jt_rows(tr._W, pat.union, pat.nptr, pat.ninputs, row_coef, v, tr.X)
                 K.inner_products_rows(tr._W, pat.union, tr._XT, nm)
@@ -339,3 +375,61 @@ class _ScanState(_ColumnCacheState):
 
     def write(self, rows, new_cols, rec):
         K.scatter_columns_t(self.P, 0, rows, new_cols)
+
+
+class MaskCacheState:
+    """The tree-free cache on an array-API backend: the inner products of the live union
+    (neuron-major, |U| x n) refreshed (explicitly from W, or implicitly from X X^T) and
+    re-thresholded in bulk each step; rows that stop firing are dropped. Same fire sets,
+    flips, outputs and counts as `_CacheState`; cost O(|U| n d) or O(|U| n^2) a step in
+    dense-masked form."""
+
+    def __init__(self, tr: SublinearGaussNewton, fire):
+        self.tr, xp, ops = tr, tr.xp, tr.ops
+        self.ids = np.flatnonzero(ops.host(xp.any(fire.M, axis=0)))   # host live ids
+        self.idx = ops.index(self.ids)
+        self.PU = xp.permute_dims(xp.take(fire.P, self.idx, axis=1), (1, 0))   # k x n
+        self.aU = xp.take(tr._a, self.idx, axis=0)
+
+    def fire_patterns(self, rec):
+        tr, xp = self.tr, self.tr.xp
+        MU = self.PU > tr.shift
+        pat = tr.ops.make_patterns(self.ids, MU, self.idx)
+        return pat, tr.ops.host(xp.sum(xp.astype(MU, xp.int64), axis=0))
+
+    def _keep(self, P_new, counts) -> None:
+        """Drop the rows that stopped firing (they never fire again)."""
+        xp, ops = self.tr.xp, self.tr.ops
+        keep = np.flatnonzero(ops.host(counts) > 0)
+        if keep.size == self.ids.size:
+            self.PU = P_new
+            return
+        kidx = ops.index(keep)
+        self.idx = xp.take(self.idx, kidx, axis=0)
+        self.PU = xp.take(P_new, kidx, axis=0)
+        self.aU = xp.take(self.aU, kidx, axis=0)
+        self.ids = self.ids[keep]
+
+    def apply(self, pat, row_coef, v, rec, timer):
+        tr, xp = self.tr, self.tr.xp
+        with timer("update"):
+            if tr.implicit:
+                P_new = self.PU + tr.ops.implicit_delta(pat, row_coef, v)
+            else:
+                tr._W = tr.ops.add_jt(tr._W, pat, row_coef, v)
+                P_new = xp.take(tr._W, self.idx, axis=0) @ tr._XT
+            _, counts, flips, f = G.advance_masked(xp, self.PU, P_new, tr.shift, self.aU,
+                                                   tr.scale)
+            tr._f = tr.ops.host(f)
+            rec.flips = tr.ops.host(flips)
+            self._keep(P_new, counts)
+
+    def refresh(self, W, rec):
+        tr, xp = self.tr, self.tr.xp
+        P = xp.take(W, self.idx, axis=0) @ tr._XT
+        _, counts, _, f = G.advance_masked(xp, P, P, tr.shift, self.aU, tr.scale)
+        tr._f = tr.ops.host(f)
+        self._keep(P, counts)
+        k = int(self.ids.size)
+        rec.counts["inner_products"] += k * tr.n
+        rec.counts["preactivation_updates"] += k * tr.n
