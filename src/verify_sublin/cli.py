@@ -676,7 +676,7 @@ def _parser() -> argparse.ArgumentParser:
               "verify-sublin run --profile quick --out reports/latest",
               "verify-sublin run --profile full --fail-on fails,inconclusive --jobs 2")
     run.add_argument("--profile", default="quick",
-                     help="quick (<= 3 min, indicative), full (<= 60 min), tiny (tests)")
+                     help="quick (<= 3 min, indicative), full (<= 90 min with --jobs 2), tiny (tests)")
     run.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
     run.add_argument("--out", default="reports/latest", help="output folder")
     run.add_argument("--store", default="", help="results database (empty: OUT/results.sqlite)")
