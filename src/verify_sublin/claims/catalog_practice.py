@@ -23,6 +23,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from . import experiments_practice  # noqa: F401  (registers the experiments)
+from .catalog import _legend, _pow2
 from .fitting import LogLogFit, loglog_fit
 from .ledger import KINDS, SOURCE_RECONSTRUCTED, Claim, RunRecord, RunSpec, Table, Verdict, register_claim
 from .rules import VERDICTS
@@ -73,14 +74,6 @@ def _verdict(cid, records, verdict, claimed, measured, rule, details=(), figures
                    [r.id for r in good], bad)
 
 
-def _pow2(m) -> str:
-    k = math.log2(m)
-    return f"2^{int(k)}" if k == int(k) else str(m)
-
-
-def _legend(ax) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=6)
 
 
 # ============================================================== hsr.weights
