@@ -28,11 +28,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("memory", "backend", "store", "executors"),                     # infrastructure
     ("data", "firesets", "provenance", "claims.fitting"),
     ("model", "deep", "ntk", "realdata", "sketch", "solvers", "tree", "reproduce",
-     "claims.rules"),
+     "claims.rules", "halfspace", "bitgram"),
     ("trainers", "trainers.*"),                                      # training methods
     ("speed", "speed_deep"),                                         # measurements
     ("claims", "claims.*"),                                          # experiments, claims
-    ("report",),
+    ("report", "compare", "export", "plugins"),                      # reading the store
     ("", "cli"),                                                     # the public surface
 ]
 

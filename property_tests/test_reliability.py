@@ -319,8 +319,8 @@ def test_kill_9_at_random_moments(tmp_path):
             assert rid in rows and rows[rid][1] == "done", (trial, rid)
         finished = {rid: v for rid, v in rows.items() if v[1] == "done"}
         mid_sweep += 0 < len(finished) < len(planned)
-        assert main(["run", "--profile", "tiny", "--claims", KILL_CLAIMS, "--out", str(out),
-                     "--quiet"]) == 0
+        counts = execute(plan(KILL_CLAIMS.split(","), "tiny"), ResultStore(db), "tiny")
+        assert counts["failed"] == 0, counts    # resume: the runs alone, no report render
         after, keys = _rows(db)
         assert sorted(keys) == planned, trial
         for rid, value in finished.items():
@@ -652,9 +652,9 @@ def test_every_option_of_every_subcommand_refuses_bad_values(tmp_path):
     ResultStore(store)
     required = {"report": ["--store", str(store), "--out", str(tmp_path / "o")],
                 "export": ["--store", str(store), "--out", str(tmp_path / "c")],
-                "reproduce": ["--store", str(store), "--", "1"],
-                "compare": ["--", str(store), str(store)]}
-    positions = {"run_id": -1, "a": -2, "b": -1}
+                "reproduce": ["--store", str(store)]}
+    positionals = {"reproduce": ["1"], "compare": [str(store), str(store)]}
+    positions = {"run_id": 0, "a": 0, "b": 1}
     cheap = {"speed": ["--m", "2^8", "--n", "4", "--d", "2", "--steps", "1"],
              "speed-deep": ["--m", "2^6", "--n", "4", "--d", "2", "--steps", "1"],
              "demo": ["--m", "64", "--n", "4", "--d", "2", "--steps", "1"],
@@ -673,12 +673,14 @@ def test_every_option_of_every_subcommand_refuses_bad_values(tmp_path):
             for value in bad[check]:
                 if action.option_strings:
                     option = action.option_strings[0]
-                    argv = [name, *cheap.get(name, []), f"{option}={value}",
-                            *required.get(name, [])]
-                else:       # a positional: replace it in the required arguments
+                    tail = ["--", *positionals[name]] if name in positionals else []
+                    argv = [name, *cheap.get(name, []), *required.get(name, []),
+                            f"{option}={value}", *tail]
+                else:       # a positional: replace it among the positionals
                     option = action.dest
-                    argv = [name, *required[name]]
-                    argv[positions[option]] = value
+                    args = list(positionals[name])
+                    args[positions[option]] = value
+                    argv = [name, *required.get(name, []), "--", *args]
                 buf = io.StringIO()
                 with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(io.StringIO()):
                     status = main(argv)

@@ -131,12 +131,13 @@ def test_limits_render_as_paragraphs_and_a_list(full_report):
 
 def test_links_resolve_and_each_claim_links_back(full_report):
     text, page, _ = full_report
-    for cid in CLAIMS:
+    for cid, claim in CLAIMS.items():
         section = text.split(f"\n## {cid}\n")[1].split("\n## ")[0]
-        assert "](#verdicts)" in section
-        assert f'id="{rp.anchor(cid)}"' in page
+        table_title = rp._KIND_TABLES[claim.kind][0]
+        assert f"](#{rp.anchor(table_title)})" in section
+        assert f'id="{rp.anchor(table_title)}"' in page and f'id="{rp.anchor(cid)}"' in page
     for tag in {c.paper for c in CLAIMS.values()}:
-        assert f"**[{tag}]**" in text.split("## Verdicts")[0]
+        assert f"**[{tag}]**" in text.split("## Claims of the papers")[0]
 
 
 def test_table_blocks_are_separated_and_cells_escaped():

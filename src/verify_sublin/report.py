@@ -549,7 +549,8 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
         if v.failed_runs:
             blocks.append(("p", "**Failed runs:** " + "; ".join(
                 f"run {i}: {e}" for i, e in v.failed_runs)))
-        blocks.append(("p", "[↑ back to the verdicts](#verdicts)"))
+        table_title = _KIND_TABLES[claim.kind][0]
+        blocks.append(("p", f"[↑ back to the table: {table_title}](#{anchor(table_title)})"))
     blocks.append(("h2", "Failed runs"))
     blocks.append(("p", "None." if not failed else "Failed runs are listed, never dropped:"))
     if failed:
