@@ -84,6 +84,20 @@ def _net(p: dict, d: int, seed: int) -> ShiftedReLUNet:
 
 
 # ----------------------------------------------------------------- sparsity
+def _train(trainer, steps: int, tol: float) -> tuple[list, str | None]:
+    """Step `trainer` until its residual is <= tol, `steps` steps are made, or a step
+    raises NumericalError; returns the StepResults and the error's text (or None)."""
+    done = []
+    for _ in range(steps):
+        if trainer.residual <= tol:
+            break
+        try:
+            done.append(trainer.step())
+        except NumericalError as exc:
+            return done, str(exc)
+    return done, None
+
+
 @register("fire_sets_init")
 def fire_sets_init(p: dict, seed: int) -> dict:
     """|S_i(0)| for n sphere inputs at width m and shift b = sqrt(c ln m), against m Q(b)
@@ -114,17 +128,7 @@ def training(p: dict, seed: int) -> dict:
     trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
     build = time.perf_counter() - t0
     r0 = trainer.residual
-    tol = float(p.get("tol", 0.0)) * r0
-    steps, error = [], None
-    for _ in range(int(p["steps"])):
-        if trainer.residual <= tol:
-            break
-        try:
-            res = trainer.step()
-        except NumericalError as exc:
-            error = str(exc)
-            break
-        steps.append(res)
+    steps, error = _train(trainer, int(p["steps"]), float(p.get("tol", 0.0)) * r0)
     out = {
         "b": net.shift, "m": int(p["m"]), "n": X.shape[0], "d": X.shape[1], "build_seconds": build,
         "residual0": r0, "error": error,
@@ -507,17 +511,9 @@ def deep_training(p: dict, seed: int) -> dict:
                                 float(p["c"]), seed, p.get("scaling", "normalized"))
     trainer = make_trainer("deep_dense", net, X, y, update="gn", mu=float(p.get("mu", 1e-10)))
     r0 = trainer.residual
-    residual, contraction, error = [], [], None
-    for _ in range(int(p["steps"])):
-        if trainer.residual <= float(p["tol"]) * r0:
-            break
-        try:
-            res = trainer.step()
-        except NumericalError as exc:
-            error = str(exc)
-            break
-        residual.append(res.residual_after)
-        contraction.append(res.contraction)
+    done, error = _train(trainer, int(p["steps"]), float(p["tol"]) * r0)
+    residual = [res.residual_after for res in done]
+    contraction = [res.contraction for res in done]
     return {"b": net.shift, "n": int(p["n"]), "residual0": r0, "residual": residual,
             "contraction": contraction, "error": error}
 
