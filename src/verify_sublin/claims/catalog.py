@@ -1,6 +1,6 @@
 """The claims checked by `verify-sublin run`, with their sizes, rules and figures.
 
-Papers (see PAPERS.md of the project):
+Papers (full references in `REFERENCES` below):
 
 * [DHSWZ] Deng, Hu, Song, Weinstein, Zhuo, "Training overparametrized neural networks
   in sublinear time" (2022; ICLR 2025 reject) — the sublinear Gauss-Newton method.

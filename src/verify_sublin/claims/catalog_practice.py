@@ -329,7 +329,8 @@ def _sve_plot(records, fig, profile=None):
 
 register_claim(Claim(
     id="sketch.vs_exact", paper="BPSW", kind="claim",
-    source='van den Brand et al. (seed 004): "use a Fast-JL type dimension reduction to '
+    source='van den Brand, Peng, Song, Weinstein, ITCS 2021, as described in the abstract of '
+           'Deng, Hu, Song, Weinstein, Zhuo 2022: they "use a Fast-JL type dimension reduction to '
            'precondition the underlying Gram matrix"; second-order algorithms "incur a '
            'daunting slowdown in the cost per iteration"',
     statement="Sketched Gauss-Newton costs less per iteration than an exact Gauss-Newton step.",
@@ -421,7 +422,7 @@ def _width_plot(records, fig, profile=None):
 
 register_claim(Claim(
     id="width.scaling", paper="DHSWZ", kind="question",
-    source='[DHSWZ] review (seed 001): "the width is polynomial in the number of training '
+    source='ICLR 2025 review of Deng et al. [DHSWZ]: "the width is polynomial in the number of training '
            'points"',
     statement="How does the width that works in practice grow with n, beside the theorem's "
               "n^(4 / (1 - 2c))?",
@@ -526,7 +527,7 @@ def _phase_plot(records, fig, profile=None):
 
 register_claim(Claim(
     id="convergence.phase_diagram", paper="RQ", kind="question",
-    source='[DHSWZ] review (seed 001): "Could the authors specify what is the minimum shift b '
+    source='ICLR 2025 review of Deng et al. [DHSWZ]: "Could the authors specify what is the minimum shift b '
            'that they need for their main result to hold?"',
     statement="Where in (m, c) does Gauss-Newton converge by 2x per step, and where is it also "
               "sparse?",
@@ -611,7 +612,7 @@ def _bias_plot(records, fig, profile=None):
 
 register_claim(Claim(
     id="rq.implicit_bias", paper="RQ", kind="question",
-    source='authors\' answer to a [DHSWZ] review (seed 001): "implicit bias stems from its '
+    source='the authors\' answer to an ICLR 2025 review of [DHSWZ]: "implicit bias stems from its '
            'reliance on sparse Jacobian updates, which prioritize active neurons"',
     statement="How do the weights Gauss-Newton finds differ from gradient descent's, and how "
               "does their movement scale with m?",
@@ -772,7 +773,7 @@ def _sf_plot(records, fig, profile=None):
 
 register_claim(Claim(
     id="rq.sketch_failure", paper="RQ", kind="question",
-    source='[DHSWZ] review (seed 001): "more hyper-params like sketch size, sketch tolerance '
+    source='ICLR 2025 review of Deng et al. [DHSWZ]: "more hyper-params like sketch size, sketch tolerance '
            'and sketch failure probability"',
     statement="How often does each sketch fail to precondition (kappa > 10), per size factor?",
     experiment="Exact condition number of the preconditioned Gauss-Newton system at "
