@@ -126,12 +126,11 @@ class ResultStore:
         if readonly:
             if not self.path.exists():
                 raise InputError("store", str(self.path), "an existing results database")
-            self._uri = None
             self._check_header()
             self._uri = self._readonly_uri()
-            self._check_is_store()
+            self._check_schema()
             return
-        self._uri = None
+        self._uri: str | None = None
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._create()
@@ -165,8 +164,7 @@ class ResultStore:
 
     def _readonly_uri(self) -> str:
         """`mode=ro`, or `immutable=1` where SQLite cannot open the WAL index read-only."""
-        base = "file:" + urllib.parse.quote(str(self.path.resolve()))
-        for uri in (base + "?mode=ro", base + "?immutable=1"):
+        for uri in (self._file_uri("mode=ro"), self._file_uri("immutable=1")):
             try:
                 with closing(sqlite3.connect(uri, uri=True)) as con:
                     con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -195,10 +193,18 @@ class ResultStore:
             raise StoreError(self.path, f"has schema version {version}; this verify_sublin "
                              f"reads versions up to {SCHEMA_VERSION} (upgrade verify_sublin)")
 
+    def _file_uri(self, query: str) -> str:
+        """SQLite's URI of the store's file with `query` (e.g. "mode=ro")."""
+        return "file:" + urllib.parse.quote(str(self.path.resolve())) + "?" + query
+
     def _check_is_store(self) -> None:
         """Refuse (without writing) a file that is not a verify_sublin store."""
         self._check_header()
-        uri = self._uri or ("file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro")
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        """Refuse (reading only) a database without the store's tables and columns."""
+        uri = self._uri or self._file_uri("mode=ro")
         try:
             with closing(sqlite3.connect(uri, uri=True, timeout=60.0)) as con:
                 tables = {name: {r[1] for r in con.execute(f"PRAGMA table_info({name})")}
