@@ -14,43 +14,96 @@ import numpy as np
 
 from .kernels import numpy_backend as K
 
-__all__ = ["FireSets", "UnionPatterns", "dense_fire_sets", "forward_fire_sets"]
+__all__ = ["FireSets", "UnionPatterns", "dense_fire_sets", "forward_fire_sets",
+           "stream_forward"]
 
-#: Neurons per block of `forward_fire_sets`: n x BLOCK pre-activations stay in cache.
-BLOCK = 16384
+#: Neurons per block of `stream_forward`: their B x n pre-activations stay in cache.
+BLOCK = 2048
+
+
+def _grown(arr: np.ndarray, cap: int, used: int) -> np.ndarray:
+    """A larger array (first axis `cap`) holding the first `used` entries of arr. New
+    pages are untouched until written, so generous capacity costs no resident memory."""
+    out = np.empty((cap, *arr.shape[1:]), arr.dtype)
+    out[:used] = arr[:used]
+    return out
+
+
+def stream_forward(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale: float, *,
+                   XT: np.ndarray | None = None, hint: UnionPatterns | None = None,
+                   keep_rows: bool = False, copy_to: np.ndarray | None = None,
+                   block: int = BLOCK) -> tuple[UnionPatterns, np.ndarray, np.ndarray | None]:
+    """The forward pass streamed over W in row blocks: fire patterns, outputs, and
+    optionally the union's pre-activations and a copy of W, in one pass.
+
+    Each block's pre-activations W_B X^T (B x n, one BLAS product, multithreaded) are
+    thresholded while in cache (`K.stream_block`); no n x m array is allocated or
+    touched. Returns (pat, f, rows):
+
+    * pat: neuron-major `UnionPatterns` over the union U of the fire sets, with the
+      activations max(<w_r, x_i> - b, 0) as `values` (entry order of `ninputs`);
+    * f: outputs scale * sum_r a_r max(<w_r, x_i> - b, 0), shape (n,);
+    * rows: if `keep_rows`, the |U| x n pre-activations of the union neurons (what the
+      tree-free cache holds), else None.
+
+    `copy_to` (m x d), if given, receives W block by block while the block is in cache
+    (the trainer's own copy, at no extra pass over W). `hint`, the patterns of an
+    earlier pass, sizes the outputs; otherwise the first block's rate does.
+
+    Cost: O(n m d) for the products, O(n m) for the thresholding, memory
+    O(B n + nnz + |U| n if keep_rows); the outputs grow at most a few times.
+    """
+    n, m = X.shape[0], W.shape[0]
+    XT = np.ascontiguousarray(X.T) if XT is None else XT
+    B = max(1, min(int(block), m))
+    buf = np.empty((B, n))
+    if hint is not None:
+        kcap, ecap = int(1.25 * hint.size) + B, int(1.25 * hint.nnz) + B * 4
+    else:
+        kcap, ecap = min(m, B), B * 4
+    union = np.empty(kcap, np.int64)
+    nptr = np.empty(kcap + 1, np.int64)
+    nptr[0] = 0
+    ninputs = np.empty(ecap, np.int64)
+    values = np.empty(ecap)
+    rows = np.empty((kcap if keep_rows else 0, n))
+    f = np.zeros(n)
+    k = e = 0
+    for lo in range(0, m, B):
+        hi = min(lo + B, m)
+        PT = buf[:hi - lo]
+        np.matmul(W[lo:hi], XT, out=PT)
+        if copy_to is not None:
+            copy_to[lo:hi] = W[lo:hi]
+        while True:
+            kb, eb, done = K.stream_block(PT, b, a, lo, k, e, union, nptr, ninputs, values,
+                                          rows, keep_rows, f)
+            if done:
+                break
+            # project the final sizes from the rate so far, with room to spare
+            kcap = min(m, max(k + kb, int(1.3 * (k + kb) * m / hi) + B))
+            ecap = max(e + eb, int(1.3 * (e + eb) * m / hi) + 4 * B)
+            if kcap > union.shape[0]:
+                union, nptr = _grown(union, kcap, k), _grown(nptr, kcap + 1, k + 1)
+                if keep_rows:
+                    rows = _grown(rows, kcap, k)
+            if ecap > ninputs.shape[0]:
+                ninputs, values = _grown(ninputs, ecap, e), _grown(values, ecap, e)
+        k += kb
+        e += eb
+    pat = UnionPatterns(union[:k], nptr[:k + 1], ninputs[:e], None, n, values[:e])
+    return pat, f * scale, rows[:k] if keep_rows else None
 
 
 def forward_fire_sets(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale: float,
                       cap: int = 0, block: int = BLOCK) -> tuple[FireSets, np.ndarray]:
-    """Fire sets (with their activations as `data`) and outputs of the weights W on the
-    inputs X, without an n x m buffer.
+    """Fire sets (input-major, with the activations as `data`) and outputs of the weights
+    W on the inputs X, without an n x m buffer: `stream_forward`, then a transposition.
 
-    The pre-activations are computed block by block (one BLAS product X W_B^T per
-    block of `block` neurons) and thresholded while in cache. `cap` is a guess of
-    max |S_i|; one more pass happens only if it is too small.
-
-    Cost: O(n m d) for the products + O(n m) for the thresholding; memory O(n block).
+    `cap` is accepted for compatibility and unused. Cost: O(n m d) + O(n m) + O(nnz).
     """
-    n, m = X.shape[0], W.shape[0]
-    cap = max(int(cap), 16)
-    block = min(block, m)
-    buf = np.empty((n, block))
-    while True:
-        sizes = np.zeros(n, np.int64)
-        out = np.empty((n, cap), np.int64)
-        vals = np.empty((n, cap))
-        f = np.zeros(n)
-        for lo in range(0, m, block):
-            hi = min(lo + block, m)
-            Pb = buf[:, :hi - lo]
-            np.matmul(X, W[lo:hi].T, out=Pb)
-            K.threshold_block(Pb, b, a, lo, sizes, out, vals, f)
-        if sizes.max() <= cap:
-            break
-        cap = int(sizes.max())
-    indptr, indices = K.rows_to_csr(sizes, out)
-    _, data = K.rows_to_csr(sizes, vals)
-    return FireSets(indptr, indices, m, data), f * scale
+    pat, f, _ = stream_forward(X, W, b, a, scale, block=block)
+    return pat.to_fire_sets(W.shape[0]), f
 
 
 def dense_fire_sets(P: np.ndarray, b: float, a: np.ndarray, scale: float,
@@ -168,6 +221,8 @@ class UnionPatterns:
     ninputs : (nnz,) int64, inputs firing union[j] = ninputs[nptr[j]:nptr[j+1]]
     pos : (nnz,) int64 or None, position in `ninputs` of each input-major CSR entry
     n : int
+    values : (nnz,) float or None
+        Optional values at the entries (the activations, from `stream_forward`).
     """
 
     union: np.ndarray
@@ -175,6 +230,24 @@ class UnionPatterns:
     ninputs: np.ndarray
     pos: np.ndarray | None
     n: int
+    values: np.ndarray | None = None
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """|S_i| for every input, shape (n,). Cost O(nnz)."""
+        return np.bincount(self.ninputs, minlength=self.n).astype(np.int64)
+
+    def flips(self, other: UnionPatterns) -> np.ndarray:
+        """|S_i symmetric-difference S'_i| per input. Cost O(|U| + |U'| + nnz + nnz')."""
+        return K.pattern_flip_counts(self.union, self.nptr, self.ninputs, other.union,
+                                     other.nptr, other.ninputs, self.n)
+
+    def to_fire_sets(self, m: int) -> FireSets:
+        """The same fire sets input-major (`FireSets`, `values` as `data`). Cost O(n + nnz)."""
+        values = self.values if self.values is not None else np.zeros(self.nnz)
+        indptr, indices, data = K.patterns_to_csr(self.union, self.nptr, self.ninputs,
+                                                  values, self.n)
+        return FireSets(indptr, indices, int(m), data if self.values is not None else None)
 
     @property
     def size(self) -> int:

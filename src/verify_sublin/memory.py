@@ -17,12 +17,14 @@ verify_sublin.errors.MemoryLimitError: m: expected at most 0.000931 GiB ... for 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 
 from .errors import InputError, MemoryLimitError
 
-__all__ = ["available_bytes", "check_memory", "memory_limit", "parse_size", "set_memory_limit"]
+__all__ = ["available_bytes", "check_memory", "fired_estimate", "memory_limit", "parse_size",
+           "set_memory_limit"]
 
 _LIMIT: float | None = None
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -85,3 +87,22 @@ def check_memory(parameter: str, estimate_bytes: float, what: str) -> None:
     limit = memory_limit()
     if estimate_bytes > limit:
         raise MemoryLimitError(parameter, estimate_bytes, limit, what)
+
+
+#: Margin on the expected fire-set sizes of `fired_estimate` (sizes vary with the draw).
+FIRED_MARGIN = 1.5
+
+
+def fired_estimate(m: int, n: int, shift: float | None) -> tuple[float, float]:
+    """(|U|, nnz): the expected union of the fire sets and sum_i |S_i| at initialisation,
+    with margin `FIRED_MARGIN`, for unit inputs and W ~ N(0, I): each of the n m inner
+    products fires with probability Q(b) (the Gaussian tail), so nnz = n m Q(b) and
+    |U| = m (1 - (1 - Q(b))^n). shift None assumes b = 0. Both at most n m and m.
+
+    >>> k, nnz = fired_estimate(2**20, 64, 0.0)
+    >>> int(k) == 2**20, int(nnz) == int(1.5 * 32 * 2**20)
+    (True, True)
+    """
+    q = 0.5 * math.erfc((shift or 0.0) / math.sqrt(2.0))
+    k = min(float(m), FIRED_MARGIN * m * -math.expm1(n * math.log1p(-q)) if q < 1 else m)
+    return k, min(float(n) * m, FIRED_MARGIN * n * m * q)

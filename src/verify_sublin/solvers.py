@@ -19,7 +19,7 @@ import numpy as np
 import scipy.linalg
 
 from .errors import NumericalError
-from .firesets import FireSets, UnionPatterns
+from .firesets import UnionPatterns
 from .kernels import numpy_backend as K
 
 __all__ = ["DenseJacobian", "SolverInfo", "SparseJacobian", "gram_from_patterns", "pcg",
@@ -243,12 +243,11 @@ class DenseJacobian:
 
     BLOCK = 16384
 
-    def __init__(self, fire: FireSets, a: np.ndarray, X: np.ndarray, mask: np.ndarray):
+    def __init__(self, fire: UnionPatterns, a: np.ndarray, X: np.ndarray, mask: np.ndarray):
         self.X, self.n, self.m = X, X.shape[0], a.shape[0]
         self.coef = a / math.sqrt(self.m)
         mask[:] = False
-        rows = np.repeat(np.arange(fire.n), fire.sizes)
-        mask[rows, fire.indices] = True
+        mask[fire.ninputs, np.repeat(fire.union, np.diff(fire.nptr))] = True
         self.mask = mask
         self.products = 0
 

@@ -13,7 +13,8 @@ n = 64, m = 2^20) plus a copy of the weights (8 m d bytes).
 Operations and their costs (m neurons, n inputs, d dimension):
 
 =====================  =====================================================
-``CorrelationTree``    build: one BLAS product X W^T (n m d) + max pass (n m)
+``CorrelationTree``    build: X W^T streamed in blocks of neurons (n m d) + max
+                       pass (n M), no n x m intermediate
 ``query(i)``           O(|S_i| log m) node visits
 ``query_all()``        O(sum_i |S_i| log m) node visits, one compiled pass
 ``update(rows, Wr)``   O(k n d) for the k new inner products (one BLAS
@@ -45,7 +46,8 @@ class CorrelationTree:
     Parameters
     ----------
     W : (m, d) array
-        Neuron weights (copied).
+        Neuron weights (copied block by block during the build, unless ``copy=False``:
+        then the tree keeps W itself and `update` writes into it).
     X : (n, d) array
         Inputs (copied). Unit norm is not required by the tree.
     threshold : float
@@ -70,20 +72,24 @@ class CorrelationTree:
         M = 1 << max(m - 1, 0).bit_length()
         return 16.0 * n * M + 8.0 * m * d + 8.0 * n * d
 
-    def __init__(self, W, X, threshold: float):
+    #: Neurons per block of the build: the n x BLOCK inner products (8 MiB at n = 64)
+    #: stay in the last-level cache while they are written to the leaves and their
+    #: subtrees' maxima are computed.
+    BLOCK = 16384
+
+    def __init__(self, W, X, threshold: float, *, copy: bool = True):
         # checked before the copies below; lists (already in memory) are validated after
         shape_w = W.shape if isinstance(W, np.ndarray) else ()
         shape_x = X.shape if isinstance(X, np.ndarray) else ()
         if len(shape_w) == 2 and len(shape_x) == 2:
             check_memory("W", self.memory_estimate(shape_w[0], shape_x[0], shape_w[1]),
                          f"a correlation tree over {shape_w[0]} neurons and {shape_x[0]} inputs")
-        W = check_array("W", W, ndim=2, copy=True)
+        W = check_array("W", W, ndim=2)
         X = check_array("X", X, ndim=2, shape=(None, W.shape[1]), copy=True)
         if W.shape[0] < 1 or X.shape[0] < 1:
             raise InputError("W, X", f"shapes {W.shape} and {X.shape}",
                              "at least one neuron and one input")
         self.threshold = check_float("threshold", threshold)
-        self._W = W
         self._X = X
         self._weights_current = True
         self.m, self.d = W.shape
@@ -91,22 +97,52 @@ class CorrelationTree:
         self.M = 1 << max(self.m - 1, 0).bit_length()
         self.counts = {"inner_products": 0, "tree_nodes_visited": 0}
         self._cap = 64  # per-tree output buffer of queries, grown on demand
+        # with copy=False the tree keeps W itself (the caller's, e.g. a trainer's own)
+        self._W = np.empty_like(W, order="C") if copy else W
         self.nodes = np.empty((self.n, 2 * self.M))
-        self.nodes[:, 0] = np.nan  # unused slot
-        self.nodes[:, self.M + self.m:] = -np.inf
-        leaves = self.nodes[:, self.M:self.M + self.m]
-        np.matmul(X, W.T, out=leaves)
-        self.counts["inner_products"] += self.n * self.m
-        self._rebuild_inner()
+        self._build(W, copy)
 
-    def _rebuild_inner(self) -> None:
-        """Bottom-up max pass over every level, vectorised. Cost O(n M)."""
+    def _build(self, W: np.ndarray, copy: bool) -> None:
+        """Leaves and inner nodes from streamed blocks of X W^T (one BLAS product per
+        block, then each block's subtrees in parallel while it is in cache), copying W
+        block by block if `copy`; the top levels above the blocks last. No n x m
+        intermediate is allocated. Cost O(n m d) + O(n M)."""
+        nodes, M, m = self.nodes, self.M, self.m
+        nodes[:, 0] = np.nan  # unused slot
+        nodes[:, M + m:] = -np.inf
+        B = min(self.BLOCK, M)
+        buf = np.empty((self.n, B))
+        sizes = np.zeros(self.n, np.int64)
+        for lo in range(0, m, B):
+            hi = min(lo + B, m)
+            Pb = buf[:, :hi - lo]
+            np.matmul(self._X, W[lo:hi].T, out=Pb)
+            if copy:
+                self._W[lo:hi] = W[lo:hi]
+            K.tree_block_levels(nodes, M, Pb, lo, B, self.threshold, sizes)
+        for lo in range(-(-m // B) * B, M, B):       # blocks of padding leaves only
+            K.tree_block_levels(nodes, M, buf[:, :0], lo, B, self.threshold, sizes)
+        self.counts["inner_products"] += self.n * m
+        self._rebuild_inner(top=M // B)
+        # size the query buffer from the fire sets at the default threshold
+        self._cap = int(sizes.max()) + 16
+
+    def _rebuild_inner(self, top: int | None = None) -> None:
+        """Bottom-up max pass over the levels of nodes below `top` (all levels if None),
+        vectorised. Cost O(n top)."""
         nodes = self.nodes
-        level = self.M // 2
+        level = (self.M if top is None else top) // 2
         while level >= 1:
             np.maximum(nodes[:, 2 * level:4 * level:2], nodes[:, 2 * level + 1:4 * level:2],
                        out=nodes[:, level:2 * level])
             level //= 2
+
+    def outputs(self, fire: FireSets, a: np.ndarray) -> np.ndarray:
+        """sum over r in S_i of a_r (<w_r, x_i> - b) for every input, from the leaves of
+        fire sets this tree reported (unscaled network outputs). Cost O(nnz)."""
+        rows = np.repeat(np.arange(self.n), fire.sizes)
+        vals = self.nodes[rows, self.M + fire.indices] - self.threshold
+        return np.bincount(rows, weights=a[fire.indices] * vals, minlength=self.n)
 
     # ----------------------------------------------------------------- queries
     def query(self, i: int, threshold: float | None = None) -> np.ndarray:

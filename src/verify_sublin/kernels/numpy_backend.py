@@ -36,13 +36,18 @@ __all__ = [
     "jacobian_apply",
     "jt_apply",
     "move_rows",
+    "pattern_flip_counts",
     "patterns_from_bits",
+    "patterns_to_csr",
     "removal_moves",
+    "rows_bits",
     "rows_to_csr",
     "scatter_columns_t",
     "second_layer_apply",
+    "stream_block",
     "threshold_block",
     "transpose_into",
+    "tree_block_levels",
     "tree_query",
     "tree_set_leaves",
     "union_patterns",
@@ -102,6 +107,164 @@ def threshold_block(Pb, b, a, offset, sizes, out, vals, f):  # pragma: no cover 
                 s += a[offset + r] * v
         sizes[i] = c
         f[i] += s
+
+
+@njit(cache=True)
+def stream_block(PT, b, a, offset, k0, e0, union, nptr, ninputs, values, rows,
+                 keep_rows, f):  # pragma: no cover - compiled
+    """Append the neuron-major fire patterns of neurons offset .. offset + B - 1.
+
+    PT (B x n) holds their pre-activations, row r for neuron offset + r. Each neuron
+    that fires on some input is appended at union[k0 + j] with its inputs and
+    activations max(p - b, 0) at ninputs/values[e0 + ...] (nptr[k0 + j + 1] its end),
+    and, if `keep_rows`, its whole row of pre-activations at rows[k0 + j]; f
+    accumulates a_r max(p - b, 0) per input. Two passes over the block while it is in
+    cache: a branch-free count (it vectorises), then the fired rows only.
+
+    Returns (kb, eb, done): the neurons and entries of the block; done is False, and
+    nothing is written, when an output array is too small (the caller grows it and
+    calls again). Cost O(B n).
+    """
+    B, n = PT.shape
+    counts = np.empty(B, np.int64)
+    kb = 0
+    eb = 0
+    for r in range(B):
+        row = PT[r]
+        cnt = 0
+        for i in range(n):
+            cnt += row[i] > b
+        counts[r] = cnt
+        if cnt > 0:
+            kb += 1
+            eb += cnt
+    if (k0 + kb > union.shape[0] or e0 + eb > ninputs.shape[0]
+            or (keep_rows and k0 + kb > rows.shape[0])):
+        return kb, eb, False
+    j = k0
+    e = e0
+    for r in range(B):
+        if counts[r] == 0:
+            continue
+        row = PT[r]
+        ar = a[offset + r]
+        for i in range(n):
+            v = row[i] - b
+            if v > 0.0:
+                ninputs[e] = i
+                values[e] = v
+                f[i] += ar * v
+                e += 1
+        union[j] = offset + r
+        nptr[j + 1] = e
+        if keep_rows:
+            rows[j, :] = row
+        j += 1
+    return kb, eb, True
+
+
+@njit(cache=True)
+def pattern_flip_counts(ua, pa, ia, ub, pb, ib, n):  # pragma: no cover - compiled
+    """|S_i symmetric-difference S'_i| per input from two neuron-major patterns
+    (sorted union ids ua/ub, pointers pa/pb, sorted inputs ia/ib), by one merge.
+    Cost O(|U| + |U'| + nnz + nnz')."""
+    out = np.zeros(n, np.int64)
+    ka = ua.shape[0]
+    kb = ub.shape[0]
+    x = 0
+    y = 0
+    while x < ka or y < kb:
+        if y >= kb or (x < ka and ua[x] < ub[y]):
+            for p in range(pa[x], pa[x + 1]):
+                out[ia[p]] += 1
+            x += 1
+        elif x >= ka or ub[y] < ua[x]:
+            for q in range(pb[y], pb[y + 1]):
+                out[ib[q]] += 1
+            y += 1
+        else:
+            p = pa[x]
+            pe = pa[x + 1]
+            q = pb[y]
+            qe = pb[y + 1]
+            while p < pe or q < qe:
+                if q >= qe or (p < pe and ia[p] < ib[q]):
+                    out[ia[p]] += 1
+                    p += 1
+                elif p >= pe or ib[q] < ia[p]:
+                    out[ib[q]] += 1
+                    q += 1
+                else:
+                    p += 1
+                    q += 1
+            x += 1
+            y += 1
+    return out
+
+
+@njit(cache=True)
+def patterns_to_csr(union, nptr, ninputs, values, n):  # pragma: no cover - compiled
+    """Input-major CSR (indptr, indices, data) of neuron-major patterns: the fire
+    sets S_i, sorted, with the entries' values. Cost O(n + nnz)."""
+    nnz = ninputs.shape[0]
+    indptr = np.zeros(n + 1, np.int64)
+    for e in range(nnz):
+        indptr[ninputs[e] + 1] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    fill = indptr[:n].copy()
+    indices = np.empty(nnz, np.int64)
+    data = np.empty(nnz)
+    for j in range(union.shape[0]):
+        r = union[j]
+        for p in range(nptr[j], nptr[j + 1]):
+            i = ninputs[p]
+            indices[fill[i]] = r
+            data[fill[i]] = values[p]
+            fill[i] += 1
+    return indptr, indices, data
+
+
+@njit(cache=True, parallel=True)
+def rows_bits(P, b):  # pragma: no cover - compiled
+    """Fire patterns of neuron-major rows P (k x n) as bit words: bit i % 64 of
+    word [j, i // 64] is set when P[j, i] > b. Rows in parallel. Cost O(k n)."""
+    k, n = P.shape
+    nwords = max(1, (n + 63) // 64)
+    bits = np.zeros((k, nwords), np.uint64)
+    for j in prange(k):
+        row = P[j]
+        for i in range(n):
+            if row[i] > b:
+                bits[j, i // 64] |= np.uint64(1) << np.uint64(i % 64)
+    return bits
+
+
+@njit(cache=True, parallel=True)
+def tree_block_levels(nodes, M, buf, lo, span, threshold, sizes):  # pragma: no cover
+    """Write leaves lo .. lo + buf.shape[1] - 1 of every tree from buf (n x B, input-
+    major inner products), count those above `threshold` into sizes[i], and compute
+    the inner nodes of the aligned subtree of `span` leaves starting at lo (span a
+    power of two dividing M; padding leaves must already hold -inf). Trees in
+    parallel, while the block is in cache. Cost O(n span)."""
+    n, B = buf.shape
+    for i in prange(n):
+        row = nodes[i]
+        src = buf[i]
+        cnt = 0
+        for r in range(B):
+            row[M + lo + r] = src[r]
+            cnt += src[r] > threshold
+        sizes[i] += cnt
+        first = (M + lo) // 2
+        width = span // 2
+        while width >= 1:
+            for node in range(first, first + width):
+                left = row[2 * node]
+                right = row[2 * node + 1]
+                row[node] = left if left >= right else right
+            first //= 2
+            width //= 2
 
 
 @njit(cache=True)

@@ -29,7 +29,7 @@ import numpy as np
 from ..backend import resolve_backend
 from ..data import check_inputs
 from ..errors import InputError, NumericalError
-from ..memory import check_memory
+from ..memory import check_memory, fired_estimate
 from ..model import ShiftedReLUNet
 from ..solvers import SolverInfo
 from .ops import make_ops
@@ -260,7 +260,7 @@ class Trainer(ABC):
         X, y = check_inputs(X, y, d=net.d)
         if y is None:
             raise InputError("y", "None", "labels, one per row of X")
-        check_memory("m", self.memory_estimate(net.m, X.shape[0], net.d, options),
+        check_memory("m", self.memory_estimate(net.m, X.shape[0], net.d, options, net.shift),
                      f"method {self.method!r} at m = {net.m}, n = {X.shape[0]}, d = {net.d}")
         self.options = options
         # the trainer owns its data: later changes to the caller's arrays cannot reach
@@ -321,13 +321,24 @@ class Trainer(ABC):
         return (True, "") if exc is None else (False, str(exc))
 
     @classmethod
-    def memory_estimate(cls, m: int, n: int, d: int, options: TrainerOptions) -> float:
-        """Peak bytes the method needs at these sizes (checked before allocating).
+    def copies_weights(cls, options: TrainerOptions) -> bool:
+        """Whether the trainer keeps its own copy of W (it writes W in place)."""
+        return True
 
-        Default: a copy of the weights, scratch of length m, forward blocks and n x n
-        matrices. Subclasses add their own structures.
+    @classmethod
+    def memory_estimate(cls, m: int, n: int, d: int, options: TrainerOptions,
+                        shift: float | None = None) -> float:
+        """Peak bytes the trainer holds at these sizes (checked before allocating); the
+        network and data themselves are the caller's and not counted.
+
+        Default: its copy of W if it writes W (8 m d; `copies_weights`), scratch of
+        length m, the fire patterns of a forward pass (16 bytes per fired entry; their
+        expected number from `shift`, `memory.fired_estimate`, b = 0 if None), forward
+        blocks and n x n matrices. Subclasses add their own structures.
         """
-        return 8.0 * m * (d + 3) + 16.0 * n * min(m, 16384) + 64.0 * n * n
+        _, nnz = fired_estimate(m, n, shift)
+        return (8.0 * m * d * cls.copies_weights(options) + 24.0 * m + 16.0 * nnz
+                + 16.0 * n * min(m, 16384) + 64.0 * n * n)
 
     @property
     @abstractmethod

@@ -1,10 +1,10 @@
 """Dense baselines: gradient descent, Gram-Gauss-Newton, Adam, second-layer training.
 
 All recompute the full forward pass X W^T every step (O(m n d): BLAS products over
-blocks of neurons, each thresholded while in cache, so no n x m buffer is kept) and
-then use the fire sets it reveals: the Gram G and the update J^T g only ever touch
-fired blocks. This is the fair, well-written dense step every speed-up is measured
-against; its floor is the product itself.
+blocks of neurons, each thresholded while in cache into neuron-major fire patterns,
+so no n x m buffer is kept) and then use the fire sets it reveals: the Gram G and the
+update J^T g only ever touch fired blocks. This is the fair, well-written dense step
+every speed-up is measured against; its floor is the product itself.
 
 Both layers: with ``train_a=True`` the output weights are trained too. Their Jacobian
 J_a (n x m) has entries phi_ir / sqrt(m), phi_ir = max(<w_r, x_i> - b, 0), nonzero
@@ -14,7 +14,7 @@ fire sets as well, and the Gauss-Newton Gram is G = J_W J_W^T + J_a J_a^T.
 Per step (m width, n inputs, d dimension, nnz = sum_i |S_i|, U the union):
 
 =========  ==============================================================
-fire_sets  neuron-major view of the cached fire sets     O(nnz + |U| log |U|)
+fire_sets  the forward's neuron-major patterns          O(1) (masked: O(|U| n))
 gram       G = (X X^T) * C / m (+ the a-part)            O(sum_r |p_r|^2 + n^2)
 solve      Cholesky of G + mu I                          O(n^3)
 update     W_U += -eta J^T g; P = X W^T (BLAS);          O(nnz d + n m d + n m)
@@ -52,13 +52,14 @@ class DenseTrainer(Trainer):
         super().__init__(net, X, y, options)
         self._use_backend()
         host = net.to_backend("numpy") if net.backend != "numpy" else net
-        self.W = self.ops.asarray(host.W).copy() if self.ops.compiled else self.be.asarray(host.W)
         self.a = self.ops.asarray(host.a).copy() if self.ops.compiled else self.be.asarray(host.a)
         self.train_a = bool(options.train_a) or not self.train_W
         self.scale = 1.0 / math.sqrt(self.m)
-        self._fire = None
         self._net_cache: ShiftedReLUNet | None = None
-        self._forward()
+        # one streamed pass: the trainer's copy of W (it updates W in place), the fire
+        # sets and the outputs; the copy is skipped when W is never written
+        start = self.ops.start(host.W, self.a, copy=self.train_W)
+        self.W, self._fire, self._f = start.W, start.fire, start.f
 
     def _forward(self) -> None:
         """Fire sets and outputs of the current weights. Cost O(n m d)."""
@@ -88,8 +89,9 @@ class DenseTrainer(Trainer):
     @property
     def fire_sets(self):
         """Fire sets of the current weights (numpy: `FireSets` with the activations as
-        `data`; array-API backends: dense masks)."""
-        return self._fire
+        `data`, O(n + nnz) from the neuron-major patterns the step keeps; array-API
+        backends: dense masks)."""
+        return self.ops.fire_sets(self._fire)
 
     def _gram(self, pat, rec: _StepRecord, timer: _PhaseTimer):
         """G = J J^T over the trained parameters, from the fire sets.
@@ -233,6 +235,11 @@ class SecondLayer(GramGaussNewton):
     uses = frozenset({"eta", "mu", "seed", "backend"})
     train_W = False
 
+    @classmethod
+    def copies_weights(cls, options):
+        """W never changes: the trainer reads the caller's (read-only)."""
+        return False
+
     def claimed_terms(self, rec):
         n = self.n
         return {"sum |S_i| n": float(np.sum(rec.fire_set_sizes) * n), "n^3": float(n**3)}
@@ -253,9 +260,9 @@ class Adam(DenseTrainer):
     beta1, beta2, epsilon = 0.9, 0.999, 1e-8
 
     @classmethod
-    def memory_estimate(cls, m, n, d, options):
+    def memory_estimate(cls, m, n, d, options, shift=None):
         """Dense trainer plus two m x d moment arrays and a gradient."""
-        return super().memory_estimate(m, n, d, options) + 24.0 * m * (d + 1)
+        return super().memory_estimate(m, n, d, options, shift) + 24.0 * m * (d + 1)
 
     def __init__(self, net, X, y, options: TrainerOptions):
         super().__init__(net, X, y, options)

@@ -5,8 +5,8 @@ own module, against an array namespace ``xp`` and one `FireSetOps` object. The
 backends differ only here:
 
 =================  ==============================================================
-`CompiledOps`      backend "numpy": numba kernels on CSR fire sets (`FireSets`,
-                   `UnionPatterns`); the fast CPU path
+`CompiledOps`      backend "numpy": numba kernels on neuron-major fire patterns
+                   (`UnionPatterns`); the fast CPU path
 `ArrayOps`         any array-API namespace ("array_api_strict", "cupy",
                    "numpy_generic"): fire sets as dense boolean masks, standard
                    operations plus the scatter adapters of `verify_sublin.adapters`
@@ -16,8 +16,10 @@ The operations, with their cost on the compiled path (nnz = sum_i |S_i|, U the u
 of the fire sets, k = |U|; the masked path costs the dense forms, k n d or n m):
 
 =====================  ===========================================================
+``start``              construction pass: ``forward`` + copy of W + union rows
 ``forward``            forward pass and threshold: fire sets and outputs, O(n m d)
-``patterns``           neuron-major view over the union, O(nnz + k log k)
+``patterns``           neuron-major view over the union (compiled: the forward's
+                       own layout, free; masked: O(k n))
 ``gram``               G = Kx * (M^T diag(a_U^2) M) / m, O(sum_r |p_r|^2 + n^2)
 ``gram_values``        the second layer's Gram Phi Phi^T / m, O(sum_r |p_r|^2)
 ``jt``                 J^T v on the union rows (k x d), O(nnz d)
@@ -39,15 +41,16 @@ re-threshold, flips, outputs) is a fused compiled kernel on numpy
 Operation counts are never taken from here: each method defines its `counts` once
 from the sizes (|S_i|, |U|, |p_r|) that every backend reports identically.
 
-The interface works on fire sets of all m neurons at once; a blocked or streamed
-construction needs only `forward` to fill its result block by block (the compiled
-`forward` already does so, `forward_fire_sets`).
+``start`` is the construction pass (forward, the trainer's copy of W, the union's
+pre-activations); on the compiled path it streams W in row blocks (`stream_forward`)
+so that no n x m array is allocated, and the fire sets come out neuron-major, the
+layout every step reads.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -55,12 +58,21 @@ from .. import solvers
 from ..adapters import scatter_add_1d, scatter_add_rows
 from ..backend import Backend
 from ..errors import InputError
-from ..firesets import FireSets, UnionPatterns, forward_fire_sets
+from ..firesets import FireSets, UnionPatterns, stream_forward
 from ..kernels import array_api as G
 from ..kernels import numpy_backend as K
 from ..sketch import Sketch, _buckets_signs, _gaussian_block
 
-__all__ = ["ArrayOps", "CompiledOps", "FireSetOps", "MaskFire", "MaskPatterns", "make_ops"]
+__all__ = ["ArrayOps", "CompiledOps", "FireSetOps", "MaskFire", "MaskPatterns", "Start", "make_ops"]
+
+
+class Start(NamedTuple):
+    """What a trainer's construction pass (`FireSetOps.start`) returns."""
+
+    W: Any              #: the trainer's weights (its own copy, or a read-only view)
+    fire: Any           #: fire sets of the backend's kind (`forward`)
+    f: np.ndarray       #: outputs on the host
+    rows: Any           #: the union's pre-activations (|U| x n) or None
 
 
 class FireSetOps:
@@ -104,7 +116,8 @@ class FireSetOps:
 
 # ======================================================================== compiled
 class CompiledOps(FireSetOps):
-    """The numpy backend: numba kernels on CSR fire sets (`FireSets`, `UnionPatterns`)."""
+    """The numpy backend: numba kernels on neuron-major fire patterns (`UnionPatterns`,
+    which a forward pass produces directly)."""
 
     compiled = True
 
@@ -113,7 +126,6 @@ class CompiledOps(FireSetOps):
         self.X = X
         self.XT = np.ascontiguousarray(X.T)
         self.Kx = X @ X.T
-        self._slot = np.full(m, -1, np.int64)        # scratch of union_patterns
         self._mask: np.ndarray | None = None          # n x m, dense_jacobian only
 
     def asarray(self, a):
@@ -130,23 +142,43 @@ class CompiledOps(FireSetOps):
         return UnionPatterns(pat.union.copy(), pat.nptr, pat.ninputs, None, pat.n)
 
     # ---------------------------------------------------------------- dense
-    def forward(self, W, a, prev: FireSets | None = None) -> tuple[FireSets, np.ndarray]:
-        """Fire sets (activations as `data`) and outputs, blockwise (`forward_fire_sets`)."""
-        cap = int(1.25 * prev.sizes.max()) if prev is not None and prev.n else 0
-        return forward_fire_sets(self.X, W, self.shift, a, self.scale, cap)
+    def start(self, W, a, *, copy: bool, keep_rows: bool = False) -> Start:
+        """The construction pass: one stream over W (`stream_forward`) gives the fire
+        patterns, the outputs, the trainer's own copy of W if `copy` (written block by
+        block while in cache) and, if `keep_rows`, the union's pre-activations (|U| x n).
+        Without `copy`, the trainer keeps a read-only view of the caller's W.
+        Cost O(n m d) + O(n m), writes 8 m d bytes if `copy`, 8 |U| n if `keep_rows`."""
+        W = np.asarray(W, dtype=np.float64)
+        own = np.empty_like(W) if copy else W.view()
+        if not copy:
+            own.flags.writeable = False
+        fire, f, rows = stream_forward(self.X, W, self.shift, a, self.scale, XT=self.XT,
+                                       keep_rows=keep_rows, copy_to=own if copy else None)
+        return Start(own, fire, f, rows)
 
-    def patterns(self, fire: FireSets) -> UnionPatterns:
-        return fire.union_patterns(self._slot)
+    def forward(self, W, a, prev: UnionPatterns | None = None):
+        """Fire patterns (neuron-major, activations as `values`) and outputs, streamed
+        over W in blocks (`stream_forward`); `prev` sizes the outputs. O(n m d)."""
+        fire, f, _ = stream_forward(self.X, W, self.shift, a, self.scale, XT=self.XT,
+                                    hint=prev)
+        return fire, f
 
-    def sizes(self, fire: FireSets) -> np.ndarray:
+    def patterns(self, fire: UnionPatterns) -> UnionPatterns:
+        return fire
+
+    def fire_sets(self, fire: UnionPatterns) -> FireSets:
+        """The fire sets input-major (the public `fire_sets` of a trainer). O(n + nnz)."""
+        return fire.to_fire_sets(self.m)
+
+    def sizes(self, fire: UnionPatterns) -> np.ndarray:
         return fire.sizes
 
     def gram(self, pat: UnionPatterns, a_rows: np.ndarray | None):
         """J J^T of the first layer; a_rows None means every |a_r| = 1."""
         return solvers.gram_from_patterns(pat, self.Kx, self.m, a_rows)[0]
 
-    def gram_values(self, fire: FireSets, pat: UnionPatterns):
-        return K.gram_weighted(pat.nptr, pat.ninputs, fire.union_values(pat), self.n) / self.m
+    def gram_values(self, fire: UnionPatterns, pat: UnionPatterns):
+        return K.gram_weighted(pat.nptr, pat.ninputs, fire.values, self.n) / self.m
 
     def jt(self, pat, row_coef, v):
         return K.jt_apply(pat.nptr, pat.ninputs, row_coef, v, self.X)
@@ -163,15 +195,15 @@ class CompiledOps(FireSetOps):
         K.implicit_delta(pat.nptr, pat.ninputs, row_coef, v, self.Kx, out)
         return out
 
-    def values_t(self, fire: FireSets, pat: UnionPatterns, v):
-        return K.second_layer_apply(pat.nptr, pat.ninputs, fire.union_values(pat), v)
+    def values_t(self, fire: UnionPatterns, pat: UnionPatterns, v):
+        return K.second_layer_apply(pat.nptr, pat.ninputs, fire.values, v)
 
     def add_at(self, a, pat, values):
         """a[U] += values; returns a (in place)."""
         a[pat.union] += values
         return a
 
-    def flips(self, old: FireSets, new: FireSets) -> np.ndarray:
+    def flips(self, old: UnionPatterns, new: UnionPatterns) -> np.ndarray:
         return old.flips(new)
 
     def solve_gram(self, Gm, r, mu, sizes):
@@ -180,7 +212,7 @@ class CompiledOps(FireSetOps):
     def sparse_jacobian(self, pat, row_coef):
         return solvers.SparseJacobian(pat, row_coef, self.X)
 
-    def dense_jacobian(self, fire: FireSets, a):
+    def dense_jacobian(self, fire: UnionPatterns, a):
         if self._mask is None:
             self._mask = np.zeros((self.n, self.m), dtype=bool)
         return solvers.DenseJacobian(fire, a, self.X, self._mask)
@@ -261,6 +293,16 @@ class ArrayOps(FireSetOps):
                             self.n)
 
     # ---------------------------------------------------------------- dense
+    def start(self, W, a, *, copy: bool, keep_rows: bool = False) -> Start:
+        """The construction pass: W on the device (a copy, as a transfer always is), its
+        masks and outputs; `keep_rows` is served by the masks (rows None)."""
+        own = self.be.asarray(W)
+        fire, f = self.forward(own, a)
+        return Start(own, fire, f, None)
+
+    def fire_sets(self, fire: MaskFire) -> MaskFire:
+        return fire
+
     def forward(self, W, a, prev=None) -> tuple[MaskFire, np.ndarray]:
         xp = self.xp
         P, M, f = G.forward(xp, self.X, W, self.shift, a, self.scale)

@@ -44,9 +44,9 @@ class SketchedGaussNewton(DenseTrainer):
         return srht_refusal(options, compiled)
 
     @classmethod
-    def memory_estimate(cls, m, n, d, options):
+    def memory_estimate(cls, m, n, d, options, shift=None):
         """Dense trainer plus the n x m fire mask and an m x d product buffer."""
-        return super().memory_estimate(m, n, d, options) + 1.0 * n * m + 8.0 * m * d
+        return super().memory_estimate(m, n, d, options, shift) + 1.0 * n * m + 8.0 * m * d
 
     def __init__(self, net, X, y, options):
         super().__init__(net, X, y, options)

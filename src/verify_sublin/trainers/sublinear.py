@@ -49,7 +49,8 @@ import numba
 import numpy as np
 
 from ..errors import InputError, NumericalError, check_float
-from ..firesets import FireSets, UnionPatterns, dense_fire_sets
+from ..memory import fired_estimate
+from ..firesets import UnionPatterns, dense_fire_sets
 from ..kernels import array_api as G
 from ..kernels import numpy_backend as K
 from ..model import ShiftedReLUNet, alpha_for
@@ -86,17 +87,24 @@ class SublinearGaussNewton(Trainer):
         return None
 
     @classmethod
-    def memory_estimate(cls, m, n, d, options):
-        """Weights, scratch, and the fire-set structure: the tree (16 n M + 8 m d), the
-        scan cache (8 n m) or the live-union cache (<= 8 m n); every variant keeps up to
-        three |U0| x n buffers (|U0| <= m)."""
-        base = super().memory_estimate(m, n, d, options)
+    def copies_weights(cls, options):
+        """Only explicit pre-activations write W; implicit mode reads the caller's."""
+        return options.preactivations != "implicit"
+
+    @classmethod
+    def memory_estimate(cls, m, n, d, options, shift=None):
+        """The trainer's W (if it copies it), scratch, and the fire-set structure: the
+        tree (16 n M bytes), the scan cache (8 n m) or the live-union cache (8 |U0| n
+        plus bit words); the tree and scan keep three |U0| x n buffers. |U0| from
+        `memory.fired_estimate`."""
+        base = super().memory_estimate(m, n, d, options, shift)
+        k, _ = fired_estimate(m, n, shift)
         if options.fire_sets == "tree":
-            extra = CorrelationTree.memory_estimate(m, n, d) + 24.0 * m * n
+            extra = CorrelationTree.memory_estimate(m, n, d) - 8.0 * m * d + 24.0 * k * n
         elif options.fire_sets == "scan":
-            extra = 8.0 * n * m + 24.0 * m * n
+            extra = 8.0 * n * m + 24.0 * k * n
         else:
-            extra = 16.0 * m * n
+            extra = 8.0 * k * n + 8.0 * k * (2 + -(-n // 64))
         return base + extra
 
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
@@ -113,22 +121,39 @@ class SublinearGaussNewton(Trainer):
                                          o.seed, o.tol, o.max_iter)
                           if o.solver == "sketch" else None)
         host = net.to_backend("numpy") if net.backend != "numpy" else net
-        # live weights (explicit) or W at the last fold (implicit)
-        self._W = host.W.copy() if ops.compiled else self.be.asarray(host.W)
         self._log: list[tuple] = []         # implicit mode: updates not yet applied to W
         self._a = host.a.copy() if ops.compiled else self.be.asarray(host.a)
         a_host = np.asarray(host.a)
         self._unit_a = bool(np.all(np.abs(a_host) == 1.0))   # the papers' a_r = +-1
         self._Kx, self._XT = ops.Kx, ops.XT
-        fire, self._f = ops.forward(self._W, self._a)
         self._materialised = None
+        # W: the trainer's own copy when steps write it (explicit), else a read-only
+        # view of the caller's weights (implicit mode never writes W; `weights` copies)
+        if ops.compiled and o.fire_sets == "tree":
+            # the tree is built from the streamed blocks of W X^T; its query reports
+            # the fire sets, so no separate forward pass is made
+            W = host.W
+            if self.implicit:
+                W = np.asarray(W, dtype=np.float64).view()
+                W.flags.writeable = False
+            tree = CorrelationTree(W, self.X, self.shift, copy=not self.implicit)
+            self._W = tree.W
+            fire = tree.query_all()
+            live = np.zeros(self.m, dtype=bool)
+            live[fire.indices] = True
+            self._U0 = np.flatnonzero(live)          # the union, sorted: O(nnz + m)
+            self._f = tree.outputs(fire, self._a) * self.scale
+            self._state = _TreeState(self, tree)
+            return
+        start = ops.start(host.W, self._a, copy=not self.implicit,
+                          keep_rows=o.fire_sets == "cache")
+        self._W, self._f = start.W, start.f
         if ops.compiled:
             # every neuron that will ever change is in the initial union U0
-            self._U0 = np.unique(fire.indices)
-            self._state = {"tree": _TreeState, "cache": _CacheState,
-                           "scan": _ScanState}[o.fire_sets](self, fire)
+            self._U0 = start.fire.union
+            self._state = {"cache": _CacheState, "scan": _ScanState}[o.fire_sets](self, start)
         else:
-            self._state = MaskCacheState(self, fire)
+            self._state = MaskCacheState(self, start.fire)
 
     # ------------------------------------------------------------- contract
     @property
@@ -240,13 +265,17 @@ class _CacheState:
     rows that stop firing are swap-removed (they can never fire again).
     """
 
-    def __init__(self, tr: SublinearGaussNewton, fire: FireSets):
+    def __init__(self, tr: SublinearGaussNewton, start):
         self.tr = tr
         self.threads = max(1, numba.get_num_threads())
-        self.idx = tr._U0.copy()                       # live neurons
+        fire = start.fire
+        self.idx = fire.union.copy()                   # live neurons
         self.a_rows = tr._a[self.idx]
-        self.P = np.empty((self.idx.size, tr.n))
-        self.refresh(tr._W, None)
+        self.P = start.rows                            # their inner products, |U0| x n
+        self.bits = K.rows_bits(self.P, tr.shift)
+        self.counts = np.diff(fire.nptr)
+        self.nptr, self.ninputs = fire.nptr, fire.ninputs
+        self._no_weights = np.zeros((1, tr.d))
 
     def fire_patterns(self, rec):
         pat = UnionPatterns(self.idx, self.nptr, self.ninputs, None, self.tr.n)
@@ -255,8 +284,10 @@ class _CacheState:
     def apply(self, pat, row_coef, v, rec, timer):
         tr = self.tr
         with timer("update"):
+            # implicit mode never writes W (a read-only view the kernel must not see)
+            W = self._no_weights if tr.implicit else tr._W
             counts, flips, f = K.cache_advance(
-                self.P, tr._W, self.idx, self.nptr, self.ninputs, row_coef, v, tr.X, tr._XT, tr._Kx,
+                self.P, W, self.idx, self.nptr, self.ninputs, row_coef, v, tr.X, tr._XT, tr._Kx,
                 tr.implicit, tr.shift, self.a_rows, tr.scale, self.bits,
                 int(min(4 * self.threads, max(1, self.idx.size // 2048))))
             tr._f = f                    # every neuron that fires is a live row
@@ -335,9 +366,9 @@ class _ColumnCacheState:
 class _TreeState(_ColumnCacheState):
     """The papers' structure: a correlation tree over all n m inner products."""
 
-    def __init__(self, tr: SublinearGaussNewton, fire: FireSets):
+    def __init__(self, tr: SublinearGaussNewton, tree: CorrelationTree):
         super().__init__(tr)
-        self.tree = CorrelationTree(tr._W, tr.X, tr.shift)
+        self.tree = tree
         self.offset = self.tree.M
 
     def values(self):
@@ -358,10 +389,10 @@ class _TreeState(_ColumnCacheState):
 class _ScanState(_ColumnCacheState):
     """Naive maintenance: a dense n x m cache thresholded in full every step."""
 
-    def __init__(self, tr: SublinearGaussNewton, fire: FireSets):
+    def __init__(self, tr: SublinearGaussNewton, start):
         super().__init__(tr)
         self.P = tr.X @ tr._W.T
-        self.cap = int(fire.sizes.max()) if fire.n else 0
+        self.cap = int(start.fire.sizes.max()) if start.fire.nnz else 0
 
     def values(self):
         return self.P
