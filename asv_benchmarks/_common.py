@@ -75,7 +75,7 @@ def _preload() -> None:
     forks every benchmark from (``launch_method = forkserver``), so that no sample
     process imports numpy, scipy and numba again. A missing module is simply left
     out here; the benchmarks that need it skip themselves (`require_module`)."""
-    for name in ("", ".trainers", ".tree", ".firesets", ".solvers", ".sketch"):
+    for name in ("", ".trainers", ".tree", ".firesets", ".solvers", ".sketch", ".speed"):
         try:
             importlib.import_module("verify_sublin" + name)
         except ImportError:

@@ -43,6 +43,9 @@ hsr.weights                 d = 16 at b = 0 (c = 0), m = 2^8..2^12: every box of
 sketch.vs_exact             the tiny sizes (m = 2^10, n = 16, 32): the sketched step
                             counts more operations than the exact bit-parallel Gram
                             step at every n (fails)
+cost.end_to_end             the tiny sizes at c = 0.85 (m = 2^10, 2^12, n = 16, d = 8):
+                            the sublinear step's bookkeeping outweighs its saving, so
+                            ggn reaches 1e-10 first, about 3x sooner (fails; timed)
 ==========================  ===========================================================
 
 width.requirement, lower_bound.dsws and hsr.preprocessing are `untestable` claims: their
@@ -103,6 +106,8 @@ REAL_FAILURES = {
                                                   "leaf_size": 8}, seed=21)
                              for m in (2**8, 2**10, 2**12)], {"fails"}),
     "sketch.vs_exact": (lambda: CLAIMS["sketch.vs_exact"].runs("tiny"), {"fails"}),
+    "cost.end_to_end": (lambda: [s for s in CLAIMS["cost.end_to_end"].runs("tiny")
+                                 if s.params["c"] == 0.85], {"fails"}),
 }
 
 

@@ -248,7 +248,7 @@ _CHECKS: dict[str, dict] = {
              "backend": _backend},
     "speed": {"m": _width, "n": _positive, "d": _positive, "c": _shifts, "steps": _positive,
               "warmup": _count, "seed": _seed, "tree": None, "sketched": None,
-              "slopes": _widths},
+              "slopes": _widths, "repeats": _count, "eps": _nonneg_float},
     "speed-deep": {"m": _width, "n": _positive, "d": _positive, "depth": _positive,
                    "c": _shifts, "steps": _positive, "warmup": _count, "update": None,
                    "mu": _nonneg_float, "scaling": None, "seed": _seed, "slopes": _widths,
@@ -269,7 +269,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def _cmd_speed(args: argparse.Namespace) -> int:
-    from .speed import compare_methods, log2_label, scaling, tree_timings
+    from .speed import compare_methods, end_to_end, log2_label, scaling, tree_timings
 
     def progress(msg: str) -> None:
         print(f"  ... {msg}", file=sys.stderr, flush=True)
@@ -298,6 +298,10 @@ def _cmd_speed(args: argparse.Namespace) -> int:
                   f"{row['vs_ggn']:>9.1f} {row['union_size']:>8} "
                   + " ".join(f"{1e3 * ph[k]:>7.2f}" for k in ("fire_sets", "gram", "solve",
                                                               "update", "tree")))
+        if args.repeats:
+            _print_end_to_end(end_to_end(m, args.n, args.d, c, args.seed, args.eps,
+                                         args.repeats, sketched=args.sketched,
+                                         progress=progress))
         t = {r["name"].replace("sublinear ", ""): r["median"] for r in res["rows"]}
         if "tree explicit" in t and "cache explicit" in t:
             print(f"tree overhead over tree-free maintenance: explicit "
@@ -322,6 +326,21 @@ def _cmd_speed(args: argparse.Namespace) -> int:
                 print(f"  {name}: ms/step " + ", ".join(f"{1e3 * t:.2f}" for t in s["median"])
                       + " | ops " + ", ".join(f"{o:.3g}" for o in s["total_ops"]))
     return 0
+
+
+def _print_end_to_end(res: dict) -> None:
+    """The end-to-end table of `speed.end_to_end`: construction included."""
+    cfg = res["config"]
+    print(f"\nEnd to end at c={cfg['c']}: construction + steps to ||f - y|| <= {cfg['eps']:g}, "
+          f"median of {cfg['repeats']} fresh trainers (floor {1e3 * res['floor']:.1f} ms)")
+    print(f"{'method':28} {'construct ms':>12} {'x floor':>8} {'step ms':>9} {'T':>6} "
+          f"{'total ms':>9} {'ggn/this':>9}")
+    for row in res["rows"]:
+        steps = "/".join(str(t) for t in sorted(set(row["T"])))
+        mark = "" if row["reached"] else "  (eps not reached)"
+        print(f"{row['name']:28} {1e3 * row['construct']:>12.1f} {row['construct_x_floor']:>8.2f} "
+              f"{1e3 * row['step']:>9.2f} {steps:>6} {1e3 * row['total']:>9.1f} "
+              f"{row['vs_ggn']:>9.2f}{mark}")
 
 
 def _fmt_seconds(s: float) -> str:
@@ -763,8 +782,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="numpy, cupy, auto, array_api_strict (the last needs the test extra)")
     demo.set_defaults(func=_cmd_demo)
 
-    speed = add("speed", "per-step speed of GGN and the sublinear variants, measured in one "
-                         "process",
+    speed = add("speed", "per-step and end-to-end (construction included) speed of GGN and "
+                         "the sublinear variants, measured in one process",
                 "verify-sublin speed --m 2^18 --c 0.4",
                 "verify-sublin speed --m 2^16 --slopes 2^12,2^14,2^16 --sketched")
     speed.add_argument("--m", default="2^20", help="width m")
@@ -774,6 +793,10 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--steps", type=int, default=5, help="timed steps (median)")
     speed.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     speed.add_argument("--seed", type=int, default=0, help="seed of data and network")
+    speed.add_argument("--repeats", type=int, default=3,
+                       help="fresh trainers per method in the end-to-end table (0: no table)")
+    speed.add_argument("--eps", type=float, default=1e-10,
+                       help="residual the end-to-end table trains to")
     speed.add_argument("--tree", action="store_true", help="also time the tree operations")
     speed.add_argument("--sketched", action="store_true", help="also time sketched_gn")
     speed.add_argument("--slopes", default="", metavar="M,M,...",

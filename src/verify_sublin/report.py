@@ -443,7 +443,7 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    ids = resolve_claims(claim_ids)
+    ids = resolve_claims(claim_ids, profile)
     results = evaluate(ids, store, profile, backend)
     commit = git_commit()
     indicative = profile != "full"

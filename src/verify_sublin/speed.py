@@ -11,6 +11,8 @@ step_times       median seconds per step of a trainer after warm-up steps
 compare_methods  GGN, every sublinear variant and sketched GN at one size
 tree_timings     correlation tree build / query_all / union update against the floor
 scaling          median step time and counted operations against m, with log-log slopes
+time_to_eps      one trainer constructed and stepped to eps: construction, steps, total
+end_to_end       time_to_eps of GGN and the sublinear variants, medians and ratios
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from .model import ShiftedReLUNet, shift_for
 from .trainers import make_trainer
 from .tree import CorrelationTree
 
-__all__ = ["SUBLINEAR_VARIANTS", "compare_methods", "fit_slope", "floor_time", "scaling",
-           "step_times", "tree_timings"]
+__all__ = ["END_TO_END_METHODS", "SUBLINEAR_VARIANTS", "compare_methods", "end_to_end",
+           "fit_slope", "floor_time", "scaling", "step_times", "time_to_eps", "tree_timings"]
 
 #: name -> make_trainer options of the sublinear method
 SUBLINEAR_VARIANTS = {
@@ -39,7 +41,20 @@ SUBLINEAR_VARIANTS = {
     "sublinear scan explicit": dict(fire_sets="scan", preactivations="explicit"),
 }
 
+#: name -> (method, make_trainer options) of the end-to-end comparison: ggn and the
+#: sublinear method with the papers' tree and tree-free (cache, implicit)
+END_TO_END_METHODS = {
+    "ggn": ("ggn", {}),
+    "sublinear tree explicit": ("sublinear_gn", SUBLINEAR_VARIANTS["sublinear tree explicit"]),
+    "sublinear cache implicit": ("sublinear_gn", SUBLINEAR_VARIANTS["sublinear cache implicit"]),
+}
+#: ... and sketched GN (dense sketched products, O(m n d) each: slow at large m)
+SKETCHED = {"sketched_gn": ("sketched_gn", {})}
+
 Progress = Callable[[str], None] | None
+
+#: The floor product is made whole up to this many outputs (n m), in blocks above it.
+FLOOR_WHOLE_ENTRIES = 2**27
 
 
 def _median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
@@ -54,11 +69,21 @@ def _median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, list
 def floor_time(X: np.ndarray, W: np.ndarray, repeats: int = 5, backend: str = "numpy") -> float:
     """Median seconds of the dense floor product X W^T: np.matmul(X, W.T, out=buf) on the
     CPU (buffer allocated and touched first), or the same product on the backend's
-    device, synchronised."""
+    device, synchronised. Above `FLOOR_WHOLE_ENTRIES` outputs (1 GiB) the product is
+    made in blocks of that many entries into one reused buffer, so that measuring the
+    floor at m = 2^24 does not itself need 8 GiB."""
     if backend == "numpy":
-        buf = np.empty((X.shape[0], W.shape[0]))
-        np.matmul(X, W.T, out=buf)
-        return _median_seconds(lambda: np.matmul(X, W.T, out=buf), repeats)[0]
+        n, m = X.shape[0], W.shape[0]
+        B = max(1, min(m, FLOOR_WHOLE_ENTRIES // max(n, 1)))
+        buf = np.empty((n, B))
+
+        def product():
+            for lo in range(0, m, B):
+                hi = min(lo + B, m)
+                np.matmul(X, W[lo:hi].T, out=buf[:, :hi - lo])
+
+        product()
+        return _median_seconds(product, repeats)[0]
     from .backend import resolve_backend
     be = resolve_backend(backend)
     Xd, WTd = be.asarray(X), be.xp.permute_dims(be.asarray(W), (1, 0))
@@ -167,6 +192,73 @@ def tree_timings(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.4, seed:
             "floor": floor, "build": build, "query_all": query, "update_union": update,
             "union_size": int(union.size), "fire_set_total": fs.nnz,
             "query_visits": visits}
+
+
+def time_to_eps(method: str, net, X, y, eps: float = 1e-10, max_steps: int = 50,
+                **options) -> dict:
+    """Construct a trainer and step it until ||f - y|| <= eps (at most `max_steps`).
+
+    What a user waits for, construction included. Returns dict(construct (seconds of
+    `make_trainer`), steps (seconds of each step), T (steps made), total (construct +
+    steps, one clock), reached (whether eps was reached), residual (the last one)).
+    The network's initialisation is not included. Cost: the construction and T steps.
+    """
+    gc.collect()
+    t0 = time.perf_counter()
+    trainer = make_trainer(method, net, X, y, **options)
+    t1 = time.perf_counter()
+    steps = []
+    while trainer.residual > eps and len(steps) < max_steps:
+        s0 = time.perf_counter()
+        trainer.step()
+        steps.append(time.perf_counter() - s0)
+    total = time.perf_counter() - t0
+    residual = trainer.residual
+    del trainer
+    return {"construct": t1 - t0, "steps": steps, "T": len(steps), "total": total,
+            "reached": residual <= eps, "residual": residual}
+
+
+def end_to_end(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.85, seed: int = 0,
+               eps: float = 1e-10, repeats: int = 3,
+               methods: dict[str, tuple[str, dict]] | None = None, sketched: bool = False,
+               progress: Progress = None) -> dict:
+    """`time_to_eps` of each method at one size, `repeats` fresh trainers each, in turns
+    (method by method within a repeat, so that drift of the machine hits all alike).
+    `sketched` adds sketched_gn.
+
+    Returns dict(config, floor, rows); each row has name, method, options, medians of
+    construct, step (median step), total, the T of each repeat, construct_x_floor and
+    vs_ggn (ggn's median total over this one). Every method is compiled on a small
+    problem first, so no compilation is timed.
+    """
+    methods = dict(methods or END_TO_END_METHODS, **(SKETCHED if sketched else {}))
+    net, X, y = _problem(m, n, d, c, seed)
+    small, Xs, ys = _problem(min(m, 4096), n, d, c, seed)
+    for method, opts in methods.values():
+        time_to_eps(method, small, Xs, ys, eps, max_steps=3, **opts)
+    floor = floor_time(X, net.W)
+    runs: dict[str, list[dict]] = {name: [] for name in methods}
+    for rep in range(repeats):
+        for name, (method, opts) in methods.items():
+            if progress:
+                progress(f"end to end m={log2_label(m)} c={c}: {name} ({rep + 1}/{repeats})")
+            runs[name].append(time_to_eps(method, net, X, y, eps, **opts))
+    rows = []
+    for name, (method, opts) in methods.items():
+        rs = runs[name]
+        rows.append({
+            "name": name, "method": method, "options": opts,
+            "construct": float(np.median([r["construct"] for r in rs])),
+            "step": float(np.median([t for r in rs for t in r["steps"]] or [0.0])),
+            "total": float(np.median([r["total"] for r in rs])),
+            "T": [r["T"] for r in rs], "reached": all(r["reached"] for r in rs)})
+    ggn = next((r["total"] for r in rows if r["method"] == "ggn"), float("nan"))
+    for row in rows:
+        row["construct_x_floor"] = row["construct"] / floor
+        row["vs_ggn"] = ggn / row["total"]
+    return {"config": dict(m=m, n=n, d=d, c=c, b=net.shift, seed=seed, eps=eps,
+                           repeats=repeats), "floor": floor, "rows": rows}
 
 
 def fit_slope(xs, ys) -> float:

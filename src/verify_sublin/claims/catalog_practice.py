@@ -23,7 +23,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from . import experiments_practice  # noqa: F401  (registers the experiments)
-from .catalog import _legend, _pow2
+from .catalog import _legend, _p, _pow2
 from .fitting import LogLogFit, loglog_fit
 from .ledger import KINDS, SOURCE_RECONSTRUCTED, Claim, RunRecord, RunSpec, Table, Verdict, register_claim
 from .rules import VERDICTS
@@ -59,10 +59,6 @@ KAPPA_LIMIT = 10.0
 
 
 # ------------------------------------------------------------------ helpers
-def _p(profile: str, tiny, quick, full):
-    return {"tiny": tiny, "quick": quick, "full": full}[profile]
-
-
 def _split(records: list[RunRecord]):
     return [r for r in records if r.ok], [(r.id, r.error or "failed") for r in records if not r.ok]
 

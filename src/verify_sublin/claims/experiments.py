@@ -35,7 +35,7 @@ from ..ntk import lambda_bounds, lambda_min
 from ..realdata import load_dataset
 from ..sketch import Sketch, default_size
 from ..solvers import SparseJacobian, gram_from_patterns, pcg, sketch_precondition
-from ..speed import SUBLINEAR_VARIANTS, floor_time, step_times
+from ..speed import SUBLINEAR_VARIANTS, floor_time, step_times, time_to_eps
 from ..trainers import make_trainer
 from ..tree import CorrelationTree
 
@@ -241,6 +241,48 @@ def step_speed(p: dict, seed: int) -> dict:
     row["floor"] = floor
     row["b"] = net.shift
     return row
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak resident memory (VmHWM) so that the next reading is
+    the peak of what follows; False where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss() -> float | None:
+    """Peak resident memory of this process in bytes (VmHWM), None if unknown."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+@register("time_to_eps", timing=True)
+def time_to_eps_run(p: dict, seed: int) -> dict:
+    """A trainer constructed and stepped to ||f - y|| <= eps: construction time, each
+    step's time, T, total (`speed.time_to_eps`), with the floor product timed in the
+    same process and the peak resident memory of the run (network and data included).
+    Parameters: method, options, m, n, d, c, eps, max_steps."""
+    n, d = int(p["n"]), int(p["d"])
+    reset = _reset_peak_rss()
+    X, y = sphere_data(n, d, seed=seed, labels="teacher")
+    net = _net(p, d, seed + 1)
+    floor = floor_time(X, net.W, 3)
+    out = time_to_eps(p["method"], net, X, y, float(p.get("eps", 1e-10)),
+                      int(p.get("max_steps", 50)), **dict(p.get("options", {})))
+    out["floor"] = floor
+    out["b"] = net.shift
+    out["peak_rss"] = _peak_rss() if reset else None
+    return out
 
 
 # --------------------------------------------------------------------- NTK

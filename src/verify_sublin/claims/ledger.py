@@ -14,12 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CLAIMS", "KINDS", "PROFILES", "SOURCE_RECONSTRUCTED", "Claim", "RunRecord",
+__all__ = ["CLAIMS", "KINDS", "PROFILES", "PROFILE_CLAIMS", "SOURCE_RECONSTRUCTED", "Claim", "RunRecord",
            "RunSpec", "Table", "Verdict", "register_claim", "run_key"]
 
 #: quick: small sizes, indicative verdicts, <= 3 minutes on 2 cores; full: the report;
-#: tiny: the test suite's sizes.
-PROFILES = ("tiny", "quick", "full")
+#: tiny: the test suite's sizes; large: the full sizes of the claims in
+#: `PROFILE_CLAIMS["large"]` with widths up to m = 2^24 (run with --jobs 1; about 10 GiB).
+PROFILES = ("tiny", "quick", "full", "large")
+
+#: The claims a profile runs when none are named (every claim if absent).
+PROFILE_CLAIMS = {"large": ("sparsity.init", "union.size", "cpi.sublinear_gn",
+                            "cost.end_to_end")}
 
 #: Kinds of ledger entry. "claim": a statement the papers make (verdicts holds,
 #: holds-with-caveat, fails, inconclusive, untestable). "sanity": a mathematical identity

@@ -22,7 +22,7 @@ from ..errors import InputError, check_choice
 from ..provenance import provenance
 from ..store import ResultStore
 from .experiments import EXPERIMENTS
-from .ledger import CLAIMS, PROFILES, RunRecord, RunSpec, Verdict, run_key
+from .ledger import CLAIMS, PROFILE_CLAIMS, PROFILES, RunRecord, RunSpec, Verdict, run_key
 
 __all__ = ["PlannedRun", "evaluate", "execute", "plan", "resolve_claims"]
 
@@ -41,11 +41,12 @@ class PlannedRun:
                    * (5.0 if EXPERIMENTS[self.spec.experiment].timing else 1.0))
 
 
-def resolve_claims(ids: Iterable[str] | None) -> list[str]:
-    """Validate claim ids (None or empty: every claim, in ledger order)."""
+def resolve_claims(ids: Iterable[str] | None, profile: str | None = None) -> list[str]:
+    """Validate claim ids (None or empty: the profile's claims, `PROFILE_CLAIMS`, or
+    every claim, in ledger order)."""
     ids = list(ids or [])
     if not ids:
-        return list(CLAIMS)
+        return [cid for cid in CLAIMS if cid in PROFILE_CLAIMS.get(profile, CLAIMS)]
     unknown = [i for i in ids if i not in CLAIMS]
     if unknown:
         raise InputError("claims", ", ".join(unknown),
@@ -57,7 +58,7 @@ def plan(claim_ids: Iterable[str], profile: str, backend: str = "numpy") -> list
     """The distinct runs the claims need at `profile`, in first-needed order."""
     profile = check_choice("profile", profile, PROFILES)
     runs: dict[str, PlannedRun] = {}
-    for cid in resolve_claims(claim_ids):
+    for cid in resolve_claims(claim_ids, profile):
         for spec in CLAIMS[cid].runs(profile):
             key = run_key(spec, backend, profile)
             runs.setdefault(key, PlannedRun(spec, key)).claims.append(cid)
@@ -242,7 +243,7 @@ def evaluate(claim_ids: Iterable[str], store: ResultStore, profile: str,
     """Each claim's verdict from the stored runs. A rule that raises yields an
     'inconclusive' verdict naming the error (the report never drops a claim)."""
     out = []
-    for cid in resolve_claims(claim_ids):
+    for cid in resolve_claims(claim_ids, profile):
         records = records_for(cid, store, profile, backend)
         try:
             verdict = CLAIMS[cid].evaluate(records, profile)
