@@ -24,6 +24,7 @@ REQUIRED_IDS = {
     "rq.min_shift", "rq.jacobian_sparsity", "rq.ntk_krr", "rq.hyperparameters",
     "rq.vs_first_order", "rq.train_second_layer", "rq.plain_relu", "cpi.multilayer",
     "union.size", "iterations.count", "convergence.multilayer", "init.multilayer",
+    "cost.end_to_end",
 }
 
 
@@ -33,7 +34,7 @@ def test_ledger_has_every_required_claim_with_all_fields():
         assert claim.paper and claim.statement and claim.experiment and claim.rule
         assert claim.kind in KINDS and claim.source, claim.id
         assert "/work" not in claim.source and ".txt" not in claim.source   # papers, not files
-        for profile in ("tiny", "quick", "full"):
+        for profile in ("tiny", "quick", "full", "large"):
             claim.runs(profile)          # sizes are defined for every profile
 
 
@@ -206,6 +207,12 @@ def _fake(spec, bad: bool) -> dict:
     if e == "deep_merge":
         return {"rows": {str(k): {"mean": 0.01 * k, "median": 0.01, "merges": 1}
                          for k in p["periods"]}, "best": 1}
+    if e == "time_to_eps":
+        # good: ggn 5 s to eps, the sublinear method 1 s; bad: the sublinear method 8 s
+        name = p["name"]
+        total = {"ggn": 5.0, "sublinear cache": 8.0 if bad else 1.0}.get(name, 3.0)
+        return {"construct": 0.5, "steps": [(total - 0.5) / 5] * 5, "T": 5, "total": total,
+                "reached": True, "residual": 1e-12, "floor": 0.4, "b": 1.0, "peak_rss": 2**30}
     raise AssertionError(f"no synthetic result for {e}")
 
 
@@ -238,6 +245,7 @@ EXPECTED = {
     "rq.train_second_layer": ("answer", "answer"),
     "rq.plain_relu": ("answer", "answer"),
     "cpi.multilayer": ("holds", "fails"),
+    "cost.end_to_end": ("holds", "fails"),
     "union.size": ("holds", "fails"),
     "iterations.count": ("holds", "fails"),
     "convergence.multilayer": ("holds", "fails"),
@@ -295,3 +303,25 @@ def test_run_keys_are_stable_and_distinct(seed):
     assert run_key(a, "numpy", "tiny") != run_key(a, "numpy", "quick")
     assert run_key(a, "numpy", "tiny") != run_key(RunSpec("training", a.params, seed + 1),
                                                   "numpy", "tiny")
+
+
+def test_a_run_the_backend_cannot_make_is_recorded_as_skipped_with_the_reason(tmp_path):
+    """The runner asks the method's `supports()` (the rule make_trainer applies) before
+    making a run: the tree on an array-API backend is recorded, not attempted."""
+    from verify_sublin.claims import RunSpec, execute, run_key
+    from verify_sublin.claims.runner import PlannedRun, unsupported
+    from verify_sublin.store import ResultStore
+
+    spec = RunSpec("step_speed", {"method": "sublinear_gn", "options": {"fire_sets": "tree"},
+                                  "m": 256, "n": 8, "d": 4, "c": 0.4, "steps": 1,
+                                  "warmup": 0}, seed=1)
+    assert unsupported(spec, "numpy") is None
+    assert unsupported(RunSpec("tree_cost", {"m": 256}), "array_api_strict") is None
+    reason = unsupported(spec, "array_api_strict")
+    assert reason is not None and "fire_sets" in reason and "'cache'" in reason
+    store = ResultStore(tmp_path / "r.sqlite")
+    key = run_key(spec, "array_api_strict", "tiny")
+    counts = execute([PlannedRun(spec, key)], store, "tiny", backend="array_api_strict")
+    assert counts["failed"] == 1
+    row = store.get(key)
+    assert row["status"] == "failed" and row["error"] == f"skipped: {reason}"

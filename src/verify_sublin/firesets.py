@@ -31,10 +31,10 @@ def _grown(arr: np.ndarray, cap: int, used: int) -> np.ndarray:
 
 def stream_forward(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale: float, *,
                    XT: np.ndarray | None = None, hint: UnionPatterns | None = None,
-                   keep_rows: bool = False, copy_to: np.ndarray | None = None,
-                   block: int = BLOCK) -> tuple[UnionPatterns, np.ndarray, np.ndarray | None]:
+                   keep_rows: bool = False, block: int = BLOCK
+                   ) -> tuple[UnionPatterns, np.ndarray, np.ndarray | None]:
     """The forward pass streamed over W in row blocks: fire patterns, outputs, and
-    optionally the union's pre-activations and a copy of W, in one pass.
+    optionally the union's pre-activations, in one pass.
 
     Each block's pre-activations W_B X^T (B x n, one BLAS product, multithreaded) are
     thresholded while in cache (`K.stream_block`); no n x m array is allocated or
@@ -46,9 +46,8 @@ def stream_forward(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale:
     * rows: if `keep_rows`, the |U| x n pre-activations of the union neurons (what the
       tree-free cache holds), else None.
 
-    `copy_to` (m x d), if given, receives W block by block while the block is in cache
-    (the trainer's own copy, at no extra pass over W). `hint`, the patterns of an
-    earlier pass, sizes the outputs; otherwise the first block's rate does.
+    `hint`, the patterns of an earlier pass, sizes the outputs; otherwise the first
+    block's rate does.
 
     Cost: O(n m d) for the products, O(n m) for the thresholding, memory
     O(B n + nnz + |U| n if keep_rows); the outputs grow at most a few times.
@@ -73,8 +72,6 @@ def stream_forward(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale:
         hi = min(lo + B, m)
         PT = buf[:hi - lo]
         np.matmul(W[lo:hi], XT, out=PT)
-        if copy_to is not None:
-            copy_to[lo:hi] = W[lo:hi]
         while True:
             kb, eb, done = K.stream_block(PT, b, a, lo, k, e, union, nptr, ninputs, values,
                                           rows, keep_rows, f)

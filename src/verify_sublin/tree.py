@@ -46,8 +46,8 @@ class CorrelationTree:
     Parameters
     ----------
     W : (m, d) array
-        Neuron weights (copied block by block during the build, unless ``copy=False``:
-        then the tree keeps W itself and `update` writes into it).
+        Neuron weights (copied, unless ``copy=False``: then the tree keeps W itself and
+        `update` writes into it).
     X : (n, d) array
         Inputs (copied). Unit norm is not required by the tree.
     threshold : float
@@ -98,15 +98,15 @@ class CorrelationTree:
         self.counts = {"inner_products": 0, "tree_nodes_visited": 0}
         self._cap = 64  # per-tree output buffer of queries, grown on demand
         # with copy=False the tree keeps W itself (the caller's, e.g. a trainer's own)
-        self._W = np.empty_like(W, order="C") if copy else W
+        self._W = np.array(W, order="C", copy=True) if copy else W
         self.nodes = np.empty((self.n, 2 * self.M))
-        self._build(W, copy)
+        self._build(self._W)
 
-    def _build(self, W: np.ndarray, copy: bool) -> None:
+    def _build(self, W: np.ndarray) -> None:
         """Leaves and inner nodes from streamed blocks of X W^T (one BLAS product per
-        block, then each block's subtrees in parallel while it is in cache), copying W
-        block by block if `copy`; the top levels above the blocks last. No n x m
-        intermediate is allocated. Cost O(n m d) + O(n M)."""
+        block, then each block's subtrees in parallel while it is in cache); the top
+        levels above the blocks last. No n x m intermediate is allocated.
+        Cost O(n m d) + O(n M)."""
         nodes, M, m = self.nodes, self.M, self.m
         nodes[:, 0] = np.nan  # unused slot
         nodes[:, M + m:] = -np.inf
@@ -117,8 +117,6 @@ class CorrelationTree:
             hi = min(lo + B, m)
             Pb = buf[:, :hi - lo]
             np.matmul(self._X, W[lo:hi].T, out=Pb)
-            if copy:
-                self._W[lo:hi] = W[lo:hi]
             K.tree_block_levels(nodes, M, Pb, lo, B, self.threshold, sizes)
         for lo in range(-(-m // B) * B, M, B):       # blocks of padding leaves only
             K.tree_block_levels(nodes, M, buf[:, :0], lo, B, self.threshold, sizes)

@@ -24,7 +24,7 @@ from ..store import ResultStore
 from .experiments import EXPERIMENTS
 from .ledger import CLAIMS, PROFILE_CLAIMS, PROFILES, RunRecord, RunSpec, Verdict, run_key
 
-__all__ = ["PlannedRun", "evaluate", "execute", "plan", "resolve_claims"]
+__all__ = ["PlannedRun", "evaluate", "execute", "plan", "resolve_claims", "unsupported"]
 
 
 @dataclass
@@ -63,6 +63,27 @@ def plan(claim_ids: Iterable[str], profile: str, backend: str = "numpy") -> list
             key = run_key(spec, backend, profile)
             runs.setdefault(key, PlannedRun(spec, key)).claims.append(cid)
     return list(runs.values())
+
+
+def unsupported(spec: RunSpec, backend: str) -> str | None:
+    """Why the run's training method cannot run on `backend` with the run's options
+    (`Trainer.supports`, the rule `make_trainer` applies), or None. A run that names no
+    registered method, or options that are not `TrainerOptions`, is made as usual."""
+    from ..speed import SUBLINEAR_VARIANTS
+    from ..trainers import METHODS, TrainerOptions
+
+    cls = METHODS.get(spec.params.get("method")) if isinstance(spec.params.get("method"),
+                                                               str) else None
+    if cls is None:
+        return None
+    opts = (SUBLINEAR_VARIANTS.get(spec.params["variant"], {}) if "variant" in spec.params
+            else spec.params.get("options") or {})
+    try:
+        options = TrainerOptions(**opts)
+    except TypeError:
+        return None
+    ok, reason = cls.supports(options, backend)
+    return None if ok else reason
 
 
 Progress = Callable[[dict], None]
@@ -154,7 +175,18 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                       "status": "start", "elapsed": time.perf_counter() - state["t0"],
                       "eta": eta()})
 
+    def skipped(run: PlannedRun) -> bool:
+        """Record a run the backend cannot make as failed with "skipped: reason"."""
+        reason = unsupported(run.spec, backend)
+        if reason is None:
+            return False
+        announce(run)
+        finish(run, ("failed", f"skipped: {reason}"), time.time(), 0.0)
+        return True
+
     def run_here(run: PlannedRun) -> None:
+        if skipped(run):
+            return
         announce(run)
         started, t0 = time.time(), time.perf_counter()
         threads = None if EXPERIMENTS[run.spec.experiment].timing else 1
@@ -174,6 +206,8 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                 run = queue.pop(0)
                 if not lease(run):
                     waiting.append(run)
+                    continue
+                if skipped(run):
                     continue
                 announce(run)
                 started, t0 = time.time(), time.perf_counter()   # before: in-process runs now

@@ -49,10 +49,10 @@ import numba
 import numpy as np
 
 from ..errors import InputError, NumericalError, check_float
-from ..memory import fired_estimate
 from ..firesets import UnionPatterns, dense_fire_sets
 from ..kernels import array_api as G
 from ..kernels import numpy_backend as K
+from ..memory import fired_estimate
 from ..model import ShiftedReLUNet, alpha_for
 from ..tree import CorrelationTree
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
