@@ -273,12 +273,20 @@ def time_to_eps_run(p: dict, seed: int) -> dict:
     same process and the peak resident memory of the run (network and data included).
     Parameters: method, options, m, n, d, c, eps, max_steps."""
     n, d = int(p["n"]), int(p["d"])
-    reset = _reset_peak_rss()
+    options = dict(p.get("options", {}))
     X, y = sphere_data(n, d, seed=seed, labels="teacher")
+    # compile (or load) the method's kernels on a small problem first: not timed (a
+    # small problem that cannot be stepped has compiled what it reached: enough)
+    try:
+        time_to_eps(p["method"], _net(dict(p, m=min(int(p["m"]), 1024)), d, seed + 1), X, y,
+                    float(p.get("eps", 1e-10)), 2, **options)
+    except NumericalError:
+        pass
+    reset = _reset_peak_rss()
     net = _net(p, d, seed + 1)
     floor = floor_time(X, net.W, 3)
     out = time_to_eps(p["method"], net, X, y, float(p.get("eps", 1e-10)),
-                      int(p.get("max_steps", 50)), **dict(p.get("options", {})))
+                      int(p.get("max_steps", 50)), **options)
     out["floor"] = floor
     out["b"] = net.shift
     out["peak_rss"] = _peak_rss() if reset else None
