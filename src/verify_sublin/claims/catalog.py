@@ -1592,8 +1592,8 @@ def _e2e_eval(records, profile):
             figures[f"e2e_gain_tree_c{c:g}"] = ggn["total"] / tree["total"]
             tree_text = f"; with the tree {ggn['total'] / tree['total']:.2f}x"
         measured.append(f"c={c}, m={_pow2(top)}: ggn / sublinear_gn {gain:.2f}x end to end "
-                        f"(T = {'/'.join(map(str, sub['T']))}) against {per_step:.3g}x per "
-                        f"step{tree_text}")
+                        f"(T = {'/'.join(map(str, sub['T']))}) against "
+                        f"{per_step:.2f}x per step{tree_text}")
     return _verdict(
         "cost.end_to_end", records, worst(verdicts) if verdicts else "inconclusive", claimed,
         "; ".join(measured) or "no comparable runs",

@@ -2,8 +2,9 @@
 
 Contract (after benchopt's solvers):
 
-* construction does all untimed preparation (copies the network, computes the
-  initial forward pass, builds trees and buffers) and is never timed;
+* construction does all preparation (copies W where the method writes it, computes
+  the initial forward pass streamed over W in blocks, builds trees and buffers); it
+  is not part of a step's time, and `speed.time_to_eps` times it end to end;
 * `Trainer.step()` does exactly one iteration and nothing else, and returns a
   `StepResult`; it is what benchmarks time;
 * `Trainer.net` is the current model.

@@ -154,7 +154,7 @@ class GradientDescent(DenseTrainer):
     """Full-batch gradient descent on 1/2 ||f - y||^2: theta <- theta - eta J^T (f - y).
 
     eta defaults to 1 / lambda_max(G_0), G_0 the Gram matrix at the initial weights
-    (computed at construction, O(n^3) untimed): with it the loss decreases
+    (computed at construction, O(n^3)): with it the loss decreases
     monotonically in the regimes the tests use. Values near 2 / lambda_max do not:
     the model is piecewise linear and G changes as neurons flip.
 

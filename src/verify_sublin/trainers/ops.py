@@ -78,7 +78,7 @@ class Start(NamedTuple):
 class FireSetOps:
     """Base of the two backends: the namespace, host/device transfers and the data.
 
-    Built once per trainer (construction untimed) from the backend, the inputs X
+    Built once per trainer (part of its construction) from the backend, the inputs X
     (n x d, unit rows), the shift b and the width m; holds X, X^T and Kx = X X^T on
     the device. Cost O(n^2 d).
     """
