@@ -56,6 +56,19 @@ def test_plugin_file_adds_a_method_and_a_claim_that_reaches_the_report(tmp_path,
     np.testing.assert_allclose(half.eta, full.eta / 2, rtol=1e-12)
 
 
+def test_worker_processes_load_the_plugins_too(tmp_path, registries):
+    """With --jobs 2 the runs are made in spawned workers, which know the plugin's method
+    only because they load the same plugin file as they start."""
+    plugin = tmp_path / "my_plugin.py"
+    shutil.copyfile(EXAMPLE, plugin)
+    out = tmp_path / "out"
+    assert main(["--plugin", str(plugin), "run", "--claims", "plugin.gd_half", "--profile",
+                 "tiny", "--out", str(out), "--quiet", "--jobs", "2"]) == 0
+    runs = list(ResultStore(out / "results.sqlite").runs())
+    assert runs and all(r["status"] == "done" for r in runs), [r["error"] for r in runs]
+    assert "gd_half" in {r["params"]["method"] for r in runs}
+
+
 def test_entry_points_are_loaded(tmp_path, registries, monkeypatch):
     from verify_sublin.plugins import load_entry_points
     site = tmp_path / "site"

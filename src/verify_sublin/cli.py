@@ -423,7 +423,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _apply_memory_limit(args)
     store = ResultStore(_store_path(args))
     jobs = _jobs(args.jobs, len(planned))
-    executor = make_executor(jobs, args.scheduler or None)
+    # local workers load the same plugins, so that plugin experiments unpickle there
+    from .plugins import load_plugins
+    setup = (load_plugins, ([str(Path(p).resolve()) for p in args.plugin],))
+    executor = make_executor(jobs, args.scheduler or None, setup)
     t0 = time.perf_counter()
     capped = f" (--jobs {args.jobs} capped)" if jobs < args.jobs and not args.scheduler else ""
     print(f"verify-sublin run: profile {profile}, backend {backend}, {len(planned)} runs "

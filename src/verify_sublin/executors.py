@@ -154,10 +154,12 @@ class InProcessExecutor:
     terminate = close
 
 
-def _exit_with_parent(parent: int) -> None:
+def _exit_with_parent(parent: int, setup: tuple | None = None) -> None:
     """Worker initializer: ignore SIGINT (the coordinator decides), and die with the
     coordinator: PR_SET_PDEATHSIG on Linux, plus a watcher thread everywhere (it covers
-    a parent that died before the signal was armed, and other systems)."""
+    a parent that died before the signal was armed, and other systems). Then
+    ``setup = (function, args)``, if given, is called (the coordinator's plugins are
+    loaded so, so that their experiments unpickle in the worker)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):    # born with SIGINT blocked: see submit()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -174,18 +176,21 @@ def _exit_with_parent(parent: int) -> None:
     if os.getppid() != parent:
         os._exit(1)
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    if setup is not None:
+        setup[0](*setup[1])
 
 
 class LocalProcessExecutor:
     """A pool of `jobs` worker processes on this machine (spawned, one thread each).
-    Workers exit when the coordinator dies (see `_exit_with_parent`)."""
+    Workers exit when the coordinator dies (see `_exit_with_parent`); `setup`, a
+    picklable (function, args), runs in each worker as it starts."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, setup: tuple | None = None):
         self.slots = check_int("--jobs", jobs, minimum=1)
         self._pool = cf.ProcessPoolExecutor(max_workers=self.slots,
                                             mp_context=mp.get_context("spawn"),
                                             initializer=_exit_with_parent,
-                                            initargs=(os.getpid(),))
+                                            initargs=(os.getpid(), setup))
 
     def submit(self, *args) -> cf.Future:
         """Queue a run. Workers are spawned inside this call; SIGINT is blocked meanwhile
@@ -251,9 +256,11 @@ class DaskExecutor:
     terminate = close
 
 
-def make_executor(jobs: int = 1, scheduler: str | None = None):
-    """The executor for `--jobs N` / `--scheduler ADDRESS` (in-process for jobs = 1)."""
+def make_executor(jobs: int = 1, scheduler: str | None = None, setup: tuple | None = None):
+    """The executor for `--jobs N` / `--scheduler ADDRESS` (in-process for jobs = 1);
+    `setup` (function, args) prepares each local worker process (see
+    `LocalProcessExecutor`)."""
     if scheduler:
         return DaskExecutor(scheduler)
     jobs = check_int("--jobs", jobs, minimum=1)
-    return InProcessExecutor() if jobs == 1 else LocalProcessExecutor(jobs)
+    return InProcessExecutor() if jobs == 1 else LocalProcessExecutor(jobs, setup)

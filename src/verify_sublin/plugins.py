@@ -13,8 +13,10 @@ A plugin is a Python module that, when imported, registers what it adds:
 Plugins are found in two ways: installed packages that declare entry points in the
 groups ``verify_sublin.methods`` or ``verify_sublin.claims`` (the entry point names a
 module, or a callable that is called once with no arguments), and files given with the
-command line option ``--plugin path/to/module.py``. Runs of plugin experiments are made
-in-process (the default ``--jobs 1``). Cost: one import per plugin.
+command line option ``--plugin path/to/module.py``. With ``--jobs N`` each worker
+process loads the same plugins as it starts, so plugin experiments run there too
+(a ``--scheduler`` cluster's workers must have them installed as entry points).
+Cost: one import per plugin and process.
 """
 
 from __future__ import annotations
