@@ -43,6 +43,7 @@ import numpy as np
 from markdown_it import MarkdownIt
 
 from .claims.catalog import REFERENCES
+from .claims.catalog import _legend as _legend_outside
 from .claims.fitting import loglog_fit
 from .claims.ledger import CLAIMS, KINDS, RunRecord, Table
 from .claims.runner import evaluate, resolve_claims
@@ -190,12 +191,6 @@ def _slope_label(xs, ys) -> str:
     if len(set(xs)) < MIN_SIZES_FOR_SLOPE:
         return "slope n/a"
     return f"slope {loglog_fit(xs, ys).exponent:.2f}"
-
-
-def _legend_outside(ax) -> None:
-    """A small legend to the right of the axes, away from the data."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def _cost_figure(speed, timed) -> tuple | None:

@@ -111,9 +111,11 @@ def _pow2(m) -> str:
 
 
 def _legend(ax) -> None:
-    """A small legend, only when something is labelled."""
+    """A small legend to the right of the axes, away from the data, only when something
+    is labelled (the report's `tight_layout` makes room for it). Every figure of the
+    report places its legends with this one function."""
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def _loglog(ax, xlabel, ylabel):
