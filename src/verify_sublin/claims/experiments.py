@@ -29,7 +29,7 @@ from scipy.stats import norm
 
 from ..data import separation, sphere_data
 from ..errors import NumericalError
-from ..firesets import forward_fire_sets
+from ..firesets import stream_forward
 from ..model import ShiftedReLUNet, shift_for
 from ..ntk import lambda_bounds, lambda_min
 from ..realdata import load_dataset
@@ -105,12 +105,12 @@ def fire_sets_init(p: dict, seed: int) -> dict:
     m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
     X, _ = sphere_data(n, d, seed=seed)
     net = _net(p, d, seed + 1)
-    fire, _ = forward_fire_sets(X, net.W, net.shift, net.a, 1.0)
-    sizes = fire.sizes
+    pat, _, _ = stream_forward(X, net.W, net.shift, net.a, 1.0)    # neuron-major: no CSR
+    sizes = pat.sizes
     q = float(norm.sf(net.shift))
     return {"sizes": sizes.tolist(), "mean": float(sizes.mean()), "max": int(sizes.max()),
             "min": int(sizes.min()), "mQ": m * q, "Q": q, "b": net.shift,
-            "bound": m ** (1 - float(p["c"]) / 2), "union": int(np.unique(fire.indices).size)}
+            "bound": m ** (1 - float(p["c"]) / 2), "union": int(pat.size)}
 
 
 # ----------------------------------------------------------------- training
