@@ -109,3 +109,15 @@ def test_training_never_writes_the_callers_weights(method, fire_sets, preactivat
         # no copy of W until one is asked for: the trainer reads the caller's, read-only
         assert np.shares_memory(trainer._W, net.W) and not trainer._W.flags.writeable
         assert not np.shares_memory(trainer.net.W, net.W) or trainer.steps_done == 0
+
+
+@given(m=st.integers(1, 50), n=st.integers(1, 6), block=st.integers(1, 60), seed=seeds)
+def test_model_forward_in_blocks_matches_the_dense_outputs(m, n, block, seed):
+    net, X, _ = _problem(m, n, 3, 0.3, seed)
+    _, _, _, f = _dense(net, X)
+    old, ShiftedReLUNet.FORWARD_BLOCK = ShiftedReLUNet.FORWARD_BLOCK, block
+    try:
+        got = net.forward(X)
+    finally:
+        ShiftedReLUNet.FORWARD_BLOCK = old
+    assert np.allclose(got, f, rtol=1e-12, atol=1e-14)

@@ -175,17 +175,26 @@ class ShiftedReLUNet:
         X = self._inputs(X)
         return X @ self.xp.permute_dims(self.W, (1, 0))
 
+    #: Neurons per block of the numpy `forward`: its memory is n x FORWARD_BLOCK.
+    FORWARD_BLOCK = 2**16
+
     def forward(self, X):
         """Outputs f(W, x_i) = (1/sqrt m) sum_r a_r max(<w_r, x_i> - b, 0), shape (n,),
         on the net's backend.
 
-        Cost: O(n m d) time, O(n m) memory.
+        Cost: O(n m d) time; memory O(n min(m, FORWARD_BLOCK)) on numpy (blocks of
+        neurons: 8 GiB would be needed at once for n = 64, m = 2^24), O(n m) elsewhere.
         """
-        P = self.preactivations(X)
         if self.backend == "numpy":
-            np.subtract(P, self.shift, out=P)
-            np.maximum(P, 0.0, out=P)
-            return (P @ self.a) / math.sqrt(self.m)
+            X = self._inputs(X)
+            out = np.zeros(X.shape[0])
+            for lo in range(0, self.m, self.FORWARD_BLOCK):
+                P = X @ self.W[lo:lo + self.FORWARD_BLOCK].T
+                np.subtract(P, self.shift, out=P)
+                np.maximum(P, 0.0, out=P)
+                out += P @ self.a[lo:lo + self.FORWARD_BLOCK]
+            return out / math.sqrt(self.m)
+        P = self.preactivations(X)
         xp = self.xp
         return (xp.maximum(P - self.shift, xp.zeros_like(P)) @ self.a) / math.sqrt(self.m)
 
