@@ -970,3 +970,27 @@ def test_switching_a_store_to_wal_waits_for_a_writer(tmp_path):
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.record("k", "exp", {}, 0, "numpy", "tiny", "done", result={}) == 1
+
+
+def test_an_interrupt_just_after_a_lease_is_taken_leaves_no_lease(tmp_path, monkeypatch):
+    """An interrupt arrives between any two statements: here right after the lease is
+    committed, before the runner has noted it. The cleanup must still release it (the
+    CI failure 'a lease left after Ctrl-C', made deterministic)."""
+    from verify_sublin.claims import RunSpec, run_key
+    from verify_sublin.claims.runner import PlannedRun
+    from verify_sublin.executors import Interrupted
+
+    real = ResultStore.try_lease
+
+    def interrupted_after_lease(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(ResultStore, "try_lease", interrupted_after_lease)
+    spec = RunSpec("tree_check", {"m_max": 8, "n_max": 2, "d": 2, "trials": 1, "updates": 1},
+                   seed=1)
+    store = ResultStore(tmp_path / "r.sqlite")
+    with pytest.raises(Interrupted):
+        execute([PlannedRun(spec, run_key(spec, "numpy", "tiny"))], store, "tiny")
+    with sqlite3.connect(tmp_path / "r.sqlite") as con:
+        assert con.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0

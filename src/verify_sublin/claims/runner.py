@@ -163,10 +163,15 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                       "elapsed": time.perf_counter() - state["t0"], "eta": eta()})
 
     def lease(run: PlannedRun) -> bool:
+        # the key is listed before the lease is taken: an interrupt can arrive between
+        # any two statements, and the cleanup releases only listed keys (releasing a
+        # lease not held deletes nothing)
+        with renewer.lock:
+            renewer.keys.add(run.key)
         if store.try_lease(run.key, owner, LEASE_TTL):
-            with renewer.lock:
-                renewer.keys.add(run.key)
             return True
+        with renewer.lock:
+            renewer.keys.discard(run.key)
         return False
 
     def announce(run: PlannedRun) -> None:
