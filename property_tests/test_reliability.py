@@ -278,7 +278,7 @@ def _rows(db):
 
 
 def test_kill_9_at_random_moments(tmp_path):
-    """14 trials, each on a fresh store: SIGKILL a sweep at a random moment. About one
+    """9 trials, each on a fresh store: SIGKILL a sweep at a random moment. About one
     trial in six kills as soon as the store file appears (during its creation or
     planning); the others after a random number k of runs have reported finished, plus a
     random fraction of a run, so that the kill lands inside the sweep whatever the speed
@@ -289,7 +289,7 @@ def test_kill_9_at_random_moments(tmp_path):
     planned = sorted(p.key for p in plan(KILL_CLAIMS.split(","), "tiny"))
     rng = random.Random(7)
     mid_sweep = 0
-    for trial in range(14):
+    for trial in range(9):
         out = tmp_path / f"trial{trial}"
         db = out / "results.sqlite"
         proc = _spawn_run(out, KILL_CLAIMS)
@@ -326,7 +326,7 @@ def test_kill_9_at_random_moments(tmp_path):
         assert sorted(keys) == planned, trial
         for rid, value in finished.items():
             assert after[rid] == value, f"trial {trial}: run {rid} changed on resume"
-    assert mid_sweep >= 7, f"only {mid_sweep} of 14 kills landed mid-sweep"
+    assert mid_sweep >= 5, f"only {mid_sweep} of 9 kills landed mid-sweep"
 
 
 @pytest.mark.parametrize("processes", [3])
