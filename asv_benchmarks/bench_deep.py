@@ -15,7 +15,7 @@ data use seed 0 and the net seed 1.
   fresh memory, 25-60 s on a 2-core VM) made this class most of a quick pass.
 * `TrackDeepRatio.track_speed_ratio`: deep_dense's median step time over
   deep_sublinear's, both measured in one process on the same data and net (3 steps
-  after 1 warm-up step each, the loop of `verify_sublin.speed_deep.compare_deep`); a
+  after 1 warm-up step each, the loop of `verify_sublin.bench.speed_deep.compare_deep`); a
   ratio drifts far less with the machine than the absolute times.
 
 At a commit without the multi-layer API, `setup` raises NotImplementedError, which
@@ -39,8 +39,8 @@ def _require_api():
     """The multi-layer API of this commit, or NotImplementedError (asv: skipped)."""
     try:
         from verify_sublin import METHODS as registered
-        from verify_sublin.deep import DeepShiftedReLUNet
-        from verify_sublin.speed_deep import compare_deep
+        from verify_sublin.bench.speed_deep import compare_deep
+        from verify_sublin.core.deep import DeepShiftedReLUNet
     except ImportError as exc:
         raise NotImplementedError(f"no multi-layer method at this commit ({exc})") from None
     if not set(METHODS) <= set(registered):
@@ -137,7 +137,7 @@ class TimeDeepStep:
 
 class TrackDeepRatio:
     """deep_dense median step time / deep_sublinear median step time, one process:
-    3 timed steps after 1 warm-up step of each trainer (`verify_sublin.speed.step_times`,
+    3 timed steps after 1 warm-up step of each trainer (`verify_sublin.bench.speed.step_times`,
     the loop `speed_deep.compare_deep` uses), on the net `setup_cache` drew."""
 
     params = (MS, CS)
@@ -156,7 +156,7 @@ class TrackDeepRatio:
         import gc
 
         from verify_sublin import make_trainer
-        from verify_sublin.speed import step_times
+        from verify_sublin.bench.speed import step_times
 
         net, X, y = _problem(m, c)
         medians = {}

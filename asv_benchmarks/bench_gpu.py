@@ -6,12 +6,12 @@ parameter, so it is recorded with every result. A step synchronises the device a
 each phase boundary, so its wall time is the device's work, not its launch.
 """
 
-from ._common import CS, MS, Stateful, repeats, require_attr, require_method, trainer
+from verify_sublin._common import CS, MS, Stateful, repeats, require_attr, require_method, trainer
 
 
 def _device() -> str:
     try:
-        from verify_sublin.backend import cupy_status
+        from verify_sublin.core.backend import cupy_status
     except ImportError:
         return "none"
     usable, _, name = cupy_status()

@@ -7,15 +7,14 @@ timed body answers the same 64 queries every sample.
 """
 
 import numpy as np
-
-from ._common import MS, SEED, N, cached, repeats, require_module
+from verify_sublin._common import MS, SEED, N, cached, repeats, require_module
 
 DS = [2, 4]
 C = 0.4
 
 
 def _operands(m, d):
-    from verify_sublin.model import shift_for
+    from verify_sublin.core.model import shift_for
 
     hs = require_module("halfspace")
     rng = np.random.default_rng(SEED)

@@ -8,7 +8,7 @@ sketch are built once per process.
 
 import math
 
-from ._common import (
+from verify_sublin._common import (
     CS,
     MS,
     SEED,

@@ -5,7 +5,7 @@ the trainer is built in `setup`, which asv runs again before every sample, after
 method's compiled kernels were warmed up on a small problem.
 """
 
-from ._common import (
+from verify_sublin._common import (
     CS,
     M_MAX,
     METHODS,

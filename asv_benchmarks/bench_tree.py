@@ -5,8 +5,7 @@ one Gauss-Newton step changes; it changes the tree, so each sample gets a fresh 
 """
 
 import numpy as np
-
-from ._common import CS, MS, SEED, D, Stateful, cached, problem, repeats, warm_up
+from verify_sublin._common import CS, MS, SEED, D, Stateful, cached, problem, repeats, warm_up
 
 
 def _tree(m, c):

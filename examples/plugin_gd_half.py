@@ -3,9 +3,9 @@
     verify-sublin --plugin examples/plugin_gd_half.py run --claims plugin.gd_half --profile tiny
 """
 
-from verify_sublin.claims.ledger import Claim, RunSpec, Verdict, register_claim
-from verify_sublin.trainers import METHODS
-from verify_sublin.trainers.dense import GradientDescent
+from verify_sublin.core.trainers import METHODS
+from verify_sublin.core.trainers.dense import GradientDescent
+from verify_sublin.ledger.ledger import Claim, RunSpec, Verdict, register_claim
 
 
 class HalfStepGD(GradientDescent):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from verify_sublin import CorrelationTree
-from verify_sublin.solvers import SparseJacobian, gram_from_patterns
+from verify_sublin.core.solvers import SparseJacobian, gram_from_patterns
 
 
 def _same_sets(got, want) -> None:

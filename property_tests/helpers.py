@@ -13,7 +13,7 @@ import pytest
 from hypothesis import strategies as st
 
 from verify_sublin import NumericalError, ShiftedReLUNet, StepResult, shift_for, sphere_data
-from verify_sublin.trainers import COUNT_KEYS, PHASES
+from verify_sublin.core.trainers import COUNT_KEYS, PHASES
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 

@@ -30,11 +30,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from verify_sublin import InputError, ShiftedReLUNet, make_trainer, shift_for, sphere_data
-from verify_sublin.adapters import scatter_add_1d, scatter_add_rows, set_rows
-from verify_sublin.backend import backend_report, cupy_status, resolve_backend
 from verify_sublin.cli import main
-from verify_sublin.kernels import array_api as G
-from verify_sublin.kernels import numpy_backend as K
+from verify_sublin.core.adapters import scatter_add_1d, scatter_add_rows, set_rows
+from verify_sublin.core.backend import backend_report, cupy_status, resolve_backend
+from verify_sublin.core.kernels import array_api as G
+from verify_sublin.core.kernels import numpy_backend as K
 
 
 def _backends():
@@ -302,7 +302,7 @@ def test_cli_backends(tmp_path, capsys):
 def test_deep_trainers_on_every_namespace(xp, seed, depth, update, scaling, threshold, c):
     """Both multi-layer trainers reproduce the compiled deep_dense iterates to 1e-9 over
     four steps on the namespace under test, merges included."""
-    from verify_sublin.deep import DeepShiftedReLUNet
+    from verify_sublin.core.deep import DeepShiftedReLUNet
     X, y = sphere_data(8, 4, seed=seed)
     net = DeepShiftedReLUNet.init(48, 4, depth, shift_for(48, c), seed + 1, scaling=scaling)
     mu = 1e-6 if update == "gn" else 0.0

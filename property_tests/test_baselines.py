@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from scipy.stats import multivariate_normal, norm
 
 from verify_sublin import NumericalError, ShiftedReLUNet, make_trainer, sphere_data
-from verify_sublin.ntk import lambda_bounds, orthant_probability, shifted_ntk
-from verify_sublin.realdata import load_dataset
+from verify_sublin.core.ntk import lambda_bounds, orthant_probability, shifted_ntk
+from verify_sublin.core.realdata import load_dataset
 
 
 def jacobian_a(W, X, b):

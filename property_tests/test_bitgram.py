@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verify_sublin import FireSets, InputError, ShiftedReLUNet
-from verify_sublin.bitgram import bit_gram, fire_bits
+from verify_sublin.core.bitgram import bit_gram, fire_bits
 
 
 def dense_jjt(W, a, X, b):
@@ -60,10 +60,10 @@ def test_bad_bits_name_the_parameter():
 @given(seed=st.integers(0, 2**32 - 1), c=st.sampled_from([0.0, 0.4]))
 def test_exact_step_is_the_ggn_trainers_step(seed, c):
     """Same network, data and damping: one step moves W to the same place."""
-    from verify_sublin.bitgram import exact_gn_step
-    from verify_sublin.data import sphere_data
-    from verify_sublin.model import shift_for
-    from verify_sublin.trainers import make_trainer
+    from verify_sublin.core.bitgram import exact_gn_step
+    from verify_sublin.core.data import sphere_data
+    from verify_sublin.core.model import shift_for
+    from verify_sublin.core.trainers import make_trainer
 
     m, n, d = 300, 6, 4
     X, y = sphere_data(n, d, seed=seed % 1000)

@@ -11,11 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from verify_sublin.claims import CLAIMS, KINDS, RunRecord
-from verify_sublin.claims.fitting import LogLogFit, loglog_fit
-from verify_sublin.claims.rules import VERDICTS_BY_KIND, all_within, exponent_at_most, exponent_matches, worst
-from verify_sublin.model import shift_for
-from verify_sublin.sketch import _DEFAULT_FACTOR
+from verify_sublin.core.model import shift_for
+from verify_sublin.core.sketch import _DEFAULT_FACTOR
+from verify_sublin.ledger import CLAIMS, KINDS, RunRecord
+from verify_sublin.ledger.fitting import LogLogFit, loglog_fit
+from verify_sublin.ledger.rules import (
+    VERDICTS_BY_KIND,
+    all_within,
+    exponent_at_most,
+    exponent_matches,
+    worst,
+)
 
 REQUIRED_IDS = {
     "sparsity.init", "sparsity.training", "tree.correctness", "tree.cost", "tree.benefit",
@@ -296,7 +302,7 @@ def test_failed_runs_are_reported_not_dropped(claim_id):
 @settings(max_examples=5)
 @given(st.integers(0, 1000))
 def test_run_keys_are_stable_and_distinct(seed):
-    from verify_sublin.claims import RunSpec, run_key
+    from verify_sublin.ledger import RunSpec, run_key
     a = RunSpec("training", {"m": 4, "options": {"x": 1}}, seed)
     b = RunSpec("training", {"options": {"x": 1}, "m": 4}, seed)
     assert run_key(a, "numpy", "tiny") == run_key(b, "numpy", "tiny")
@@ -308,9 +314,9 @@ def test_run_keys_are_stable_and_distinct(seed):
 def test_a_run_the_backend_cannot_make_is_recorded_as_skipped_with_the_reason(tmp_path):
     """The runner asks the method's `supports()` (the rule make_trainer applies) before
     making a run: the tree on an array-API backend is recorded, not attempted."""
-    from verify_sublin.claims import RunSpec, execute, run_key
-    from verify_sublin.claims.runner import PlannedRun, unsupported
-    from verify_sublin.store import ResultStore
+    from verify_sublin.bench.runner import PlannedRun, unsupported
+    from verify_sublin.bench.store import ResultStore
+    from verify_sublin.ledger import RunSpec, execute, run_key
 
     spec = RunSpec("step_speed", {"method": "sublinear_gn", "options": {"fire_sets": "tree"},
                                   "m": 256, "n": 8, "d": 4, "c": 0.4, "steps": 1,

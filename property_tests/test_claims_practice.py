@@ -8,9 +8,9 @@ import matplotlib
 import numpy as np
 import pytest
 
-from verify_sublin.claims import CLAIMS, EXPERIMENTS, VERDICTS, RunRecord
-from verify_sublin.claims.catalog_practice import QUESTION_VERDICT
-from verify_sublin.claims.ledger import KINDS
+from verify_sublin.ledger import CLAIMS, EXPERIMENTS, VERDICTS, RunRecord
+from verify_sublin.ledger.catalog_practice import QUESTION_VERDICT
+from verify_sublin.ledger.ledger import KINDS
 
 matplotlib.use("Agg")
 

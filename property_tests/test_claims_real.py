@@ -59,8 +59,8 @@ import dataclasses
 
 import pytest
 
-from verify_sublin.claims import CLAIMS, RunRecord, RunSpec
-from verify_sublin.claims.experiments import EXPERIMENTS
+from verify_sublin.bench.experiments import EXPERIMENTS
+from verify_sublin.ledger import CLAIMS, RunRecord, RunSpec
 
 UNTESTABLE = {"width.requirement", "lower_bound.dsws", "hsr.preprocessing"}
 

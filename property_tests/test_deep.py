@@ -39,7 +39,7 @@ from verify_sublin import (
     shift_for,
     sphere_data,
 )
-from verify_sublin.deep import hidden_scale, shifted_relu_second_moment
+from verify_sublin.core.deep import hidden_scale, shifted_relu_second_moment
 
 
 @st.composite
@@ -531,11 +531,7 @@ def test_speed_deep_reports_are_consistent():
     (recomputed with numpy), the initialisation counts follow (L - 1) m^2 + m d plus the
     first forward pass, and merging every k steps over a window of w steps merges w/k
     times."""
-    from verify_sublin.speed_deep import (
-        compare_deep,
-        deep_scaling,
-        merge_threshold_effect,
-    )
+    from verify_sublin.bench.speed_deep import compare_deep, deep_scaling, merge_threshold_effect
 
     kw = dict(n=4, d=3, depth=3, c=0.4, seed=2, steps=2, warmup=1)
     sc = deep_scaling([24, 48], **kw)
@@ -584,7 +580,7 @@ def test_memory_guard_counts_the_hidden_weight_copies():
     allocates them: at m = 600, L = 3 they take 2 * 600^2 * 8 B = 5.8 MB, above a 4 MiB
     limit that the two-layer part of the estimate (weights m x d, buffers) stays under."""
     from verify_sublin import MemoryLimitError
-    from verify_sublin.memory import set_memory_limit
+    from verify_sublin.core.memory import set_memory_limit
     net, X, y = _problem(m=600, n=4, d=3, depth=3, c=0.5)
     set_memory_limit(4 * 2**20)
     try:

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from verify_sublin import NumericalError, ShiftedReLUNet, make_trainer, shift_for, sphere_data
-from verify_sublin.solvers import gram_from_patterns, solve_gram
+from verify_sublin.core.solvers import gram_from_patterns, solve_gram
 
 
 @given(problem=problems())

@@ -8,7 +8,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from verify_sublin import InputError
-from verify_sublin.halfspace import HalfSpaceTree
+from verify_sublin.core.halfspace import HalfSpaceTree
 
 
 @st.composite

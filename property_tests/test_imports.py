@@ -24,16 +24,18 @@ PACKAGE = ROOT.name
 #: Layers, lowest first. A module name (relative to the package) matches an entry
 #: exactly, or an entry ending in "*" as a prefix.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "kernels", "kernels.*", "adapters", "claims.ledger"),   # pure helpers
-    ("memory", "backend", "store", "executors"),                     # infrastructure
-    ("data", "firesets", "provenance", "claims.fitting"),
-    ("model", "deep", "ntk", "realdata", "sketch", "solvers", "tree", "reproduce",
-     "claims.rules", "halfspace", "bitgram"),
-    ("trainers", "trainers.*"),                                      # training methods
-    ("speed", "speed_deep"),                                         # measurements
-    ("claims", "claims.*"),                                          # experiments, claims
-    ("report", "compare", "export", "plugins"),                      # reading the store
-    ("", "cli"),                                                     # the public surface
+    ("core", "core.errors", "core.kernels", "core.kernels.*", "core.adapters",
+     "ledger.ledger"),                                                   # pure helpers
+    ("core.memory", "core.backend", "bench", "bench.store", "bench.executors"),  # infrastructure
+    ("core.data", "core.firesets", "bench.provenance", "ledger.fitting"),
+    ("core.model", "core.deep", "core.ntk", "core.realdata", "core.sketch", "core.solvers",
+     "core.tree", "bench.reproduce", "ledger.rules", "core.halfspace", "core.bitgram"),
+    ("core.trainers", "core.trainers.*"),                               # training methods
+    ("bench.speed", "bench.speed_deep"),                                 # measurements
+    ("ledger", "ledger.*", "bench.experiments", "bench.experiments_practice",
+     "bench.runner"),                                                    # experiments, claims
+    ("render", "render.*", "plugins"),                                   # reading the store
+    ("", "cli", "cli.*"),                                                # the public surface
 ]
 
 

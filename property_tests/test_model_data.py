@@ -10,14 +10,7 @@ from helpers import brute_fire_sets, dense_jacobian, dense_outputs, seeds
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verify_sublin import (
-    InputError,
-    ShiftedReLUNet,
-    normalize,
-    separation,
-    shift_for,
-    sphere_data,
-)
+from verify_sublin import InputError, ShiftedReLUNet, normalize, separation, shift_for, sphere_data
 
 
 @given(m=st.integers(1, 64), d=st.integers(1, 5), c=st.floats(0, 1), seed=seeds)

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from verify_sublin import make_trainer, shift_for, sphere_data
-from verify_sublin.claims.experiments import EXPERIMENTS
-from verify_sublin.claims.ledger import CLAIMS
+from verify_sublin.bench.experiments import EXPERIMENTS
+from verify_sublin.bench.store import ResultStore
 from verify_sublin.cli import main
-from verify_sublin.errors import InputError
-from verify_sublin.model import ShiftedReLUNet
-from verify_sublin.store import ResultStore
-from verify_sublin.trainers import METHODS
+from verify_sublin.core.errors import InputError
+from verify_sublin.core.model import ShiftedReLUNet
+from verify_sublin.core.trainers import METHODS
+from verify_sublin.ledger.ledger import CLAIMS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_gd_half.py"
 

@@ -22,13 +22,13 @@ from hypothesis import strategies as st
 
 import verify_sublin as vs
 from verify_sublin import InputError, MemoryLimitError, NumericalError
-from verify_sublin.claims import plan
-from verify_sublin.claims.runner import execute
+from verify_sublin.bench.runner import execute
+from verify_sublin.bench.store import ResultStore
 from verify_sublin.cli import main
-from verify_sublin.memory import parse_size, set_memory_limit
-from verify_sublin.realdata import load_dataset
-from verify_sublin.sketch import Sketch, default_size
-from verify_sublin.store import ResultStore
+from verify_sublin.core.memory import parse_size, set_memory_limit
+from verify_sublin.core.realdata import load_dataset
+from verify_sublin.core.sketch import Sketch, default_size
+from verify_sublin.ledger import plan
 
 # ------------------------------------------------------------ bad values
 BAD_INT = st.sampled_from([0, -1, -(10**9), 1.5, "3", None, True, [3], float("nan"),
@@ -216,7 +216,7 @@ def test_step_that_overflows_names_the_step():
 
 
 def test_failed_run_is_stored_and_listed_in_the_report(tmp_path):
-    from verify_sublin.report import render_report
+    from verify_sublin.render.report import render_report
     store = ResultStore(tmp_path / "r.sqlite")
     planned = plan(["rq.plain_relu"], "tiny")
     run = planned[0]
@@ -382,8 +382,8 @@ def test_executors_give_identical_results(tmp_path):
     LocalCluster (loopback): identical figures (BLAS and numba pinned to one thread)."""
     from distributed import LocalCluster
 
-    from verify_sublin.executors import DaskExecutor, LocalProcessExecutor
-    from verify_sublin.reproduce import compare_results
+    from verify_sublin.bench.executors import DaskExecutor, LocalProcessExecutor
+    from verify_sublin.bench.reproduce import compare_results
     planned = [p for p in plan(SAME_CLAIMS, "tiny")]
     stores = {}
     for name in ("inprocess", "local2", "dask"):
@@ -861,7 +861,7 @@ def test_divergence_raises_for_gauss_newton_and_is_flagged_for_gd():
     """One rule for every method: a residual growing by more than DIVERGENCE_FACTOR in a
     step raises NumericalError for Gauss-Newton-type methods; gradient descent, whose
     steps may legitimately overshoot, reports it in StepResult.diverging."""
-    from verify_sublin.trainers.base import DIVERGENCE_FACTOR
+    from verify_sublin.core.trainers.base import DIVERGENCE_FACTOR
     net, X, y = _small_problem()
     ggn = vs.make_trainer("ggn", net, X, y, eta=1e6)
     r0 = ggn.residual
@@ -888,7 +888,7 @@ def test_a_solver_that_stops_unconverged_raises():
 def test_pcg_on_tiny_and_huge_right_hand_sides():
     """n = 1, J = 0, mu tiny: PCG either solves mu g = r (g = r / mu, checked) or
     refuses with NumericalError; a right-hand side of 1e-300 is not 'exactly zero'."""
-    from verify_sublin.solvers import pcg, sketch_precondition
+    from verify_sublin.core.solvers import pcg, sketch_precondition
     solved = 0
     for mu in [1e-300, 1e-305, 1e-310, 1e-320, 1e-250, 1e-200]:
         for r0 in [1.0, 1e-300, 1e300]:
@@ -954,7 +954,7 @@ def test_switching_a_store_to_wal_waits_for_a_writer(tmp_path):
     another connection in the middle of a write while it is opened. SQLite refuses the
     journal-mode change as busy at once, without its busy handler (the opener holds a
     shared lock and may not wait for the writer); opening retries until it is done."""
-    from verify_sublin.store import _SCHEMA
+    from verify_sublin.bench.store import _SCHEMA
     path = tmp_path / "results.sqlite"
     with sqlite3.connect(path) as con:            # a first-schema store, rollback journal
         con.executescript(_SCHEMA)
@@ -976,9 +976,9 @@ def test_an_interrupt_just_after_a_lease_is_taken_leaves_no_lease(tmp_path, monk
     """An interrupt arrives between any two statements: here right after the lease is
     committed, before the runner has noted it. The cleanup must still release it (the
     CI failure 'a lease left after Ctrl-C', made deterministic)."""
-    from verify_sublin.claims import RunSpec, run_key
-    from verify_sublin.claims.runner import PlannedRun
-    from verify_sublin.executors import Interrupted
+    from verify_sublin.bench.executors import Interrupted
+    from verify_sublin.bench.runner import PlannedRun
+    from verify_sublin.ledger import RunSpec, run_key
 
     real = ResultStore.try_lease
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from verify_sublin import report as rp
-from verify_sublin.claims import CLAIMS, Table, evaluate
-from verify_sublin.store import ResultStore
+from verify_sublin.bench.store import ResultStore
+from verify_sublin.ledger import CLAIMS, Table, evaluate
+from verify_sublin.render import report as rp
 
 FULL = Path(__file__).resolve().parents[1] / "reports" / "full" / "results.sqlite"
 
@@ -170,7 +170,7 @@ def test_quick_report_shows_the_full_verdict_and_flags_differences(tmp_path, mon
 
 
 def test_provenance_reads_as_ranges_and_lists():
-    from verify_sublin.claims.ledger import RunRecord, RunSpec
+    from verify_sublin.ledger.ledger import RunRecord, RunSpec
     recs = [RunRecord(i, "", RunSpec("x", {"m": 2**k, "c": 0.4, "sizes": [1, 2, 3]}), "done",
                       {}, None, "c", 0.0) for i, k in enumerate(range(12, 24, 2))]
     text = rp._fmt_params(recs)
@@ -179,7 +179,7 @@ def test_provenance_reads_as_ranges_and_lists():
 
 
 def test_runs_are_stale_only_when_the_computing_sources_differ(monkeypatch):
-    from verify_sublin.claims.ledger import RunRecord, RunSpec
+    from verify_sublin.ledger.ledger import RunRecord, RunSpec
     rec = RunRecord(1, "", RunSpec("x", {}), "done", {}, None, "a" * 40, 0.0)
     answers = {}
     monkeypatch.setattr(rp, "same_sources", lambda commits: answers[tuple(commits)])
@@ -190,7 +190,7 @@ def test_runs_are_stale_only_when_the_computing_sources_differ(monkeypatch):
     answers[("a" * 40, "d" * 40)] = None           # cannot tell: marked
     assert rp._stale_flags([(None, [rec])], "d" * 40) == [True]
     assert rp._stale_flags([(None, [rec])], "a" * 40) == [False]
-    from verify_sublin.provenance import RENDER_ONLY
+    from verify_sublin.bench.provenance import RENDER_ONLY
     assert "src/verify_sublin/report.py" in RENDER_ONLY
     assert not any("experiments" in p or "trainers" in p for p in RENDER_ONLY)
 
@@ -198,8 +198,8 @@ def test_runs_are_stale_only_when_the_computing_sources_differ(monkeypatch):
 def test_progress_line_keeps_the_sizes_and_waits_for_the_eta():
     import io
 
-    from verify_sublin.claims import plan
     from verify_sublin.cli import ETA_AFTER_RUNS, _progress_printer
+    from verify_sublin.ledger import plan
     run = next(r for r in plan(None, "tiny") if "m" in r.spec.params and "n" in r.spec.params)
     stream = io.StringIO()
     show = _progress_printer(stream)

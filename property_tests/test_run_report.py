@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from verify_sublin.claims import CLAIMS, plan
+from verify_sublin.bench.store import ResultStore
 from verify_sublin.cli import main
-from verify_sublin.store import ResultStore
+from verify_sublin.ledger import CLAIMS, plan
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +288,7 @@ def _git(repo, *args):
 
 
 def test_same_sources_compares_src_between_commits(tmp_path):
-    from verify_sublin.provenance import same_sources
+    from verify_sublin.bench.provenance import same_sources
     repo = tmp_path / "repo"
     (repo / "src").mkdir(parents=True)
     _git(repo, "init", "-q")
@@ -328,7 +328,7 @@ def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch
 
 
 def test_only_package_sources_make_a_commit_dirty(tmp_path):
-    from verify_sublin.provenance import sources_dirty
+    from verify_sublin.bench.provenance import sources_dirty
     repo = tmp_path / "repo"
     (repo / "src" / "pkg").mkdir(parents=True)
     _git(repo, "init", "-q")
@@ -351,8 +351,8 @@ def test_summary_figures_draw_one_backend(tmp_path):
     """The summary figures take the runs of the report's backend only, as every claim
     section does: a store holding numpy and CuPy runs of one experiment gives each
     backend's report its own points."""
-    from verify_sublin.report import _summary_rows
-    from verify_sublin.store import ResultStore
+    from verify_sublin.bench.store import ResultStore
+    from verify_sublin.render.report import _summary_rows
 
     store = ResultStore(tmp_path / "mixed.sqlite")
     params = {"method": "ggn", "m": 1024, "n": 8, "d": 4, "c": 0.4}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy.stats import binom
 
 from verify_sublin import InputError, make_trainer
-from verify_sublin.sketch import DENSE_SKETCH_LIMIT, KINDS, Sketch, default_size
+from verify_sublin.core.sketch import DENSE_SKETCH_LIMIT, KINDS, Sketch, default_size
 
 
 @given(kind=st.sampled_from(KINDS), m=st.integers(1, 12), d=st.integers(1, 4),

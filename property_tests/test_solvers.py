@@ -11,8 +11,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from verify_sublin import NumericalError, make_trainer
-from verify_sublin.sketch import KINDS, Sketch, default_size
-from verify_sublin.solvers import SparseJacobian, pcg, sketch_precondition
+from verify_sublin.core.sketch import KINDS, Sketch, default_size
+from verify_sublin.core.solvers import SparseJacobian, pcg, sketch_precondition
 
 
 def _setup(problem, kind, seed, factor=None):

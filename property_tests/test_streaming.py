@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import verify_sublin as vs
 from verify_sublin import ShiftedReLUNet, shift_for, sphere_data
-from verify_sublin.firesets import UnionPatterns, stream_forward
-from verify_sublin.tree import CorrelationTree
+from verify_sublin.core.firesets import UnionPatterns, stream_forward
+from verify_sublin.core.tree import CorrelationTree
 
 
 def _problem(m, n, d, c, seed):

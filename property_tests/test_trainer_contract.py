@@ -1,6 +1,6 @@
 """One suite for every registered method: the Trainer contract and what a step reports.
 
-New methods registered in `verify_sublin.trainers.METHODS` are picked up here
+New methods registered in `verify_sublin.core.trainers.METHODS` are picked up here
 automatically, with the option sets in `VARIANTS`. The problems here are two-layer
 nets; the methods that take a `DeepShiftedReLUNet` (`DEEP_METHODS`) are left out and
 run through the same checks on deep nets in `test_deep.py`.
@@ -32,8 +32,8 @@ from helpers import (
 from hypothesis import given, settings
 
 from verify_sublin import DEEP_METHODS, METHODS, InputError, NumericalError, make_trainer
-from verify_sublin.backend import cupy_status
-from verify_sublin.trainers import TrainerOptions, supports
+from verify_sublin.core.backend import cupy_status
+from verify_sublin.core.trainers import TrainerOptions, supports
 
 #: The methods run here: every registered method that trains a two-layer net.
 TWO_LAYER_METHODS = sorted(set(METHODS) - DEEP_METHODS)

@@ -18,15 +18,16 @@ import importlib
 #: `import verify_sublin.cli` or a worker process starting up does not pay for numba,
 #: scipy and the kernels before it needs them.
 _EXPORTS = {
-    "normalize": "data", "separation": "data", "sphere_data": "data",
-    "DeepShiftedReLUNet": "deep",
-    "InputError": "errors", "MemoryLimitError": "errors", "NumericalError": "errors",
-    "StoreError": "errors", "VerifySublinError": "errors",
-    "FireSets": "firesets",
-    "ShiftedReLUNet": "model", "shift_for": "model",
-    "DEEP_METHODS": "trainers", "METHODS": "trainers", "SolverInfo": "trainers",
-    "StepResult": "trainers", "Trainer": "trainers", "make_trainer": "trainers",
-    "CorrelationTree": "tree",
+    "normalize": "core.data", "separation": "core.data", "sphere_data": "core.data",
+    "DeepShiftedReLUNet": "core.deep",
+    "InputError": "core.errors", "MemoryLimitError": "core.errors",
+    "NumericalError": "core.errors", "StoreError": "core.errors",
+    "VerifySublinError": "core.errors",
+    "FireSets": "core.firesets",
+    "ShiftedReLUNet": "core.model", "shift_for": "core.model",
+    "DEEP_METHODS": "core.trainers", "METHODS": "core.trainers", "SolverInfo": "core.trainers",
+    "StepResult": "core.trainers", "Trainer": "core.trainers", "make_trainer": "core.trainers",
+    "CorrelationTree": "core.tree",
 }
 
 

@@ -2,12 +2,12 @@
 
 A plugin is a Python module that, when imported, registers what it adds:
 
-* a training method: a `Trainer` subclass put in `verify_sublin.trainers.METHODS`
+* a training method: a `Trainer` subclass put in `verify_sublin.core.trainers.METHODS`
   under its `method` name (then `make_trainer`, the trainer contract tests and the
   `demo` command know it);
 * an experiment: a function decorated with
-  `verify_sublin.claims.experiments.register(name)`;
-* a claim: `verify_sublin.claims.ledger.register_claim(Claim(...))` (then `run`,
+  `verify_sublin.bench.experiments.register(name)`;
+* a claim: `verify_sublin.ledger.ledger.register_claim(Claim(...))` (then `run`,
   `report`, `export` and `compare` include it).
 
 Plugins are found in two ways: installed packages that declare entry points in the
@@ -26,7 +26,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from .errors import InputError
+from .core.errors import InputError
 
 __all__ = ["ENTRY_POINT_GROUPS", "load_entry_points", "load_plugin_file", "load_plugins"]
 
