@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
      "core.tree", "bench.reproduce", "ledger.rules", "core.halfspace", "core.bitgram"),
     ("core.trainers", "core.trainers.*"),                               # training methods
     ("bench.speed", "bench.speed_deep"),                                 # measurements
-    ("ledger", "ledger.*", "bench.experiments", "bench.experiments_practice",
+    ("ledger", "ledger.*", "bench.experiments", "bench.experiments.*",
      "bench.runner"),                                                    # experiments, claims
     ("render", "render.*", "plugins"),                                   # reading the store
     ("", "cli", "cli.*"),                                                # the public surface

@@ -27,6 +27,7 @@ __all__ = [
     "InputError",
     "MemoryLimitError",
     "NumericalError",
+    "ResultError",
     "StoreError",
     "VerifySublinError",
     "check_array",
@@ -90,6 +91,11 @@ class StoreError(VerifySublinError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"store {self.path} {problem}")
+
+
+class ResultError(VerifySublinError, ValueError):
+    """A run's result does not match its experiment's result type (a field missing or
+    unknown, or a schema newer than this package reads)."""
 
 
 class NumericalError(VerifySublinError, ArithmeticError):

@@ -22,7 +22,6 @@ from collections import defaultdict
 import numpy as np
 from scipy.stats import binomtest
 
-from ..bench import experiments_practice  # noqa: F401  (registers the experiments)
 from .catalog import _legend, _p, _pow2
 from .fitting import LogLogFit, loglog_fit
 from .ledger import (

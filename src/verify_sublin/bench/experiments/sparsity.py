@@ -1,0 +1,129 @@
+"""Experiments on the fire sets: their sizes at initialisation, a training run's
+per-step series (residual, contraction, fire sets, flips, counts), counted operations of
+the first steps, and the drift of the sublinear method's cached inner products."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy.stats import norm
+
+from ...core.data import sphere_data
+from ...core.firesets import stream_forward
+from ...core.trainers import make_trainer
+from .common import _backend, _data, _net, _train
+
+
+def fire_sets_init(p: dict, seed: int) -> dict:
+    """|S_i(0)| for n sphere inputs at width m and shift b = sqrt(c ln m), against m Q(b)
+    and the papers' bound m^(1 - c/2). Cost O(n m d)."""
+    m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
+    X, _ = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    pat, _, _ = stream_forward(X, net.W, net.shift, net.a, 1.0)    # neuron-major: no CSR
+    sizes = pat.sizes
+    q = float(norm.sf(net.shift))
+    return {"sizes": sizes.tolist(), "mean": float(sizes.mean()), "max": int(sizes.max()),
+            "min": int(sizes.min()), "mQ": m * q, "Q": q, "b": net.shift,
+            "bound": m ** (1 - float(p["c"]) / 2), "union": int(pat.size)}
+
+
+def training(p: dict, seed: int) -> dict:
+    """A training run: per-step residual, contraction, fire-set sizes, union, flips,
+    counts and phase times; test error when the data set has a test split.
+
+    Parameters: method, options, dataset, n, n_test, d, m, c, steps, tol (stop once
+    the residual is below tol times the initial residual, default 0)."""
+    X, y, Xt, yt = _data(p, seed)
+    net = _net(p, X.shape[1], seed + 1)
+    options = dict(p.get("options", {}))
+    t0 = time.perf_counter()
+    trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
+    build = time.perf_counter() - t0
+    r0 = trainer.residual
+    steps, error = _train(trainer, int(p["steps"]), float(p.get("tol", 0.0)) * r0)
+    out = {
+        "b": net.shift, "m": int(p["m"]), "n": X.shape[0], "d": X.shape[1], "build_seconds": build,
+        "residual0": r0, "error": error,
+        "residual": [s.residual_after for s in steps],
+        "contraction": [s.contraction for s in steps],
+        "max_fire": [int(s.fire_set_sizes.max()) for s in steps],
+        "mean_fire": [float(s.fire_set_sizes.mean()) for s in steps],
+        "union": [s.union_size for s in steps],
+        "flips": [int(s.flips.sum()) for s in steps],
+        "seconds": [s.total_time for s in steps],
+        "ops": [s.total_ops(X.shape[1]) for s in steps],
+        "claimed": [s.claimed_cost for s in steps],
+        "solver_iterations": [s.solver.iterations if s.solver else 0 for s in steps],
+    }
+    if Xt.shape[0]:
+        out["train_mse"] = float(np.mean((trainer.outputs - y) ** 2))
+        out["test_mse"] = float(np.mean((trainer.predict(Xt) - yt) ** 2))
+        out["test_var"] = float(np.var(yt))
+    return out
+
+
+def training_timed(p: dict, seed: int) -> dict:
+    """`training`, recorded as a timing experiment (its wall times are used)."""
+    return training(p, seed)
+
+
+def step_counts(p: dict, seed: int) -> dict:
+    """Counted operations of the first `steps` steps of one method from initialisation
+    (the steps before convergence), deterministic, so not a timing experiment.
+
+    Parameters: method, options, m, n, d, c, steps (default 3). Returns the mean over the
+    steps of total_ops, claimed_cost and union_size, and the per-step lists.
+    Cost: construction plus `steps` steps of the method."""
+    n, d = int(p["n"]), int(p["d"])
+    X, y = sphere_data(n, d, seed=seed)
+    net = _net(p, d, seed + 1)
+    options = dict(p.get("options", {}))
+    options.setdefault("mu", 1e-10)       # an empty fire set must not stop a count
+    trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
+    ops, claimed, union, residual = [], [], [], []
+    for _ in range(int(p.get("steps", 3))):
+        res = trainer.step()
+        ops.append(res.total_ops(d))
+        claimed.append(res.claimed_cost)
+        union.append(res.union_size)
+        residual.append(res.residual_after)
+    return {"total_ops": float(np.mean(ops)), "claimed_cost": float(np.mean(claimed)),
+            "union_size": float(np.mean(union)), "ops": ops, "union": union,
+            "residual0": float(np.linalg.norm(net.forward(X) - y)), "residuals": residual,
+            "b": net.shift}
+
+
+def refresh_drift(p: dict, seed: int) -> dict:
+    """Rounding drift of the cached pre-activations of the implicit sublinear method
+    over `steps` steps (stopping once the residual is below tol times the initial one:
+    the steps before convergence, where the weights still move), with and without
+    periodic refresh; the largest max |cached - exact| after any step.
+
+    Parameters: m, n, d, c, steps, refresh_every, fire_sets, tol (default 0: all steps).
+    Cost per step: the step plus O(|U| n d) for the exact inner products."""
+    X, y = sphere_data(int(p["n"]), int(p["d"]), seed=seed)
+    net = _net(p, int(p["d"]), seed + 1)
+    t = make_trainer("sublinear_gn", net, X, y, fire_sets=p.get("fire_sets", "cache"),
+                     preactivations="implicit", refresh_every=int(p["refresh_every"]),
+                     mu=float(p.get("mu", 1e-9)))
+    r0, tol = t.residual, float(p.get("tol", 0.0))
+    seconds, drift, output_drift, done = 0.0, 0.0, 0.0, 0
+    for _ in range(int(p["steps"])):
+        if t.residual <= tol * r0:
+            break
+        start = time.perf_counter()
+        t.step()
+        seconds += time.perf_counter() - start
+        done += 1
+        exact = t.net.forward(X)
+        state = t._state
+        if hasattr(state, "idx"):          # the tree-free cache keeps P for the live rows
+            cached = state.P
+            want = t.weights[state.idx] @ X.T
+            drift = max(drift, float(np.abs(cached - want).max()) if cached.size else 0.0)
+        else:
+            drift = max(drift, float(np.abs(t.outputs - exact).max()))
+        output_drift = max(output_drift, float(np.abs(t.outputs - exact).max()))
+    return {"drift": drift, "output_drift": output_drift, "seconds": seconds, "steps": done}
