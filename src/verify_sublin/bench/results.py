@@ -31,7 +31,7 @@ Cost: O(size of the result) per conversion.
 >>> FireSetsInit.from_dict({"mean": 1.0})
 Traceback (most recent call last):
 ...
-verify_sublin.core.errors.ResultError: a stored FireSetsInit result lacks the fields b, bound, max, min, mQ, Q, sizes, union
+verify_sublin.core.errors.ResultError: a stored FireSetsInit result lacks the fields b, bound, max, ..., union
 """
 
 from __future__ import annotations
