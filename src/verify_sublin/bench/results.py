@@ -150,6 +150,28 @@ class Result:
                              + ", ".join(sorted(data)))
         return cls(**values)
 
+    # read-only mapping access by the stored keys, for code written against the JSON
+    # dicts (plugins): result["mean"], result.get("agreement", {}), "agreement" in result
+    def keys(self) -> list[str]:
+        """The stored keys present (an absent optional field is not a key)."""
+        return [_key(f) for f in fields(self)
+                if not (getattr(self, f.name) is None and f.metadata.get("absent_if_none"))]
+
+    def __getitem__(self, key: str) -> Any:
+        for f in fields(self):
+            if _key(f) == key and key in self.keys():
+                return getattr(self, f.name)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
     def to_dict(self, schema: bool = False) -> dict[str, Any]:
         """The JSON-ready dict (the experiment's own keys; ``_schema`` if `schema`)."""
         out = {}

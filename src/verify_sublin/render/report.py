@@ -43,12 +43,17 @@ import numpy as np
 from markdown_it import MarkdownIt
 
 from ..bench.provenance import git_commit, machine_info, same_sources, versions
-from ..bench.runner import evaluate, resolve_claims
+from ..bench.spec import RunRecord
 from ..bench.store import ResultStore
 from ..ledger.catalog import REFERENCES
-from ..ledger.catalog import _legend as _legend_outside
+from ..ledger.entry import KINDS, Table
+from ..ledger.evaluate import evaluate
 from ..ledger.fitting import loglog_fit
-from ..ledger.ledger import CLAIMS, KINDS, RunRecord, Table
+from ..ledger.plot import Plot
+from ..ledger.registry import ENTRIES as CLAIMS
+from ..ledger.registry import resolve as resolve_claims
+from .figures import FigureCache
+from .figures import legend_outside as _legend_outside
 
 __all__ = ["PAPERS", "VERDICT_STYLES", "anchor", "reference_verdicts", "render_report"]
 
@@ -285,41 +290,13 @@ def _residual_figure(timed) -> tuple:
                  "time-to-eps against m (methods that never reached eps are absent).")
 
 
-class _FigureCache:
-    """PNG files beside the report, reused while the runs they draw and the plotting
-    code are unchanged (figures.json maps each file to its key and caption)."""
-
-    def __init__(self, outdir: Path):
-        self.outdir = outdir
-        self.path = outdir / "figures.json"
-        try:
-            self.entries = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.entries = {}
-        self.hits = self.misses = 0
+class _FigureCache(FigureCache):
+    """The figures' cache, with keys for the figures this module draws itself."""
 
     @staticmethod
     def key(*parts) -> str:
         text = json.dumps([_CODE_KEY, *parts], sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
-
-    def get(self, name: str, key: str) -> tuple[str, str] | None:
-        e = self.entries.get(name)
-        if e and e.get("key") == key and (self.outdir / name).exists():
-            self.hits += 1
-            return name, e["caption"]
-        return None
-
-    def put(self, name: str, key: str, fig, caption: str) -> tuple[str, str]:
-        self.misses += 1
-        fig.tight_layout()              # makes room for legends outside the axes too
-        fig.savefig(self.outdir / name, dpi=90)
-        plt.close(fig)
-        self.entries[name] = {"key": key, "caption": caption}
-        return name, caption
-
-    def save(self) -> None:
-        self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
 
 def _code_key() -> str:
@@ -372,20 +349,22 @@ def _summary_figures(store: ResultStore, profile: str, backend: str, cache: _Fig
     return figs
 
 
-def _claim_figure(claim_id: str, records: list[RunRecord], profile: str,
-                  cache: _FigureCache) -> tuple[str, str] | None:
-    claim = CLAIMS[claim_id]
-    if claim.plot is None or not any(r.ok for r in records):
+def _claim_figure(verdict, profile: str, cache: _FigureCache) -> tuple[str, str] | None:
+    """The entry's figure: its plot specification drawn (or a legacy claim's own plot
+    function called), cached by content."""
+    plot = verdict.plot
+    if plot is None:
         return None
-    name = f"fig_{claim_id.replace('.', '_')}.png"
-    key = cache.key(name, profile, sorted((r.id, r.key, r.status, r.commit, r.seconds)
-                                          for r in records))
+    name = f"fig_{verdict.claim_id.replace('.', '_')}.png"
+    if isinstance(plot, Plot):
+        return cache.plot(name, plot)
+    key = cache.key(name, *plot.key)
     hit = cache.get(name, key)
     if hit:
         return hit
     fig = plt.figure(figsize=(10, 4))
     try:
-        caption = claim.plot(records, fig, profile)
+        caption = plot.draw(fig)
     except Exception as exc:  # a broken plot must not lose the report
         plt.close(fig)
         return "", f"(figure failed: {type(exc).__name__}: {exc})"
@@ -421,7 +400,7 @@ def reference_verdicts(where: str | Path | None = None, backend: str = "numpy"
             results = evaluate(None, ResultStore(db, readonly=True), "full", backend)
             # a claim the full store has no runs for (a plugin's, say) is not in it
             return {v.claim_id: v.verdict for v, recs in results
-                    if recs or not CLAIMS[v.claim_id].runs("full")}
+                    if recs or not CLAIMS[v.claim_id].planned("full")}
     return None
 
 
@@ -535,7 +514,7 @@ def render_report(store: ResultStore, outdir: str | Path, profile: str,
         blocks.append(("p", f"**Rule:** {v.rule}"))
         if v.details:
             blocks.append(("lines", v.details))
-        fig = _claim_figure(v.claim_id, records, profile, cache)
+        fig = _claim_figure(v, profile, cache)
         if fig and fig[0]:
             blocks.append(("img", fig[0], fig[1]))
         elif fig:
