@@ -28,7 +28,7 @@ from verify_sublin.cli import main
 from verify_sublin.core.memory import parse_size, set_memory_limit
 from verify_sublin.core.realdata import load_dataset
 from verify_sublin.core.sketch import Sketch, default_size
-from verify_sublin.ledger import plan
+from verify_sublin.ledger.plan import plan
 
 # ------------------------------------------------------------ bad values
 BAD_INT = st.sampled_from([0, -1, -(10**9), 1.5, "3", None, True, [3], float("nan"),
@@ -608,47 +608,47 @@ def test_a_row_with_malformed_json_is_reported_and_skipped(tmp_path, capsys):
 
 # ------------------------------------------------- every option, bad values
 def _bad_values(tmp_path):
-    """Bad values for each kind of option check in the CLI (`cli._CHECKS`)."""
-    from verify_sublin import cli
+    """Bad values for each converter of the CLI's options (`cli.options`)."""
+    from verify_sublin.cli import options as o
     existing_file = tmp_path / "a-file.txt"
     existing_file.write_text("x")
     a_dir = tmp_path / "a-dir"
     a_dir.mkdir(exist_ok=True)
     return {
-        cli._positive: ["0", "-1", "x", "1.5"],
-        cli._count: ["-1", "x"],
-        cli._seed: ["-1", "x", "99999999999999999999"],
-        cli._run_id: ["0", "-5", "99999999999999999999", "x"],
-        cli._nonneg_float: ["-1", "nan", "inf", "x"],
-        cli._positive_float: ["0", "-1", "nan"],
-        cli._factor: ["0.5", "nan", "x"],
-        cli._width: ["0", "2^5,2^6", "x", "", "2^x"],
-        cli._widths: ["0", "x", "2^", "1,,2"],
-        cli._shifts: ["", "x", "-1", ","],
-        cli._size: ["..G", "1.2.3", "x", "-1G", "0"],
-        cli._profile: ["bogus", ""],
-        cli._backend: ["bogus", ""],
-        cli._claim_ids: ["", ",", " , ", "nope", "tree.correctness,nope"],
-        cli._methods: ["newton", "", "ggn,"],
-        cli._folder: [str(existing_file), ""],
-        cli._store_file: [str(a_dir)],
-        cli._existing_store: [str(tmp_path / "missing.sqlite"), str(a_dir)],
-        cli._scheduler: ["not an address", "tcp:/x"],
-        cli._verdicts: ["bogus", "fails,nope"],
-        cli._formats: ["", "xml", "csv,xml", ","],
-        cli._results: [str(tmp_path / "missing"), ""],
-        cli._profile_or_default: ["bogus", "x"],
+        o.positive: ["0", "-1", "x", "1.5"],
+        o.count: ["-1", "x"],
+        o.seed: ["-1", "x", "99999999999999999999"],
+        o.run_id: ["0", "-5", "99999999999999999999", "x"],
+        o.nonneg_float: ["-1", "nan", "inf", "x"],
+        o.factor: ["0.5", "nan", "x"],
+        o.width: ["0", "2^5,2^6", "x", "", "2^x"],
+        o.widths: ["0", "x", "2^", "1,,2"],
+        o.shifts: ["", "x", "-1", ","],
+        o.size: ["..G", "1.2.3", "x", "-1G", "0"],
+        o.profile: ["bogus", ""],
+        o.profile_or_empty: ["bogus", "x"],
+        o.backend: ["bogus", ""],
+        o.entry_ids: ["", ",", " , ", "nope", "tree.correctness,nope"],
+        o.methods: ["newton", "", "ggn,"],
+        o.folder: [str(existing_file), ""],
+        o.store_file: [str(a_dir)],
+        o.existing_store: [str(tmp_path / "missing.sqlite"), str(a_dir)],
+        o.scheduler: ["not an address", "tcp:/x"],
+        o.verdict_words: ["bogus", "fails,nope"],
+        o.formats: ["", "xml", "csv,xml", ","],
+        o.results_path: [str(tmp_path / "missing"), ""],
+        "choice": ["bogus", ""],
     }
 
 
 def test_every_option_of_every_subcommand_refuses_bad_values(tmp_path):
-    """Walks the parser: every option of every subcommand has a check in `cli._CHECKS`
-    (or is a flag or an argparse choice), and every bad value of its kind exits 2 with
-    one line naming the option, before anything runs."""
+    """Walks every subcommand's declared options (`cli.SUBCOMMANDS`): every option is a
+    flag or has a converter, the parser declares exactly those options, and every bad
+    value of its kind exits 2 with one line naming the option, before anything runs."""
     from verify_sublin import cli
-    parser = cli._parser()
+    parser = cli.parser()
     subcommands = parser._subparsers._group_actions[0].choices
-    assert set(subcommands) == set(cli._CHECKS), "a subcommand without its option checks"
+    assert set(subcommands) == {m.NAME for m in cli.SUBCOMMANDS}
     bad = _bad_values(tmp_path)
     store = tmp_path / "s.sqlite"
     ResultStore(store)
@@ -663,33 +663,34 @@ def test_every_option_of_every_subcommand_refuses_bad_values(tmp_path):
              "run": ["--profile", "tiny", "--claims", "tree.correctness", "--out",
                      str(tmp_path / "o")]}
     tried = 0
-    for name, sub in subcommands.items():
-        for action in sub._actions:
-            if action.dest == "help":
+    for mod in cli.SUBCOMMANDS:
+        name = mod.NAME
+        declared = {a.dest for a in subcommands[name]._actions} - {"help", "plugin"}
+        assert declared == {o.name for o in mod.OPTIONS}, name
+        for option in mod.OPTIONS:
+            if option.convert is None:
                 continue
-            assert action.dest in cli._CHECKS[name], f"{name} {action.option_strings}: no check"
-            check = cli._CHECKS[name][action.dest]
-            if check is None:
-                assert action.nargs == 0 or action.choices, f"{name} {action.dest} unchecked"
-                continue
-            for value in bad[check]:
-                if action.option_strings:
-                    option = action.option_strings[0]
+            kind = option.convert if option.convert in bad else "choice"
+            assert option.convert.__qualname__.startswith("choice") or kind in bad, option
+            for value in bad[kind]:
+                if not option.positional:
+                    flag = option.flags[0]
                     tail = ["--", *positionals[name]] if name in positionals else []
                     argv = [name, *cheap.get(name, []), *required.get(name, []),
-                            f"{option}={value}", *tail]
+                            f"{flag}={value}", *tail]
+                    label = flag
                 else:       # a positional: replace it among the positionals
-                    option = action.dest
                     args = list(positionals[name])
-                    args[positions[option]] = value
+                    args[positions[option.name]] = value
                     argv = [name, *required.get(name, []), "--", *args]
+                    label = option.name
                 buf = io.StringIO()
                 with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(io.StringIO()):
                     status = main(argv)
                 lines = buf.getvalue().strip().splitlines()
                 assert status == 2, (argv, lines)
                 assert len(lines) == 1 and lines[0].startswith("verify-sublin: error:"), argv
-                assert option in lines[0] and "Traceback" not in lines[0], (argv, lines)
+                assert label in lines[0] and "Traceback" not in lines[0], (argv, lines)
                 tried += 1
     assert tried > 100
 

@@ -1,10 +1,9 @@
-"""Run the experiments of a set of claims into the results store, then evaluate them.
+"""Make planned runs into the results store.
 
-`plan` lists the distinct runs the chosen claims need at a profile (runs shared by
-several claims are made once). `execute` makes the runs that the store does not hold
-yet (or all of them with ``recompute``), one at a time, committing each finished run
-before the next starts; a run that raises is stored as failed with its reason and the
-sweep goes on. `evaluate` reads the stored runs back and applies each claim's rule.
+`execute` makes the runs that the store does not hold yet (or all of them with
+``recompute``), committing each finished run before the next starts; a run that raises
+is stored as failed with its reason and the sweep goes on. Which runs to make is the
+ledger's business (`verify_sublin.ledger.plan`): this module measures, never decides.
 """
 
 from __future__ import annotations
@@ -15,16 +14,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..core.errors import InputError, check_choice
-from ..ledger.ledger import CLAIMS, PROFILE_CLAIMS, PROFILES, RunRecord, RunSpec, Verdict, run_key
 from .experiments import EXPERIMENTS
 from .provenance import provenance
+from .results import Result
+from .spec import RunSpec
 from .store import ResultStore
 
-__all__ = ["PlannedRun", "evaluate", "execute", "plan", "resolve_claims", "unsupported"]
+__all__ = ["PlannedRun", "execute", "unsupported"]
 
 
 @dataclass
@@ -39,30 +38,6 @@ class PlannedRun:
         p = self.spec.params
         return max(1.0, float(p.get("m", 1)) * float(p.get("n", 1)) * float(p.get("d", 1)) / 1e6
                    * (5.0 if EXPERIMENTS[self.spec.experiment].timing else 1.0))
-
-
-def resolve_claims(ids: Iterable[str] | None, profile: str | None = None) -> list[str]:
-    """Validate claim ids (None or empty: the profile's claims, `PROFILE_CLAIMS`, or
-    every claim, in ledger order)."""
-    ids = list(ids or [])
-    if not ids:
-        return [cid for cid in CLAIMS if cid in PROFILE_CLAIMS.get(profile, CLAIMS)]
-    unknown = [i for i in ids if i not in CLAIMS]
-    if unknown:
-        raise InputError("claims", ", ".join(unknown),
-                         "claim ids from `verify-sublin claims` (" + ", ".join(CLAIMS) + ")")
-    return ids
-
-
-def plan(claim_ids: Iterable[str], profile: str, backend: str = "numpy") -> list[PlannedRun]:
-    """The distinct runs the claims need at `profile`, in first-needed order."""
-    profile = check_choice("profile", profile, PROFILES)
-    runs: dict[str, PlannedRun] = {}
-    for cid in resolve_claims(claim_ids, profile):
-        for spec in CLAIMS[cid].runs(profile):
-            key = run_key(spec, backend, profile)
-            runs.setdefault(key, PlannedRun(spec, key)).claims.append(cid)
-    return list(runs.values())
 
 
 def unsupported(spec: RunSpec, backend: str) -> str | None:
@@ -148,6 +123,8 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
     def finish(run: PlannedRun, outcome: tuple, started: float, seconds: float) -> None:
         status, payload = outcome
         result, error = (payload, None) if status == "done" else (None, payload)
+        if isinstance(result, Result):
+            result = result.to_dict(schema=True)
         rid = store.record(run.key, run.spec.experiment, run.spec.params, run.spec.seed,
                            backend, profile, status, result=result, error=error,
                            provenance=prov, started=started, seconds=seconds)
@@ -195,7 +172,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
         announce(run)
         started, t0 = time.time(), time.perf_counter()
         threads = None if EXPERIMENTS[run.spec.experiment].timing else 1
-        outcome = run_isolated(EXPERIMENTS[run.spec.experiment].fn, run.spec.params, run.spec.seed, threads,
+        outcome = run_isolated(EXPERIMENTS[run.spec.experiment].run, run.spec.params, run.spec.seed, threads,
                                backend)
         finish(run, outcome, started, time.perf_counter() - t0)
 
@@ -216,7 +193,7 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
                     continue
                 announce(run)
                 started, t0 = time.time(), time.perf_counter()   # before: in-process runs now
-                fut = executor.submit(EXPERIMENTS[run.spec.experiment].fn, run.spec.params, run.spec.seed, 1,
+                fut = executor.submit(EXPERIMENTS[run.spec.experiment].run, run.spec.params, run.spec.seed, 1,
                                       backend)
                 in_flight[fut] = (run, started, t0)
             if not in_flight:
@@ -261,34 +238,3 @@ def execute(planned: list[PlannedRun], store: ResultStore, profile: str, *,
 def _done(store: ResultStore, key: str) -> bool:
     row = store.get(key)
     return row is not None and row["status"] == "done"
-
-
-def records_for(claim_id: str, store: ResultStore, profile: str,
-                backend: str = "numpy") -> list[RunRecord]:
-    """The stored runs of a claim at `profile`, in the order of its specs (missing runs
-    are left out)."""
-    out = []
-    for spec in CLAIMS[claim_id].runs(profile):
-        row = store.get(run_key(spec, backend, profile))
-        if row is None:
-            continue
-        out.append(RunRecord(row["id"], row["key"], spec, row["status"], row["result"],
-                             row["error"], row["git_commit"] or "unknown", row["seconds"] or 0.0))
-    return out
-
-
-def evaluate(claim_ids: Iterable[str], store: ResultStore, profile: str,
-             backend: str = "numpy") -> list[tuple[Verdict, list[RunRecord]]]:
-    """Each claim's verdict from the stored runs. A rule that raises yields an
-    'inconclusive' verdict naming the error (the report never drops a claim)."""
-    out = []
-    for cid in resolve_claims(claim_ids, profile):
-        records = records_for(cid, store, profile, backend)
-        try:
-            verdict = CLAIMS[cid].evaluate(records, profile)
-        except Exception as exc:
-            verdict = Verdict(cid, "inconclusive", "", "evaluation failed",
-                              f"the rule could not be applied: {type(exc).__name__}: {exc}",
-                              runs=[r.id for r in records])
-        out.append((verdict, records))
-    return out

@@ -1,16 +1,32 @@
-"""The claims ledger, the experiments behind it, verdict rules and the runner.
+"""The ledger: its entries (one module each under `entries`, in report order), the
+rules that decide them, fits, the public toolkit for entries, and the evaluation of a
+results store.
 
-`CLAIMS` maps each claim id to its `Claim` (statement, experiment, rule, sizes per
-profile). `plan` / `execute` / `evaluate` (from `runner`) make the runs and apply the
-rules; `verify_sublin.render.report.render_report` writes the report.
+Importing this package is cheap; the entries are imported when first used
+(`registry.ENTRIES`). Names here are loaded on first access (PEP 562).
 """
 
-from ..bench.experiments import EXPERIMENTS
-from ..bench.runner import evaluate, execute, plan, resolve_claims
-from . import catalog, catalog_deep, catalog_practice, catalog_rq  # noqa: F401  (registers)
-from .ledger import CLAIMS, KINDS, PROFILES, Claim, RunRecord, RunSpec, Table, Verdict, run_key
-from .rules import VERDICTS
+import importlib
 
-__all__ = ["CLAIMS", "EXPERIMENTS", "KINDS", "PROFILES", "VERDICTS", "Claim", "RunRecord",
-           "RunSpec", "Table", "Verdict", "evaluate", "execute", "plan", "resolve_claims",
-           "run_key"]
+#: public name -> the submodule that defines it
+_EXPORTS = {
+    "ENTRIES": "registry", "add_entries": "registry", "register_claim": "registry",
+    "resolve": "registry",
+    "Entry": "entry", "KINDS": "entry", "PROFILES": "entry", "Sizes": "entry", "SAME": "entry",
+    "Shown": "entry", "Table": "entry", "Verdict": "entry",
+    "VERDICTS": "rules", "ALL_VERDICTS": "rules",
+    "evaluate": "evaluate", "records_for": "evaluate", "plan": "plan",
+    "Claim": "legacy",
+    "CLAIMS": "ledger",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

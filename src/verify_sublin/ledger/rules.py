@@ -14,12 +14,14 @@ from collections.abc import Iterable
 
 from .fitting import LogLogFit
 
-__all__ = ["QUESTION_VERDICTS", "SANITY_VERDICTS", "VERDICTS", "VERDICTS_BY_KIND", "all_within",
-           "as_sanity", "exponent_at_most", "exponent_matches", "worst"]
+__all__ = ["ALL_VERDICTS", "QUESTION_VERDICTS", "SANITY_VERDICTS", "VERDICTS", "VERDICTS_BY_KIND",
+           "all_within", "as_sanity", "exponent_at_most", "exponent_matches", "worst"]
 
 VERDICTS = ("holds", "holds-with-caveat", "fails", "inconclusive", "untestable")
 SANITY_VERDICTS = ("consistent", "inconsistent", "inconclusive")
 QUESTION_VERDICTS = ("answer", "inconclusive")
+#: every verdict word, in a stable order (the legend's)
+ALL_VERDICTS = tuple(dict.fromkeys([*VERDICTS, *SANITY_VERDICTS, *QUESTION_VERDICTS]))
 #: the verdict words each kind of ledger entry may carry
 VERDICTS_BY_KIND = {"claim": VERDICTS, "sanity": SANITY_VERDICTS, "question": QUESTION_VERDICTS}
 

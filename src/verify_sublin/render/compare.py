@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 
-__all__ = ["compare_table", "load_verdicts", "summary_lines", "verdict_set"]
+__all__ = ["compare_table", "load_verdicts", "profile_of", "summary_lines", "verdict_set"]
 
 
 def verdict_set(results, profile: str, backend: str, store: str = "") -> dict:
@@ -26,7 +26,7 @@ def verdict_set(results, profile: str, backend: str, store: str = "") -> dict:
                           "measured": v.measured} for v, _ in results]}
 
 
-def _profile_of(store) -> str:
+def profile_of(store) -> str:
     counts = Counter(r["profile"] for r in store.runs())
     if not counts:
         raise InputError("store", str(store.path), "a results store holding runs")
@@ -38,8 +38,8 @@ def load_verdicts(path: str | Path, profile: str | None = None,
     """The verdict set of a report directory (its verdicts.json, else its
     results.sqlite) or of a results store file; `profile` defaults to the report's, or
     to the store's most frequent one."""
-    from ..bench.runner import evaluate
     from ..bench.store import ResultStore
+    from ..ledger.evaluate import evaluate
 
     path = Path(path)
     if path.is_dir():
@@ -52,7 +52,7 @@ def load_verdicts(path: str | Path, profile: str | None = None,
     if not path.is_file():
         raise InputError("store", str(path), "a report directory or a results database")
     store = ResultStore(path, readonly=True)
-    profile = profile or _profile_of(store)
+    profile = profile or profile_of(store)
     results = evaluate(None, store, profile, backend)
     return verdict_set(results, profile, backend, str(path))
 

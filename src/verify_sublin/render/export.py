@@ -57,7 +57,7 @@ def _leaves(obj: Any, prefix: str = "") -> Iterator[tuple[str, int | None, Any]]
 
 
 def _claims_by_key(store) -> dict[str, list[str]]:
-    from ..bench.runner import plan
+    from ..ledger.plan import plan
 
     out: dict[str, list[str]] = {}
     for profile, backend in {(r["profile"], r["backend"]) for r in store.runs()}:
@@ -93,8 +93,9 @@ def measurement_rows(store) -> Iterator[dict]:
 
 def verdict_rows(store) -> list[dict]:
     """The verdicts of every (profile, backend) the store holds runs for."""
-    from ..bench.runner import evaluate
-    from ..ledger.ledger import CLAIMS, PROFILES
+    from ..ledger.entry import PROFILES
+    from ..ledger.evaluate import evaluate
+    from ..ledger.registry import ENTRIES
 
     rows = []
     pairs = sorted({(r["profile"], r["backend"]) for r in store.runs()})
@@ -103,7 +104,7 @@ def verdict_rows(store) -> list[dict]:
             continue
         for v, _ in evaluate(None, store, profile, backend):
             rows.append({"profile": profile, "backend": backend, "claim": v.claim_id,
-                         "paper": CLAIMS[v.claim_id].paper, "verdict": v.verdict,
+                         "paper": ENTRIES[v.claim_id].paper, "verdict": v.verdict,
                          "claimed": v.claimed, "measured": v.measured,
                          "runs": ";".join(str(i) for i in v.runs),
                          "figures": json.dumps(v.figures, sort_keys=True, default=str)})
