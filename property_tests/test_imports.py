@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("core", "core.errors", "core.kernels", "core.kernels.*", "core.adapters",
      "ledger.ledger"),                                                   # pure helpers
     ("core.memory", "core.backend", "bench", "bench.store", "bench.executors"),  # infrastructure
-    ("core.data", "core.firesets", "bench.provenance", "ledger.fitting"),
+    ("core.data", "core.firesets", "bench.provenance", "bench.fingerprint", "ledger.fitting"),
     ("core.model", "core.deep", "core.ntk", "core.realdata", "core.sketch", "core.solvers",
      "core.tree", "bench.reproduce", "ledger.rules", "core.halfspace", "core.bitgram"),
     ("core.trainers", "core.trainers.*"),                               # training methods
