@@ -24,18 +24,21 @@ PACKAGE = ROOT.name
 #: Layers, lowest first. A module name (relative to the package) matches an entry
 #: exactly, or an entry ending in "*" as a prefix.
 LAYERS: list[tuple[str, ...]] = [
-    ("core", "core.errors", "core.kernels", "core.kernels.*", "core.adapters",
-     "ledger.ledger"),                                                   # pure helpers
-    ("core.memory", "core.backend", "bench", "bench.store", "bench.executors"),  # infrastructure
-    ("core.data", "core.firesets", "bench.provenance", "bench.fingerprint", "ledger.fitting"),
+    # core/: the algorithms and data structures (no store, no files, no printing)
+    ("core.errors", "core.kernels", "core.kernels.*", "core.adapters"),
+    ("core", "core.memory", "core.backend"),
+    ("core.data", "core.firesets"),
     ("core.model", "core.deep", "core.ntk", "core.realdata", "core.sketch", "core.solvers",
-     "core.tree", "bench.reproduce", "ledger.rules", "core.halfspace", "core.bitgram"),
-    ("core.trainers", "core.trainers.*"),                               # training methods
-    ("bench.speed", "bench.speed_deep"),                                 # measurements
-    ("ledger", "ledger.*", "bench.experiments", "bench.experiments.*",
-     "bench.runner"),                                                    # experiments, claims
-    ("render", "render.*", "plugins"),                                   # reading the store
-    ("", "cli", "cli.*"),                                                # the public surface
+     "core.tree", "core.halfspace", "core.bitgram"),
+    ("core.trainers", "core.trainers.*"),
+    # bench/: experiments, timing, runner, store, provenance (measures, never decides)
+    ("bench", "bench.*"),
+    # ledger/: entries, rules, fits, the toolkit, evaluation (judges, never measures)
+    ("ledger", "ledger.*"),
+    # render/: the report, figures, export, compare (renders, never evaluates)
+    ("render", "render.*"),
+    # the public surface
+    ("", "api", "plugins", "cli", "cli.*"),
 ]
 
 
