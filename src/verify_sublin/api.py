@@ -44,8 +44,9 @@ def _previous_verdicts(out: Path, store_path: Path, profile: str, backend: str) 
         data = json.loads((out / "verdicts.json").read_text())
     except (OSError, ValueError):
         return None
+    stored = data.get("store")
     same = (data.get("profile") == profile and data.get("backend") == backend
-            and data.get("store") in (None, str(store_path.resolve())))
+            and (stored is None or (out / stored).resolve() == store_path.resolve()))
     return data if same else None
 
 

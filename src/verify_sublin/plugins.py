@@ -1,21 +1,24 @@
-"""Plugins: training methods, experiments and claims added without editing the package.
+"""Plugins: training methods, experiments and ledger entries added without editing the
+package.
 
-A plugin is a Python module that, when imported, registers what it adds:
+A plugin is a Python module that declares what it adds, as module-level lists:
 
-* a training method: a `Trainer` subclass put in `verify_sublin.core.trainers.METHODS`
-  under its `method` name (then `make_trainer`, the trainer contract tests and the
-  `demo` command know it);
-* an experiment: a function decorated with
-  `verify_sublin.bench.experiments.register(name)`;
-* a claim: `verify_sublin.ledger.ledger.register_claim(Claim(...))` (then `run`,
-  `report`, `export` and `compare` include it).
+* ``METHODS = [MyTrainer, ...]``: `Trainer` subclasses, known to `make_trainer` (and to
+  the trainer contract tests and the `demo` command) under their `method` name;
+* ``EXPERIMENTS = [Experiment("name", fn, result=None, timing=False), ...]``
+  (`verify_sublin.bench.experiments.Experiment`);
+* ``ENTRIES = [Entry(...), ...]`` (`verify_sublin.ledger.toolkit.Entry`: then `run`,
+  `report`, `export` and `compare` include them).
 
-Plugins are found in two ways: installed packages that declare entry points in the
-groups ``verify_sublin.methods`` or ``verify_sublin.claims`` (the entry point names a
-module, or a callable that is called once with no arguments), and files given with the
-command line option ``--plugin path/to/module.py``. With ``--jobs N`` each worker
-process loads the same plugins as it starts, so plugin experiments run there too
-(a ``--scheduler`` cluster's workers must have them installed as entry points).
+`examples/plugin_gd_half.py` is a complete one. Plugins are found in two ways: installed
+packages that declare entry points in the groups ``verify_sublin.methods`` or
+``verify_sublin.claims`` (the entry point names a module, whose lists are read, or a
+callable that is called once with no arguments), and files given with the command line
+option ``--plugin path/to/module.py``. With ``--jobs N`` each worker process loads the
+same plugins as it starts, so plugin experiments run there too (a ``--scheduler``
+cluster's workers must have them installed as entry points). Modules written before the
+lists existed, which register through `register_claim`, `experiments.register` or by
+assigning into `METHODS`, keep working (register_claim warns with the replacement).
 Cost: one import per plugin and process.
 """
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 from .core.errors import InputError
 
-__all__ = ["ENTRY_POINT_GROUPS", "load_entry_points", "load_plugin_file", "load_plugins"]
+__all__ = ["ENTRY_POINT_GROUPS", "declare", "load_entry_points", "load_plugin_file", "load_plugins"]
 
 ENTRY_POINT_GROUPS = ("verify_sublin.methods", "verify_sublin.claims")
 
@@ -55,8 +58,25 @@ def load_plugin_file(path: str | Path):
         del sys.modules[name]
         raise InputError("--plugin", f"{path} ({type(exc).__name__}: {exc})",
                          "a module that imports cleanly") from exc
+    declare(module)
     _LOADED[key] = module
     return module
+
+
+def declare(module) -> None:
+    """Register what `module` declares in its lists METHODS, EXPERIMENTS and ENTRIES."""
+    from .bench.experiments import add_experiments
+    from .core.trainers import METHODS
+    from .ledger.registry import add_entries
+
+    for cls in getattr(module, "METHODS", ()):
+        have = METHODS.get(cls.method)
+        if have is not None and have is not cls:
+            raise InputError("METHODS", f"{cls.method!r} of {module.__name__}",
+                             "a method name not taken by another trainer")
+        METHODS[cls.method] = cls
+    add_experiments(getattr(module, "EXPERIMENTS", ()))
+    add_entries(getattr(module, "ENTRIES", ()))
 
 
 def load_entry_points(groups=ENTRY_POINT_GROUPS) -> list[str]:
@@ -69,6 +89,8 @@ def load_entry_points(groups=ENTRY_POINT_GROUPS) -> list[str]:
             obj = ep.load()
             if callable(obj) and not isinstance(obj, type):
                 obj()
+            else:
+                declare(obj)
             _LOADED[f"ep:{group}:{ep.name}"] = obj
             names.append(ep.name)
     return names
