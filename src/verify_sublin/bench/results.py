@@ -51,7 +51,7 @@ __all__ = [
     "FailureRow", "FireSetsInit", "FitSummary", "HsrCost", "ImplicitBias", "KrrCompare",
     "LambdaRow", "MergeRow", "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result",
     "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow", "StepCounts", "StepSpeed",
-    "TimeToEps", "Training", "TreeCheck", "TreeCost", "Tried", "WidthSearch", "WidthTrial",
+    "TheoremWidth", "TimeToEps", "Training", "TreeCheck", "TreeCost", "Tried", "WidthSearch", "WidthTrial",
     "absent_if_none", "measured_fields", "memory", "timed",
 ]
 
@@ -343,6 +343,14 @@ class NtkLambda(Result):
     rows: tuple[LambdaRow, ...]
     separation: float
     n: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TheoremWidth(Result):
+    """``theorem_width``: the width the convergence theorem asks for, as log2 m."""
+
+    log2m: float                  #: inf if no width up to 2^k_max satisfies it
+    lam: float = field(metadata={"key": "lambda"})   #: lambda_min at the last k tried
 
 
 @dataclass(frozen=True, kw_only=True)

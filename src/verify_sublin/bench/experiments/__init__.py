@@ -31,7 +31,7 @@ from .. import results as R
 from ..results import Result
 from .common import clustered_sphere
 from .deep import deep_merge, deep_step_speed, deep_training
-from .kernel import duplicate_inputs, krr_compare, ntk_lambda
+from .kernel import duplicate_inputs, krr_compare, ntk_lambda, theorem_width
 from .sketch import sketch_conditioning, sketch_failure
 from .sparsity import fire_sets_init, refresh_drift, step_counts, training, training_timed
 from .timed import exact_vs_sketch, step_speed, time_to_eps_run
@@ -93,6 +93,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("time_to_eps", time_to_eps_run, R.TimeToEps, timing=True),
     Experiment("exact_vs_sketch", exact_vs_sketch, R.ExactVsSketch, timing=True),
     Experiment("ntk_lambda", ntk_lambda, R.NtkLambda),
+    Experiment("theorem_width", theorem_width, R.TheoremWidth),
     Experiment("krr_compare", krr_compare, R.KrrCompare),
     Experiment("duplicate_inputs", duplicate_inputs, R.DuplicateInputs),
     Experiment("sketch_conditioning", sketch_conditioning, R.SketchConditioning),

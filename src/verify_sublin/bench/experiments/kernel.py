@@ -1,5 +1,6 @@
-"""Experiments on the kernel: lambda_min of the exact shifted NTK, Gauss-Newton against
-kernel regression and the second layer, and what two identical inputs do."""
+"""Experiments on the kernel: lambda_min of the exact shifted NTK, the width the
+convergence theorem asks for, Gauss-Newton against kernel regression and the second
+layer, and what two identical inputs do."""
 
 from __future__ import annotations
 
@@ -27,6 +28,30 @@ def ntk_lambda(p: dict, seed: int) -> dict:
         lo, hi = lambda_bounds(X, float(b))
         rows.append({"b": float(b), "lambda": lam, "lower": lo, "upper": hi})
     return {"rows": rows, "separation": separation(X), "n": X.shape[0]}
+
+
+def theorem_width(p: dict, seed: int) -> dict:
+    """log2 of the smallest width m = 2^k with m >= max(lambda^-4 n^4, lambda^-2 n^2 d
+    log(16 n / rho)), lambda = lambda_min of the exact shifted NTK of the run's inputs at
+    b = sqrt(c ln m) (which itself depends on m); inf if lambda_min <= 0 first or no
+    k <= k_max satisfies it. Also the lambda_min at the last k tried.
+
+    Parameters: dataset, n, d, c, rho, k_max (default 4000).
+    Cost: O(n^2 d + n^3) per k tried (one exact NTK and its smallest eigenvalue)."""
+    X, _, _, _ = _data(p, seed)
+    n, d = X.shape
+    c, rho = float(p["c"]), float(p["rho"])
+    lam = math.nan
+    for k in range(1, int(p.get("k_max", 4000)) + 1):
+        b = math.sqrt(c * k * math.log(2))
+        lam = lambda_min(X, b)
+        if lam <= 0:
+            break
+        need = max(4 * math.log2(n) - 4 * math.log2(lam),
+                   2 * math.log2(n) - 2 * math.log2(lam) + math.log2(d * math.log(16 * n / rho)))
+        if k >= need:
+            return {"log2m": float(k), "lambda": lam}
+    return {"log2m": math.inf, "lambda": lam}
 
 
 def krr_compare(p: dict, seed: int) -> dict:
