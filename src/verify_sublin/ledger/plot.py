@@ -48,6 +48,8 @@ class Series:
     yerr : (lower, upper) error lengths for "errorbar"
     width : bar width for "bar"
     linewidth : float or None
+    markersize : float or None
+        Marker size of a line or error bar (None: matplotlib's default).
     """
 
     x: Sequence[float]
@@ -60,6 +62,7 @@ class Series:
     yerr: tuple[Sequence[float], Sequence[float]] | None = None
     width: float | None = None
     linewidth: float | None = None
+    markersize: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "x", _floats(self.x))
@@ -128,6 +131,7 @@ class Panel:
     xscale: str = "linear"
     yscale: str = "linear"
     title: str | None = None
+    title_size: float = 8               #: the title's font size (points)
     hlines: Sequence[HLine] = ()
     texts: Sequence[Text] = ()
     ylim: tuple[float | None, float | None] | None = None

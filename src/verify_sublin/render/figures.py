@@ -69,6 +69,8 @@ def _panel(fig, ax, panel: Panel) -> None:
         kw = {"label": s.label, "color": s.color, "alpha": s.alpha}
         if s.linewidth is not None:
             kw["lw"] = s.linewidth
+        if s.markersize is not None:
+            kw["markersize"] = s.markersize
         if s.kind == "bar":
             ax.bar(s.x, s.y, s.width if s.width is not None else 0.8, **kw)
         elif s.kind == "errorbar":
@@ -87,7 +89,7 @@ def _panel(fig, ax, panel: Panel) -> None:
     if panel.ylim is not None:
         ax.set_ylim(*panel.ylim)
     if panel.title:
-        ax.set_title(panel.title, fontsize=8)
+        ax.set_title(panel.title, fontsize=panel.title_size)
     if panel.xlabel:
         ax.set_xlabel(panel.xlabel)
     if panel.ylabel:

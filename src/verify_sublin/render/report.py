@@ -30,7 +30,6 @@ import datetime as _dt
 import hashlib
 import html
 import json
-import math
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -48,12 +47,11 @@ from ..bench.store import ResultStore
 from ..ledger.catalog import REFERENCES
 from ..ledger.entry import KINDS, Table
 from ..ledger.evaluate import evaluate
-from ..ledger.fitting import loglog_fit
 from ..ledger.plot import Plot
 from ..ledger.registry import ENTRIES as CLAIMS
 from ..ledger.registry import resolve as resolve_claims
+from ..ledger.views import summary_views
 from .figures import FigureCache
-from .figures import legend_outside as _legend_outside
 
 __all__ = ["PAPERS", "VERDICT_STYLES", "anchor", "reference_verdicts", "render_report"]
 
@@ -91,12 +89,6 @@ So the verdicts test the claims' *mechanisms and trends at practical widths*:
 never the theorems in their own regime. Exponents are local slopes over the sizes run;
 an asymptotic exponent is compared with the finite-size prediction where one exists. A
 quick-profile report uses small sizes and its verdicts are indicative only."""
-
-#: a fitted slope is printed only from at least this many sizes
-MIN_SIZES_FOR_SLOPE = 3
-#: at most this many series share one axes of a summary figure
-MAX_SERIES_PER_AXES = 8
-
 
 # ------------------------------------------------------------------ text
 def anchor(text: str) -> str:
@@ -174,124 +166,9 @@ def _verdict_word(cell: str) -> str | None:
 
 
 # ------------------------------------------------------------------ figures
-_COLOURS = [matplotlib.colormaps["tab20"](i) for i in (0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                                        1, 3, 5, 7, 9, 11, 13, 15, 17, 19)]
-_MARKERS = "osv^D<>ph*"
-
-
-def _family(name: str) -> str:
-    """The method family of a summary series (one axes per family)."""
-    low = name.lower()
-    if "sublinear" in low:
-        return "sublinear Gauss-Newton"
-    if "sketch" in low:
-        return "sketched Gauss-Newton"
-    if low.startswith("gd") or "first-order" in low or "adam" in low or "sgd" in low:
-        return "first-order"
-    return "dense Gauss-Newton"
-
-
-def _slope_label(xs, ys) -> str:
-    """'slope 0.81' from at least MIN_SIZES_FOR_SLOPE sizes, else 'slope n/a'."""
-    if len(set(xs)) < MIN_SIZES_FOR_SLOPE:
-        return "slope n/a"
-    return f"slope {loglog_fit(xs, ys).exponent:.2f}"
-
-
-def _cost_figure(speed, timed) -> tuple | None:
-    series: dict[str, list] = defaultdict(list)
-    for r in speed:
-        p = r["params"]
-        if p.get("c") not in (0.4, None):
-            continue
-        name = p.get("variant") or p["method"]
-        series[f"{name} (n={p['n']}, d={p['d']})"].append((p["m"], r["result"]["median"]))
-    for r in timed:
-        p, res = r["params"], r["result"]
-        if res["seconds"]:
-            series[f"{p['label']} (n={p['n']}, d={p['d']})"].append(
-                (p["m"], float(np.median(res["seconds"]))))
-    drawn = {}
-    for name, pts in series.items():
-        by_m: dict[int, list] = defaultdict(list)
-        for m, t in pts:
-            by_m[m].append(t)
-        if len(by_m) >= 2:
-            ms = sorted(by_m)
-            drawn[name] = (ms, [float(np.median(by_m[m])) for m in ms])
-    if not drawn:
-        return None
-    groups: dict[str, list[str]] = defaultdict(list)
-    for name in sorted(drawn):
-        groups[_family(name)].append(name)
-    panels = []                       # (title, names), at most MAX_SERIES_PER_AXES each
-    for fam in sorted(groups):
-        names = groups[fam]
-        chunks = math.ceil(len(names) / MAX_SERIES_PER_AXES)
-        for k in range(chunks):
-            part = names[k * MAX_SERIES_PER_AXES:(k + 1) * MAX_SERIES_PER_AXES]
-            panels.append((fam + (f" ({k + 1}/{chunks})" if chunks > 1 else ""), part))
-    # one column: each legend sits to the right of its panel, away from the data
-    fig = plt.figure(figsize=(8, 3.0 * len(panels)))
-    k = 0
-    for i, (title, names) in enumerate(panels):
-        ax = fig.add_subplot(len(panels), 1, i + 1)
-        for name in names:
-            ms, ts = drawn[name]
-            ax.plot(ms, ts, color=_COLOURS[k % len(_COLOURS)], marker=_MARKERS[k % len(_MARKERS)],
-                    linestyle="-", markersize=4, label=f"{name}: {_slope_label(ms, ts)}")
-            k += 1
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("width m")
-        ax.set_ylabel("seconds per step (median)")
-        ax.grid(True, which="both", alpha=0.3)
-        _legend_outside(ax)
-    return fig, ("Cost per iteration against m, one panel per method family (c = 0.4), "
-                 f"log-log; slopes are fitted from at least {MIN_SIZES_FOR_SLOPE} widths "
-                 "(n/a otherwise).")
-
-
-def _residual_figure(timed) -> tuple:
-    mmax = max(r["params"]["m"] for r in timed)
-    fig = plt.figure(figsize=(8, 7))
-    ax1, ax2 = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
-    labels = sorted({r["params"]["label"] for r in timed})
-    colour = {lab: _COLOURS[i % len(_COLOURS)] for i, lab in enumerate(labels)}
-    tte: dict[str, list] = defaultdict(list)
-    seen = set()
-    for r in sorted(timed, key=lambda r: (r["params"]["label"], r["params"]["n"])):
-        p, res = r["params"], r["result"]
-        rel = np.array(res["residual"]) / res["residual0"]
-        if p["m"] == mmax and len(rel):
-            label = p["label"] if p["label"] not in seen else f"{p['label']} (n={p['n']})"
-            seen.add(p["label"])
-            ax1.semilogy(np.arange(1, len(rel) + 1), rel, "-", color=colour[p["label"]],
-                         label=label)
-        cum = np.cumsum(res["seconds"])
-        hit = np.flatnonzero(rel <= p["tol"])
-        if hit.size:
-            tte[p["label"]].append((p["m"], float(cum[hit[0]])))
-    ax1.set_xscale("log")
-    ax1.set_xlabel("iteration")
-    ax1.set_ylabel("||f - y|| / ||f_0 - y||")
-    ax1.set_title(f"m = {_pow2_or_number(mmax)}", fontsize=8)
-    _legend_outside(ax1)
-    for name, pts in sorted(tte.items()):
-        pts.sort()
-        ax2.loglog([x[0] for x in pts], [x[1] for x in pts], "o-", color=colour[name],
-                   label=name)
-    ax2.set_xscale("log", base=2)
-    ax2.set_xlabel("width m")
-    ax2.set_ylabel("seconds to 1e-4 of the initial residual")
-    _legend_outside(ax2)
-    return fig, ("Residual against iteration for every method at the largest m, and "
-                 "time-to-eps against m (methods that never reached eps are absent).")
-
-
 class _FigureCache(FigureCache):
-    """The figures' cache, with keys for the figures this module draws itself."""
+    """The figures' cache, with keys for the figures of legacy claims (drawn by their own
+    plot functions)."""
 
     @staticmethod
     def key(*parts) -> str:
@@ -314,10 +191,6 @@ def _code_key() -> str:
 _CODE_KEY = _code_key()
 
 
-def _row_key(rows) -> list:
-    return sorted((r["id"], r["key"], r["status"], r["finished"]) for r in rows)
-
-
 def _summary_rows(store: ResultStore, profile: str, backend: str) -> list:
     """The finished runs of one profile and backend: what the summary figures draw (a
     figure never mixes backends, as the claims' own sections do not)."""
@@ -327,26 +200,11 @@ def _summary_rows(store: ResultStore, profile: str, backend: str) -> list:
 
 def _summary_figures(store: ResultStore, profile: str, backend: str, cache: _FigureCache
                      ) -> list[tuple[str, str]]:
-    """Figures across claims: cost per iteration against m per method family, residual
-    against iteration for every method, time-to-eps against m (runs of `backend`)."""
-    figs = []
-    rows = _summary_rows(store, profile, backend)
-    speed = [r for r in rows if r["experiment"] == "step_speed"]
-    timed = [r for r in rows if r["experiment"] == "training_timed"]
-    if speed or timed:
-        name = "fig_cost_per_iteration.png"
-        key = cache.key(name, _row_key(speed + timed))
-        hit = cache.get(name, key)
-        if hit is None:
-            made = _cost_figure(speed, timed)
-            hit = cache.put(name, key, *made) if made else None
-        if hit:
-            figs.append(hit)
-    if timed:
-        name = "fig_residual_and_time_to_eps.png"
-        key = cache.key(name, _row_key(timed))
-        figs.append(cache.get(name, key) or cache.put(name, key, *_residual_figure(timed)))
-    return figs
+    """Figures across claims (`ledger.views`): cost per iteration against m per method
+    family, residual against iteration for every method, time-to-eps against m (runs of
+    `backend`)."""
+    return [cache.plot(name, plot)
+            for name, plot in summary_views(_summary_rows(store, profile, backend))]
 
 
 def _claim_figure(verdict, profile: str, cache: _FigureCache) -> tuple[str, str] | None:
