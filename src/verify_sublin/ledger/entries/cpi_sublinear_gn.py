@@ -43,7 +43,7 @@ SIZES = Sizes(
     base=((2**9, 8, 8), (2**12, 32, 16), (2**16, 64, 32), SAME),
     #: timed steps per run
     steps=(2, 3, 5, SAME),
-    #: the n of the counted paths m = n^k, by k
+    #: the n of the counted paths m = n^k, by k (the papers assume m = poly(n))
     paths=({3: [4, 6, 8], 4: [3, 4, 5]}, {3: [4, 8, 16, 32], 4: [4, 6, 8, 12, 16]},
            {3: [4, 8, 16, 32, 64], 4: [4, 8, 12, 16, 24, 32]}, SAME),
 )

@@ -22,7 +22,7 @@ from ..plot import Plot, Series, Text
 from ..rules import exponent_at_most, worst
 from .base import color, loglog
 
-__all__ = ["COUNT_SEEDS", "CPI_EXPONENT_TOL", "CPI_RULE", "PATH_POWERS", "AxisFit", "CpiValues",
+__all__ = ["COUNT_SEEDS", "CPI_EXPONENT_TOL", "CPI_RULE", "AxisFit", "CpiValues",
            "axis_verdict", "count_runs", "cpi_decide", "cpi_plot", "cpi_shown", "cpi_values",
            "on_axis", "speed_runs"]
 
@@ -30,8 +30,6 @@ __all__ = ["COUNT_SEEDS", "CPI_EXPONENT_TOL", "CPI_RULE", "PATH_POWERS", "AxisFi
 CPI_EXPONENT_TOL = 0.1
 #: seeds of the counted steps (steps 1-3 from initialisation, before convergence)
 COUNT_SEEDS = (8, 9, 10)
-#: the powers k of the paths m = n^k (the papers assume m = poly(n))
-PATH_POWERS = (3, 4)
 
 #: the rule of both entries, as applied
 CPI_RULE = (
@@ -108,9 +106,11 @@ class CpiValues:
 
 
 def cpi_values(results) -> CpiValues:
-    """The fits of a cost-per-iteration entry (timed runs stand in for counted ones
-    when there are none) and the curves of its figure (every run on an axis)."""
+    """The fits of a cost-per-iteration entry along m, n, d and the paths m = n^k of its
+    sizes (timed runs stand in for counted ones when there are none), and the curves of
+    its figure (every run on an axis)."""
     base = dict(zip("mnd", results.sizes.base))
+    paths = getattr(results.sizes, "paths", {})
     timed = results.of("step_speed")
     counted = results.of("step_counts") or timed
     cs = sorted({r.params["c"] for r in results})
@@ -118,7 +118,7 @@ def cpi_values(results) -> CpiValues:
     for c in cs:
         axes = [(axis, axis, lambda r, axis=axis: on_axis(r.params, axis, base)) for axis in "mnd"]
         axes += [(f"n along m=n^{k}", "n", lambda r, k=k: r.params.get("path") == f"m=n^{k}")
-                 for k in PATH_POWERS]
+                 for k in paths]
         for label, axis, member in axes:
             rows = [r for r in counted if member(r) and r.params["c"] == c]
             if len({r.params[axis] for r in rows}) < 2:
