@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["RunOutcome", "render", "run"]
+__all__ = ["RunOutcome", "render", "run", "write"]
 
 
 @dataclass
@@ -55,7 +55,8 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
         recompute: bool = False, jobs: int = 1, scheduler: str | None = None,
         backend: str = "numpy", plugins: Sequence[str] = (),
         progress: Callable[[dict], None] | None = None,
-        log: Callable[[str], None] | None = None) -> RunOutcome:
+        log: Callable[[str], None] | None = None,
+        reference: str | Path | None = "reports/full") -> RunOutcome:
     """Check the entries at `profile` and write the report into `out`.
 
     Parameters
@@ -70,6 +71,8 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
     plugins : plugin files the workers load (this process has loaded them already)
     progress : called with a dict per run event (see `bench.runner.execute`)
     log : called with one line when the sweep starts
+    reference : a report folder whose (full-profile) verdicts a tiny or quick report is
+        shown beside; None or a missing folder: none
 
     Cost: the runs the store lacks (seconds to hours: see the profiles in README), plus
     one evaluation and rendering (seconds).
@@ -80,7 +83,6 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
     from .core.backend import resolve_backend
     from .ledger.plan import plan
     from .plugins import load_plugins
-    from .render.report import render_report
 
     backend = resolve_backend(backend).name      # InputError says why CuPy is unusable
     out = Path(out)
@@ -100,7 +102,7 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
         counts = execute(planned, results, profile, backend=backend, recompute=recompute,
                          progress=progress, executor=executor)
     previous = _previous_verdicts(out, store_path, profile, backend)
-    md, page = render_report(results, out, profile, entries, backend=backend)
+    md, page = write(results, out, profile, entries, backend, reference)
     current = json.loads((out / "verdicts.json").read_text())
     return RunOutcome(counts, md, page, current, previous, time.perf_counter() - t0,
                       results.path, len(planned), {"malformed": dict(results.malformed)})
@@ -111,15 +113,26 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+def write(store, out: str | Path, profile: str, entries: Sequence[str] | None = None,
+          backend: str = "numpy", reference: str | Path | None = None) -> tuple[Path, Path]:
+    """Evaluate `store` (an open `ResultStore`) and write its report into `out`."""
+    from .ledger.outcome import assemble
+    from .render.report import write_report
+
+    if reference is not None and not Path(reference).is_dir():
+        reference = None
+    return write_report(assemble(store, profile, entries, backend, reference), out)
+
+
 def render(store: str | Path, out: str | Path, profile: str | None = None,
-           entries: Sequence[str] | None = None, backend: str = "numpy") -> tuple[Path, Path]:
+           entries: Sequence[str] | None = None, backend: str = "numpy",
+           reference: str | Path | None = "reports/full") -> tuple[Path, Path]:
     """Write the report of `store` into `out`, recomputing nothing; `profile` defaults to
     the store's (the profile most of its runs were made at). Cost: one evaluation and
     the figures whose runs changed."""
     from .bench.store import ResultStore
     from .render.compare import profile_of
-    from .render.report import render_report
 
     results = ResultStore(store, readonly=True)
     profile = profile or profile_of(results)
-    return render_report(results, out, profile, entries, backend=backend)
+    return write(results, out, profile, entries, backend, reference)

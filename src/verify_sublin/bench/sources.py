@@ -32,6 +32,7 @@ PLUMBING: tuple[str, ...] = (
     "bench/store.py", "bench/runner.py", "bench/provenance.py", "bench/fingerprint.py",
     "bench/sources.py", "bench/definitions.py",
     "bench/reproduce.py", "bench/executors.py", "bench/spec.py", "bench/results.py",
+    "bench/schema.py",
     "bench/experiments/__init__.py",
     # flat layout (the renderer-only list of its time, the store, runner and executors)
     "report.py", "provenance.py", "compare.py", "export.py", "cli.py",

@@ -14,19 +14,19 @@ OPTIONS = [
 ]
 
 
-def _value(v) -> str:
-    """A size as the report writes it: 2^k for powers of two, ranges for long lists.
+def _value(v, pow2: bool = False) -> str:
+    """A size as the report writes it: widths (`pow2`) as 2^k, ranges for long lists.
 
-    >>> _value([2**10, 2**12, 2**14, 2**16]), _value((64, 32)), _value(0.4)
+    >>> _value([2**10, 2**12, 2**14, 2**16], pow2=True), _value((64, 32)), _value(0.4)
     ('2^10..2^16 (4 values)', '64, 32', '0.4')
     """
     if isinstance(v, (list, tuple)):
         if len(v) > 3 and all(isinstance(x, (int, float)) for x in v):
-            return f"{_value(v[0])}..{_value(v[-1])} ({len(v)} values)"
-        return ", ".join(_value(x) for x in v)
+            return f"{_value(v[0], pow2)}..{_value(v[-1], pow2)} ({len(v)} values)"
+        return ", ".join(_value(x, pow2) for x in v)
     if isinstance(v, dict):
-        return "; ".join(f"{k}: {_value(x)}" for k, x in v.items())
-    if isinstance(v, int) and not isinstance(v, bool) and v >= 16 and v & (v - 1) == 0:
+        return "; ".join(f"{k}: {_value(x, pow2)}" for k, x in v.items())
+    if pow2 and isinstance(v, int) and not isinstance(v, bool) and v >= 16 and v & (v - 1) == 0:
         return f"2^{v.bit_length() - 1}"
     return f"{v:g}" if isinstance(v, float) else str(v)
 
@@ -38,7 +38,8 @@ def sizes_table(entry) -> str:
     sizes = getattr(entry, "sizes", None)
     if sizes is None or not sizes.rows:
         return "  (no sizes declared)"
-    rows = [[name, *(_value(v) for v in values)] for name, values in sizes.rows.items()]
+    rows = [[name, *(_value(v, name.startswith("m")) for v in values)]
+            for name, values in sizes.rows.items()]
     return tabulate(rows, headers=["size", *sizes.profiles], tablefmt="simple")
 
 

@@ -17,7 +17,6 @@ _EXPORTS = {
     "VERDICTS": "rules", "ALL_VERDICTS": "rules",
     "evaluate": "evaluate", "records_for": "evaluate", "plan": "plan",
     "Claim": "legacy",
-    "CLAIMS": "ledger",
 }
 
 

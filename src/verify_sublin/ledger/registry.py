@@ -16,20 +16,8 @@ __all__ = ["ENTRIES", "add_entries", "register_claim", "resolve"]
 
 
 def _builtin() -> dict:
-    from . import catalog, catalog_deep, catalog_practice, catalog_rq  # noqa: F401
-    from .entries import BUILTIN, ORDER
-    from .ledger import CLAIMS, PROFILE_CLAIMS
-
-    converted = {e.id: e for e in BUILTIN}
-    out = {}
-    for cid in ORDER:
-        if cid in converted:
-            out[cid] = converted[cid]
-        else:
-            large = cid in PROFILE_CLAIMS["large"]
-            out[cid] = LegacyEntry(CLAIMS[cid], ("tiny", "quick", "full", "large") if large
-                                   else ("tiny", "quick", "full"))
-    return out
+    from .entries import BUILTIN
+    return {e.id: e for e in BUILTIN}
 
 
 #: id -> entry, in report order.
