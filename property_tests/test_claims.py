@@ -1,8 +1,10 @@
 """Verdict rules on synthetic inputs (each must pass on good input and fail on bad),
-the log-log fit, and the claims ledger's structure."""
+the log-log fit, and the ledger's structure. The synthetic results are typed: each is
+built as its experiment's result type, so a fake that drifts from the schema fails."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,10 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
+from verify_sublin.bench.experiments import EXPERIMENTS, typed_result
+from verify_sublin.bench.spec import RunRecord, RunSpec, run_key
 from verify_sublin.core.model import shift_for
 from verify_sublin.core.sketch import _DEFAULT_FACTOR
-from verify_sublin.ledger import CLAIMS, KINDS, RunRecord
+from verify_sublin.ledger.entry import KINDS, PROFILES
 from verify_sublin.ledger.fitting import LogLogFit, loglog_fit
+from verify_sublin.ledger.registry import ENTRIES
 from verify_sublin.ledger.rules import (
     VERDICTS_BY_KIND,
     all_within,
@@ -34,14 +39,22 @@ REQUIRED_IDS = {
 }
 
 
-def test_ledger_has_every_required_claim_with_all_fields():
-    assert REQUIRED_IDS <= set(CLAIMS)
-    for claim in CLAIMS.values():
-        assert claim.paper and claim.statement and claim.experiment and claim.rule
-        assert claim.kind in KINDS and claim.source, claim.id
-        assert "/work" not in claim.source and ".txt" not in claim.source   # papers, not files
-        for profile in ("tiny", "quick", "full", "large"):
-            claim.runs(profile)          # sizes are defined for every profile
+def test_ledger_has_every_required_entry_with_all_fields():
+    assert REQUIRED_IDS <= set(ENTRIES)
+    for entry in ENTRIES.values():
+        assert entry.paper and entry.statement and entry.experiment and entry.rule
+        assert entry.kind in KINDS and entry.source, entry.id
+        assert "/work" not in entry.source and ".txt" not in entry.source   # papers, not files
+        assert set(entry.profiles) <= set(PROFILES) and "full" in entry.profiles, entry.id
+        for profile in entry.profiles:
+            for spec in entry.planned(profile):     # sizes are defined for every profile
+                assert spec.experiment in EXPERIMENTS, (entry.id, spec.experiment)
+
+
+def test_the_large_profile_runs_exactly_the_entries_with_a_large_column():
+    large = [e.id for e in ENTRIES.values() if "large" in e.profiles]
+    assert large == ["sparsity.init", "union.size", "cpi.sublinear_gn", "cost.end_to_end"]
+    assert all(not e.planned("large") for e in ENTRIES.values() if e.id not in large)
 
 
 # ------------------------------------------------------------ fitting
@@ -172,12 +185,15 @@ def _fake(spec, bad: bool) -> dict:
         rows = [{"kind": k, "factor": f, "s": 100, "kappa": 50.0 if bad else 3.0,
                  "iterations": 10, "estimate": 3.0, "stop": "converged"}
                 for k in p["kinds"] for f in sorted(set(p["factors"]) | {_DEFAULT_FACTOR[k]})]
-        return {"rows": rows, "kappa_unpreconditioned": 1e3, "b": 1.0}
+        return {"rows": rows, "kappa_unpreconditioned": 1e3, "b": 1.0,
+                "iterations_unpreconditioned": 40, "stop_unpreconditioned": "converged",
+                "d": p["d"]}
     if e == "width_trial":
         return {"worst_contraction": 0.1, "reached": True, "steps": 4, "success": not bad,
                 "error": None, "b": 1.0}
     if e == "refresh_drift":
-        return {"drift": 1e-6 if bad else 1e-15, "output_drift": 1e-15, "seconds": 0.1}
+        return {"drift": 1e-6 if bad else 1e-15, "output_drift": 1e-15, "seconds": 0.1,
+                "steps": 4}
     if e == "shift_sweep":
         ok = not bad or p["c"] >= 0.48
         return {"b": 1.0, "mean_fire": 10.0, "fire_fraction": 0.01, "lambda_G0": 1e-3,
@@ -197,12 +213,14 @@ def _fake(spec, bad: bool) -> dict:
     if e == "deep_step_speed":
         m = p["m"]
         sub_ops = m ** (2.0 if bad else 1.3)
+        layers = {"init_seconds": 1e-7 * m**2, "layer_sizes_mean": [m / 8] * 2,
+                  "layer_unions": [m // 2] * 2, "residuals": [0.1, 0.01]}
         rows = {"deep_dense": {"median": 1e-6 * m**2, "mean": 1e-6 * m**2,
                                "times": [1e-6 * m**2] * 3, "total_ops": float(m**2),
-                               "claimed_cost": float(m**2), "init_ops": m**2},
+                               "claimed_cost": float(m**2), "init_ops": m**2, **layers},
                 "deep_sublinear": {"median": 1e-6 * sub_ops, "mean": 1e-6 * sub_ops,
                                    "times": [1e-6 * sub_ops] * 3, "total_ops": sub_ops,
-                                   "claimed_cost": float(m**1.6), "init_ops": m**2}}
+                                   "claimed_cost": float(m**1.6), "init_ops": m**2, **layers}}
         return {"b": 1.0, "net_init": 0.1, "expected_fire_set": 10.0,
                 "ratio": m**2 / sub_ops, "ratio_ops": m**2 / sub_ops, "rows": rows}
     if e == "deep_training":
@@ -211,7 +229,9 @@ def _fake(spec, bad: bool) -> dict:
                 "residual": [0.9**k if bad else 0.1**k for k in range(1, len(contraction) + 1)],
                 "error": None}
     if e == "deep_merge":
-        return {"rows": {str(k): {"mean": 0.01 * k, "median": 0.01, "merges": 1}
+        return {"rows": {str(k): {"merge_threshold": (k - 1) * p["n"], "mean": 0.01 * k,
+                                  "median": 0.01, "merges": 1, "total_ops": 1e6,
+                                  "phases": {"tree": 0.001}}
                          for k in p["periods"]}, "best": 1}
     if e == "time_to_eps":
         # good: ggn 5 s to eps, the sublinear method 1 s; bad: the sublinear method 8 s
@@ -219,13 +239,15 @@ def _fake(spec, bad: bool) -> dict:
         total = {"ggn": 5.0, "sublinear cache": 8.0 if bad else 1.0}.get(name, 3.0)
         return {"construct": 0.5, "steps": [(total - 0.5) / 5] * 5, "T": 5, "total": total,
                 "reached": True, "residual": 1e-12, "floor": 0.4, "b": 1.0, "peak_rss": 2**30}
+    if e == "theorem_width":
+        return {"log2m": 180.0, "lambda": 1e-12}
     raise AssertionError(f"no synthetic result for {e}")
 
 
-def _records(claim, bad: bool) -> list[RunRecord]:
-    specs = claim.runs("tiny")
-    return [RunRecord(i + 1, f"k{i}", s, "done", _fake(s, bad), None, "abc", 0.1)
-            for i, s in enumerate(specs)]
+def _records(entry, bad: bool) -> list[RunRecord]:
+    return [RunRecord(i + 1, f"k{i}", s, "done",
+                      typed_result(EXPERIMENTS[s.experiment], _fake(s, bad)), None, "abc", 0.1)
+            for i, s in enumerate(entry.planned("tiny"))]
 
 
 #: claim -> (verdict on good synthetic input, verdict on bad input)
@@ -264,7 +286,7 @@ def test_claim_rule_on_synthetic_runs(claim_id):
     """Every claim's rule gives the expected verdict on input made to pass, and another
     on input made to fail (for rq.min_shift the premise is refuted when every small
     shift converges, which is the 'good' synthetic input here)."""
-    claim = CLAIMS[claim_id]
+    claim = ENTRIES[claim_id]
     want_good, want_bad = EXPECTED[claim_id]
     good = claim.evaluate(_records(claim, bad=False), "tiny")
     bad = claim.evaluate(_records(claim, bad=True), "tiny")
@@ -280,19 +302,19 @@ def test_claim_rule_on_synthetic_runs(claim_id):
 def test_plain_relu_time_gain_without_fewer_operations_is_a_caveat():
     """b = 0: a step faster in time but not in counted operations is a constant factor of
     the implementation: holds-with-caveat, not fails."""
-    records = _records(CLAIMS["rq.plain_relu"], bad=False)
+    records = _records(ENTRIES["rq.plain_relu"], bad=False)
     for r in records:
         if r.spec.experiment == "step_speed" and r.spec.params["method"] == "sublinear_gn":
-            r.result = dict(r.result, median=0.3)        # 3.3x faster, same counted work
-    verdict = CLAIMS["rq.plain_relu"].evaluate(records, "tiny")
+            r.result = dataclasses.replace(r.result, median=0.3)  # 3.3x faster, same work
+    verdict = ENTRIES["rq.plain_relu"].evaluate(records, "tiny")
     assert verdict.measured.startswith("With b = 0 half the neurons fire and Gauss-Newton "
                                        "converges; the sublinear code is faster only by a "
                                        "constant factor"), verdict.measured
 
 
-@pytest.mark.parametrize("claim_id", sorted(c for c in EXPECTED if CLAIMS[c].runs("tiny")))
+@pytest.mark.parametrize("claim_id", sorted(c for c in EXPECTED if ENTRIES[c].planned("tiny")))
 def test_failed_runs_are_reported_not_dropped(claim_id):
-    claim = CLAIMS[claim_id]
+    claim = ENTRIES[claim_id]
     records = _records(claim, bad=False)
     records[0].status, records[0].result, records[0].error = "failed", None, "Boom: test"
     verdict = claim.evaluate(records, "tiny")
@@ -302,7 +324,6 @@ def test_failed_runs_are_reported_not_dropped(claim_id):
 @settings(max_examples=5)
 @given(st.integers(0, 1000))
 def test_run_keys_are_stable_and_distinct(seed):
-    from verify_sublin.ledger import RunSpec, run_key
     a = RunSpec("training", {"m": 4, "options": {"x": 1}}, seed)
     b = RunSpec("training", {"options": {"x": 1}, "m": 4}, seed)
     assert run_key(a, "numpy", "tiny") == run_key(b, "numpy", "tiny")
@@ -314,9 +335,8 @@ def test_run_keys_are_stable_and_distinct(seed):
 def test_a_run_the_backend_cannot_make_is_recorded_as_skipped_with_the_reason(tmp_path):
     """The runner asks the method's `supports()` (the rule make_trainer applies) before
     making a run: the tree on an array-API backend is recorded, not attempted."""
-    from verify_sublin.bench.runner import PlannedRun, unsupported
+    from verify_sublin.bench.runner import PlannedRun, execute, unsupported
     from verify_sublin.bench.store import ResultStore
-    from verify_sublin.ledger import RunSpec, execute, run_key
 
     spec = RunSpec("step_speed", {"method": "sublinear_gn", "options": {"fire_sets": "tree"},
                                   "m": 256, "n": 8, "d": 4, "c": 0.4, "steps": 1,

@@ -1,6 +1,7 @@
-"""The entries of `catalog_practice`: rules on synthetic runs that must pass and runs that
-must fail, real failing configurations of the two claims, and every entry run for real
-at the tiny profile (experiment, evaluation, figure)."""
+"""The practice entries (half-space reporting over the weights, sketched against exact
+Gauss-Newton, and five questions): rules on synthetic runs that must pass and runs that
+must fail, real failing configurations of the two claims, and every entry evaluated on
+the real runs of the test session's tiny store (evaluation, figure)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import matplotlib
 import numpy as np
 import pytest
 
-from verify_sublin.ledger import CLAIMS, EXPERIMENTS, VERDICTS, RunRecord
-from verify_sublin.ledger.catalog_practice import QUESTION_VERDICT
-from verify_sublin.ledger.ledger import KINDS
+from verify_sublin.bench.experiments import EXPERIMENTS, typed_result
+from verify_sublin.bench.spec import RunRecord
+from verify_sublin.ledger.entry import KINDS
+from verify_sublin.ledger.plot import Plot
+from verify_sublin.ledger.registry import ENTRIES
+from verify_sublin.ledger.rules import VERDICTS_BY_KIND
 
 matplotlib.use("Agg")
 
@@ -19,29 +23,21 @@ IDS = {"hsr.weights": "claim", "sketch.vs_exact": "claim", "width.scaling": "que
        "rq.duplicate_inputs": "question", "rq.sketch_failure": "question"}
 
 
-def _run(specs) -> list[RunRecord]:
-    """Make the runs for real (in this process)."""
-    out = []
-    for i, s in enumerate(specs):
-        res = EXPERIMENTS[s.experiment].fn(dict(s.params), s.seed)
-        out.append(RunRecord(i + 1, f"k{i}", s, "done", res, None, "abc", 0.0))
-    return out
-
-
 def _fake(specs, result) -> list[RunRecord]:
-    return [RunRecord(i + 1, f"k{i}", s, "done", result(s.params), None, "abc", 0.0)
+    return [RunRecord(i + 1, f"k{i}", s, "done",
+                      typed_result(EXPERIMENTS[s.experiment], result(s.params)), None, "abc", 0.0)
             for i, s in enumerate(specs)]
 
 
 def test_every_entry_is_in_the_ledger_with_kind_source_sizes_and_budget():
     for cid, kind in IDS.items():
-        c = CLAIMS[cid]
+        c = ENTRIES[cid]
         assert c.kind == kind and kind in KINDS
-        assert c.source and c.statement and c.rule and c.plot is not None
+        assert c.source and c.statement and c.rule
         assert "Budget:" in c.experiment and "Full:" in c.experiment
         for profile in ("tiny", "quick", "full"):
-            assert c.runs(profile)
-        assert all(s.experiment in EXPERIMENTS for s in c.runs("full"))
+            assert c.planned(profile)
+        assert all(s.experiment in EXPERIMENTS for s in c.planned("full"))
 
 
 # ---------------------------------------------------------------- hsr.weights
@@ -56,8 +52,8 @@ def _hsr_result(exponent):
 
 @pytest.mark.parametrize("exponent, want", [(0.45, "holds"), (1.2, "fails"), (0.95, "inconclusive")])
 def test_hsr_rule_on_synthetic_runs(exponent, want):
-    claim = CLAIMS["hsr.weights"]
-    v = claim.evaluate(_fake(claim.runs("tiny"), _hsr_result(exponent)), "tiny")
+    claim = ENTRIES["hsr.weights"]
+    v = claim.evaluate(_fake(claim.planned("tiny"), _hsr_result(exponent)), "tiny")
     assert v.verdict == want, v.measured
 
 
@@ -74,37 +70,42 @@ def _sve_result(sketch_below_at_largest):
 
 @pytest.mark.parametrize("below, want", [(True, "holds"), (False, "fails")])
 def test_sketch_rule_on_synthetic_runs(below, want):
-    claim = CLAIMS["sketch.vs_exact"]
-    v = claim.evaluate(_fake(claim.runs("tiny"), _sve_result(below)), "tiny")
+    claim = ENTRIES["sketch.vs_exact"]
+    v = claim.evaluate(_fake(claim.planned("tiny"), _sve_result(below)), "tiny")
     assert v.verdict == want, v.measured
 
 
 # ------------------------------------------------ every entry, real, tiny profile
 @pytest.fixture(scope="module")
-def tiny_runs():
-    return {cid: _run(CLAIMS[cid].runs("tiny")) for cid in IDS}
+def tiny_runs(tiny_store):
+    from verify_sublin.ledger.evaluate import records_for
+    return {cid: records_for(cid, tiny_store, "tiny") for cid in IDS}
 
 
 @pytest.mark.parametrize("cid", sorted(IDS))
 def test_entry_evaluates_and_draws_on_real_tiny_runs(cid, tiny_runs):
-    from matplotlib.figure import Figure
+    from verify_sublin.render.figures import draw
 
-    claim = CLAIMS[cid]
-    v = claim.evaluate(tiny_runs[cid], "tiny")
-    assert v.verdict in VERDICTS and v.measured and v.rule and v.details
+    claim = ENTRIES[cid]
+    records = tiny_runs[cid]
+    assert records and all(r.ok for r in records)
+    v = claim.evaluate(records, "tiny")
+    assert v.verdict in VERDICTS_BY_KIND[claim.kind] and v.measured and v.rule and v.details
     if claim.kind == "question":
-        assert v.verdict == QUESTION_VERDICT
-    caption = claim.plot(tiny_runs[cid], Figure(), "tiny")
-    assert isinstance(caption, str) and caption
+        assert v.verdict == "answer"
+    assert isinstance(v.plot, Plot) and v.plot.caption
+    assert v.plot.series_count() + sum(p.heatmap is not None for p in v.plot.panels) > 0
+    fig = draw(v.plot)
+    assert len([ax for ax in fig.axes if ax.get_label() != "<colorbar>"]) == len(v.plot.panels)
 
 
 def test_sketch_vs_exact_real_failing_configuration(tiny_runs):
     """The tiny sizes (m = 2^10, n in {16, 32}) are a real run of unmodified code: the
     sketched step counts more operations than the exact bit-parallel Gram step."""
-    v = CLAIMS["sketch.vs_exact"].evaluate(tiny_runs["sketch.vs_exact"], "tiny")
+    v = ENTRIES["sketch.vs_exact"].evaluate(tiny_runs["sketch.vs_exact"], "tiny")
     assert v.verdict == "fails", v.measured
     rows = [r.result for r in tiny_runs["sketch.vs_exact"]]
-    assert all(r["sketch_ops"] > r["exact_ops"] for r in rows)
+    assert all(r.sketch_ops > r.exact_ops for r in rows)
 
 
 def test_duplicate_inputs_answer_matches_an_independent_least_squares_floor(tiny_runs):
@@ -113,6 +114,6 @@ def test_duplicate_inputs_answer_matches_an_independent_least_squares_floor(tiny
     for r in tiny_runs["rq.duplicate_inputs"]:
         p, res = r.spec.params, r.result
         gap = 1.0 if p["labels"] == "different" else 0.0
-        assert res["floor"] == pytest.approx(gap / np.sqrt(2))
-        assert res["residual_mu"] >= res["floor"] * (1 - 1e-9)
-        assert res["mu0_error"] and "positive definite" in res["mu0_error"]
+        assert res.floor == pytest.approx(gap / np.sqrt(2))
+        assert res.residual_mu >= res.floor * (1 - 1e-9)
+        assert res.mu0_error and "positive definite" in res.mu0_error

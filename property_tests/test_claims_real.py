@@ -60,22 +60,23 @@ import dataclasses
 import pytest
 
 from verify_sublin.bench.experiments import EXPERIMENTS
-from verify_sublin.ledger import CLAIMS, RunRecord, RunSpec
+from verify_sublin.bench.spec import RunRecord, RunSpec
+from verify_sublin.ledger.registry import ENTRIES
 
 UNTESTABLE = {"width.requirement", "lower_bound.dsws", "hsr.preprocessing"}
 
 
 def _evaluate(claim_id, specs):
     """Run each spec's experiment (unmodified code) and apply the claim's rule."""
-    records = [RunRecord(i + 1, f"k{i}", s, "done", EXPERIMENTS[s.experiment].fn(
+    records = [RunRecord(i + 1, f"k{i}", s, "done", EXPERIMENTS[s.experiment].run(
         dict(s.params), s.seed), None, "test", 0.0) for i, s in enumerate(specs)]
-    return CLAIMS[claim_id].evaluate(records, "tiny")
+    return ENTRIES[claim_id].evaluate(records, "tiny")
 
 
 def _changed(claim_id, keep=lambda s: True, **params):
     """The claim's tiny-profile runs with some experiment parameters changed."""
     return [dataclasses.replace(s, params={**s.params, **params})
-            for s in CLAIMS[claim_id].runs("tiny") if keep(s)]
+            for s in ENTRIES[claim_id].planned("tiny") if keep(s)]
 
 
 #: claim -> (runs, outcomes accepted)
@@ -93,26 +94,26 @@ REAL_FAILURES = {
     "cpi.sublinear_gn": (lambda: _changed(
         "cpi.sublinear_gn", keep=lambda s: s.params["m"] == 2**9 and s.params["d"] == 8
         and s.params["c"] == 0.4), {"fails"}),
-    "tree.benefit": (lambda: CLAIMS["tree.benefit"].runs("tiny"),
+    "tree.benefit": (lambda: ENTRIES["tree.benefit"].planned("tiny"),
                      {"fails", "holds-with-caveat"}),
     "cpi.multilayer": (lambda: _changed(
         "cpi.multilayer", keep=lambda s: s.experiment == "deep_step_speed"
         and s.params["c"] == 0.4, c=0.0), {"fails"}),
     "init.multilayer": (lambda: _changed(
         "init.multilayer", keep=lambda s: s.params["c"] == 0.4, c=0.0), {"fails"}),
-    "convergence.multilayer": (lambda: CLAIMS["convergence.multilayer"].runs("tiny"),
+    "convergence.multilayer": (lambda: ENTRIES["convergence.multilayer"].planned("tiny"),
                                {"fails"}),
     "hsr.weights": (lambda: [RunSpec("hsr_cost", {"m": m, "d": 16, "c": 0.0, "queries": 4,
                                                   "leaf_size": 8}, seed=21)
                              for m in (2**8, 2**10, 2**12)], {"fails"}),
-    "sketch.vs_exact": (lambda: CLAIMS["sketch.vs_exact"].runs("tiny"), {"fails"}),
-    "cost.end_to_end": (lambda: [s for s in CLAIMS["cost.end_to_end"].runs("tiny")
+    "sketch.vs_exact": (lambda: ENTRIES["sketch.vs_exact"].planned("tiny"), {"fails"}),
+    "cost.end_to_end": (lambda: [s for s in ENTRIES["cost.end_to_end"].planned("tiny")
                                  if s.params["c"] == 0.85], {"fails"}),
 }
 
 
 def test_every_claim_has_a_real_failing_configuration():
-    claims = {cid for cid, c in CLAIMS.items() if c.kind == "claim"}
+    claims = {cid for cid, c in ENTRIES.items() if c.kind == "claim"}
     assert claims - UNTESTABLE <= set(REAL_FAILURES), claims - UNTESTABLE - set(REAL_FAILURES)
 
 

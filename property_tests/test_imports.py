@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
     # render/: the report, figures, export, compare (renders, never evaluates)
     ("render", "render.*"),
     # the public surface
-    ("", "api", "plugins", "cli", "cli.*"),
+    ("", "api", "plugins", "cli", "cli.*", "claims", "claims.*"),
 ]
 
 

@@ -17,7 +17,7 @@ from verify_sublin.cli import main
 from verify_sublin.core.errors import InputError
 from verify_sublin.core.model import ShiftedReLUNet
 from verify_sublin.core.trainers import METHODS
-from verify_sublin.ledger.ledger import CLAIMS
+from verify_sublin.ledger.registry import ENTRIES as CLAIMS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_gd_half.py"
 
@@ -95,3 +95,37 @@ def test_a_bad_plugin_path_is_an_input_error(tmp_path, registries, capsys):
     from verify_sublin.plugins import load_plugin_file
     with pytest.raises(InputError, match="boom"):
         load_plugin_file(broken)
+
+
+LEGACY = '''
+from verify_sublin.claims.ledger import Claim, RunSpec, Verdict, register_claim
+
+def _runs(profile):
+    return [RunSpec("tree_check", {"trials": 1, "m_max": 8, "n_max": 2, "d": 2, "updates": 1},
+                    seed=1)]
+
+def _evaluate(records, profile):
+    ok = all(r.ok and r.result["mismatches"] == 0 for r in records)
+    return Verdict("plugin.legacy", "consistent" if ok else "inconsistent", "exact",
+                   "checked", "consistent if no mismatch", runs=[r.id for r in records])
+
+register_claim(Claim(id="plugin.legacy", paper="RQ", statement="old-style plugin",
+                     experiment="tree_check", rule="no mismatch", runs=_runs,
+                     evaluate=_evaluate, kind="sanity", source="this test"))
+'''
+
+
+def test_a_plugin_written_for_the_old_api_still_works_and_is_told_the_replacement(
+        tmp_path, registries):
+    """register_claim and the old import path keep working, with a DeprecationWarning
+    that names the replacement; the legacy entry runs and reaches the report."""
+    plugin = tmp_path / "legacy_plugin.py"
+    plugin.write_text(LEGACY)
+    sys.modules.pop("verify_sublin.claims", None)
+    out = tmp_path / "out"
+    with pytest.warns(DeprecationWarning, match="ENTRIES"):
+        assert main(["run", "--plugin", str(plugin), "--claims", "plugin.legacy", "--profile",
+                     "tiny", "--out", str(out), "--quiet"]) == 0     # --plugin after the command
+    row = next(line for line in (out / "report.md").read_text().splitlines()
+               if line.startswith("| [plugin.legacy]"))
+    assert "**consistent**" in row

@@ -216,7 +216,7 @@ def test_step_that_overflows_names_the_step():
 
 
 def test_failed_run_is_stored_and_listed_in_the_report(tmp_path):
-    from verify_sublin.render.report import render_report
+    from verify_sublin.api import write as render_report
     store = ResultStore(tmp_path / "r.sqlite")
     planned = plan(["rq.plain_relu"], "tiny")
     run = planned[0]
@@ -979,7 +979,7 @@ def test_an_interrupt_just_after_a_lease_is_taken_leaves_no_lease(tmp_path, monk
     CI failure 'a lease left after Ctrl-C', made deterministic)."""
     from verify_sublin.bench.executors import Interrupted
     from verify_sublin.bench.runner import PlannedRun
-    from verify_sublin.ledger import RunSpec, run_key
+    from verify_sublin.bench.spec import RunSpec, run_key
 
     real = ResultStore.try_lease
 

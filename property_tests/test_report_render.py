@@ -16,7 +16,10 @@ import pytest
 from markdown_it import MarkdownIt
 
 from verify_sublin.bench.store import ResultStore
-from verify_sublin.ledger import CLAIMS, Table, evaluate
+from verify_sublin.ledger import outcome
+from verify_sublin.ledger.registry import ENTRIES as CLAIMS
+from verify_sublin.ledger.verdict import Table
+from verify_sublin.render import markdown
 from verify_sublin.render import report as rp
 
 FULL = Path(__file__).resolve().parents[1] / "reports" / "full" / "results.sqlite"
@@ -84,16 +87,12 @@ def full_report(tmp_path_factory):
         pytest.skip("reports/full/results.sqlite is not in this checkout")
     tmp = tmp_path_factory.mktemp("full")
     shutil.copyfile(FULL, tmp / "results.sqlite")      # never touch the committed file
-    mp = pytest.MonkeyPatch()
-    mp.setattr(rp, "_claim_figure", lambda *a, **k: None)      # tables only: no drawing
-    mp.setattr(rp, "_summary_figures", lambda *a, **k: [])
-    seen = []
-    mp.setattr(rp, "evaluate", lambda *a, **k: seen.append(evaluate(*a, **k)) or seen[-1])
-    try:
-        md, page = rp.render_report(ResultStore(tmp / "results.sqlite"), tmp / "out", "full")
-    finally:
-        mp.undo()
-    return md.read_text(), page.read_text(), seen[0]
+    model = outcome.assemble(ResultStore(tmp / "results.sqlite", readonly=True), "full")
+    model.views = []                                       # tables only: no drawing
+    for o in model.outcomes:
+        o.verdict.plot = None
+    md, page = rp.write_report(model, tmp / "out")
+    return md.read_text(), page.read_text(), [(o.verdict, o.records) for o in model.outcomes]
 
 
 def test_every_table_of_the_full_report_is_well_formed(full_report):
@@ -123,7 +122,7 @@ def test_limits_render_as_paragraphs_and_a_list(full_report):
     _, page, _ = full_report
     parsed = _Rows()
     parsed.feed(page)
-    key = rp.anchor("What these experiments can and cannot say")
+    key = markdown.anchor("What these experiments can and cannot say")
     assert "*" not in parsed.sections[key]
     tags = parsed.tags[key]
     assert tags.count("p") >= 2 and "ul" in tags and tags.count("li") >= 3 and "em" in tags
@@ -133,21 +132,22 @@ def test_links_resolve_and_each_claim_links_back(full_report):
     text, page, _ = full_report
     for cid, claim in CLAIMS.items():
         section = text.split(f"\n## {cid}\n")[1].split("\n## ")[0]
-        table_title = rp._KIND_TABLES[claim.kind][0]
-        assert f"](#{rp.anchor(table_title)})" in section
-        assert f'id="{rp.anchor(table_title)}"' in page and f'id="{rp.anchor(cid)}"' in page
+        table_title = rp.KIND_TABLES[claim.kind][0]
+        assert f"](#{markdown.anchor(table_title)})" in section
+        assert f'id="{markdown.anchor(table_title)}"' in page
+        assert f'id="{markdown.anchor(cid)}"' in page
     for tag in {c.paper for c in CLAIMS.values()}:
         assert f"**[{tag}]**" in text.split("## Claims of the papers")[0]
 
 
 def test_table_blocks_are_separated_and_cells_escaped():
-    md = rp._to_markdown([("lines", ["intro", Table(["a", "|S_i|"], [["1", "x | y"]]),
+    md = markdown.to_markdown([("lines", ["intro", Table(["a", "|S_i|"], [["1", "x | y"]]),
                                      Table(["c"], [["2"]]), "a note after the tables"])])
     assert md.split("\n\n") == ["intro", "| a | \\|S_i\\| |\n|---|---|\n| 1 | x \\| y |",
                                 "| c |\n|---|\n| 2 |", "a note after the tables\n"]
     assert _md_tables(md) == [(2, [2]), (1, [1])]
     with pytest.raises(ValueError, match="3 cells under a header of 2"):
-        rp._to_markdown([("table", ["a", "b"], [["1", "2", "3"]])])
+        markdown.to_markdown([("table", ["a", "b"], [["1", "2", "3"]])])
 
 
 def test_quick_report_shows_the_full_verdict_and_flags_differences(tmp_path, monkeypatch):
@@ -156,11 +156,10 @@ def test_quick_report_shows_the_full_verdict_and_flags_differences(tmp_path, mon
     (ref / "verdicts.json").write_text(json.dumps({"verdicts": [
         {"claim": "sparsity.init", "verdict": "fails"},          # the empty store: inconclusive
         {"claim": "tree.correctness", "verdict": "inconclusive"}]}))
-    monkeypatch.setattr(rp, "_summary_figures", lambda *a, **k: [])
+    from verify_sublin.api import write
     store = ResultStore(tmp_path / "empty.sqlite")
-    md, _ = rp.render_report(store, tmp_path / "out", "tiny", ["sparsity.init",
-                                                               "tree.correctness"],
-                             reference=ref)
+    md, _ = write(store, tmp_path / "out", "tiny", ["sparsity.init", "tree.correctness"],
+                  reference=ref)
     rows = [line for line in md.read_text().splitlines() if line.startswith("| [")]
     assert rows[0].endswith("| fails (differs) |") and "**inconclusive**" in rows[0]
     assert rows[1].endswith("| inconclusive (same) |")
@@ -170,39 +169,49 @@ def test_quick_report_shows_the_full_verdict_and_flags_differences(tmp_path, mon
 
 
 def test_provenance_reads_as_ranges_and_lists():
-    from verify_sublin.ledger.ledger import RunRecord, RunSpec
+    from verify_sublin.bench.spec import RunRecord, RunSpec
     recs = [RunRecord(i, "", RunSpec("x", {"m": 2**k, "c": 0.4, "sizes": [1, 2, 3]}), "done",
                       {}, None, "c", 0.0) for i, k in enumerate(range(12, 24, 2))]
-    text = rp._fmt_params(recs)
+    text = rp.fmt_params(recs)
     assert "m: 2^12..2^22 (6 values)" in text
     assert "sizes: [1, 2, 3]" in text and "(list)" not in text
 
 
-def test_runs_are_stale_only_when_the_computing_sources_differ(monkeypatch):
-    from verify_sublin.ledger.ledger import RunRecord, RunSpec
-    rec = RunRecord(1, "", RunSpec("x", {}), "done", {}, None, "a" * 40, 0.0)
-    answers = {}
-    monkeypatch.setattr(rp, "same_sources", lambda commits: answers[tuple(commits)])
-    answers[("a" * 40, "b" * 40)] = True           # only the renderer changed
-    assert rp._stale_flags([(None, [rec])], "b" * 40) == [False]
-    answers[("a" * 40, "c" * 40)] = False          # the code that computes runs changed
-    assert rp._stale_flags([(None, [rec])], "c" * 40) == [True]
-    answers[("a" * 40, "d" * 40)] = None           # cannot tell: marked
-    assert rp._stale_flags([(None, [rec])], "d" * 40) == [True]
-    assert rp._stale_flags([(None, [rec])], "a" * 40) == [False]
-    from verify_sublin.bench.provenance import RENDER_ONLY
-    assert "src/verify_sublin/report.py" in RENDER_ONLY
-    assert not any("experiments" in p or "trainers" in p for p in RENDER_ONLY)
+def test_an_entry_is_stale_when_the_code_of_one_of_its_runs_experiments_changed(monkeypatch):
+    """`outcome._stale` asks the fingerprint about each (run commit, experiment) once: a
+    run at the assembling commit is current; at another commit it is stale if its
+    experiment's code changed, or if that cannot be told."""
+    from verify_sublin.bench.spec import RunRecord, RunSpec
+    answers, asked = {}, []
+
+    def stale(commit, experiments):
+        asked.append((commit, tuple(experiments)))
+        return answers[commit]
+
+    monkeypatch.setattr(outcome, "stale_experiments", stale)
+
+    def rec(exp, commit):
+        return RunRecord(1, "", RunSpec(exp, {}), "done", {}, None, commit, 0.0)
+
+    answers["a" * 40] = {"training"}
+    cache = {}
+    assert outcome._stale([rec("tree_check", "a" * 40)], "b" * 40, cache) is False
+    assert outcome._stale([rec("training", "a" * 40)], "b" * 40, cache) is True
+    assert outcome._stale([rec("training", "b" * 40)], "b" * 40, cache) is False
+    answers["c" * 40] = None                               # cannot tell: marked
+    assert outcome._stale([rec("tree_check", "c" * 40)], "b" * 40, cache) is True
+    assert outcome._stale([rec("training", "a" * 40)], "b" * 40, cache) is True
+    assert len(asked) == 3                                 # each pair asked once
 
 
 def test_progress_line_keeps_the_sizes_and_waits_for_the_eta():
     import io
 
-    from verify_sublin.cli import ETA_AFTER_RUNS, _progress_printer
-    from verify_sublin.ledger import plan
+    from verify_sublin.cli.progress import ETA_AFTER_RUNS, printer
+    from verify_sublin.ledger.plan import plan
     run = next(r for r in plan(None, "tiny") if "m" in r.spec.params and "n" in r.spec.params)
     stream = io.StringIO()
-    show = _progress_printer(stream)
+    show = printer(stream)
     for i in range(ETA_AFTER_RUNS + 1):
         show({"index": i + 1, "total": 9, "run": run, "status": "done", "id": i,
               "seconds": 1.0, "error": None, "elapsed": 10.0 * (i + 1), "eta": 42.0})

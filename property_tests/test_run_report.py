@@ -1,4 +1,5 @@
-"""End to end: `verify-sublin run` at the tiny profile, the report, resume, export."""
+"""End to end: `verify-sublin run` at the tiny profile (the session's tiny report), the
+report, resume, export, compare."""
 
 from __future__ import annotations
 
@@ -12,20 +13,19 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from verify_sublin.bench.store import ResultStore
 from verify_sublin.cli import main
-from verify_sublin.ledger import CLAIMS, plan
+from verify_sublin.ledger.plan import plan
+from verify_sublin.ledger.registry import ENTRIES as CLAIMS
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    assert main(["run", "--profile", "tiny", "--out", str(out), "--quiet"]) == 0
-    return out
+@pytest.fixture
+def tiny_run(tiny_copy):
+    """The session's tiny report, copied: these tests run and render into it."""
+    return tiny_copy
 
 
 class _Checker(html.parser.HTMLParser):
@@ -64,6 +64,8 @@ _TABLES = {"claim": ("## Claims of the papers",
 def test_report_lists_every_entry_in_its_kinds_table_with_its_source(tiny_run):
     md = (tiny_run / "report.md").read_text()
     for cid, claim in CLAIMS.items():
+        if "tiny" not in claim.profiles:
+            continue
         title, words = _TABLES[claim.kind]
         table = next(b for b in md.split(title)[1].split("\n\n") if b.startswith("|"))
         assert "| source |" in table.splitlines()[0]
@@ -156,10 +158,11 @@ def test_run_summary_and_fail_on(tiny_run, capsys):
     assert {v: int(n) for v, n in counts.items()} == {
         v: sum(e["verdict"] == v for e in saved) for v in present}
     assert "changed since the last run: none" in out
-    from verify_sublin.cli import _summarise
+    from verify_sublin.cli.summary import summarise
+    current = json.loads((tiny_run / "verdicts.json").read_text())
     if absent:                      # the same verdicts, gated on words none of them has
-        assert _summarise(tiny_run, None, None, set(absent)) == 0
-    assert _summarise(tiny_run, None, None, {present[-1]}) == 1
+        assert summarise(current, None, set(absent)) == 0
+    assert summarise(current, None, {present[-1]}) == 1
     assert main(["run", "--profile", "tiny", "--out", str(tiny_run), "--fail-on", "nope"]) == 2
 
 
@@ -184,10 +187,10 @@ def test_compare_marks_changed_verdicts(tiny_run, tmp_path, capsys):
 
 def test_version_and_every_help_has_defaults_and_examples(capsys):
     from verify_sublin import __version__
-    from verify_sublin.cli import _parser
+    from verify_sublin.cli import parser as make_parser
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"verify-sublin {__version__}"
-    parser = _parser()
+    parser = make_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
         text = p.format_help()
@@ -258,16 +261,25 @@ def test_claims_listing(capsys):
         assert f"source: {claim.source}" in out
 
 
-def test_report_marks_runs_from_another_commit(tiny_run, tmp_path, monkeypatch):
-    monkeypatch.setenv("VERIFY_SUBLIN_COMMIT", "0" * 40)
+def test_report_marks_the_entries_whose_runs_stale_code_computed(tiny_run, tmp_path,
+                                                                   monkeypatch):
+    """A run is stale when the code computing its experiment changed since its commit
+    (`bench.fingerprint`): the report daggers exactly the entries holding such a run."""
+    from verify_sublin.ledger import outcome
+
+    monkeypatch.setenv("VERIFY_SUBLIN_COMMIT", "0" * 40)      # not the runs' commit
+    monkeypatch.setattr(outcome, "stale_experiments",
+                        lambda commit, experiments: {"tree_check"} & set(experiments))
     assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(tmp_path),
                  "--profile", "tiny"]) == 0
     md = (tmp_path / "report.md").read_text()
-    assert "† not the rendering commit" in md
-    tables = [next(b for b in md.split(title)[1].split("\n\n") if b.startswith("|"))
-              for title, _ in _TABLES.values()]
-    assert sum(t.count(" †") for t in tables) >= len([c for c in CLAIMS if CLAIMS[c].runs("tiny")])
-    assert Path(tmp_path / "report.html").exists()
+    marked = {line.split("](")[0][3:] for line in md.splitlines()
+              if line.startswith("| [") and " †" in line}
+    want = {cid for cid, e in CLAIMS.items()
+            if any(s.experiment == "tree_check" for s in e.planned("tiny"))}
+    assert marked == want == {"tree.correctness"}
+    assert "† the code that computes some of these runs differs" in md
+    assert "changed: tree_check" in md
 
 
 def test_stored_seconds_are_the_runs_own(tiny_run):
@@ -287,32 +299,6 @@ def _git(repo, *args):
                           capture_output=True, text=True).stdout.strip()
 
 
-def test_same_sources_compares_src_between_commits(tmp_path):
-    from verify_sublin.bench.provenance import same_sources
-    repo = tmp_path / "repo"
-    (repo / "src").mkdir(parents=True)
-    _git(repo, "init", "-q")
-    (repo / "src" / "a.py").write_text("x = 1\n")
-    _git(repo, "add", "-A")
-    c1 = _git(repo, "commit", "-qm", "one")
-    (repo / "README").write_text("docs only\n")
-    _git(repo, "add", "-A")
-    c2 = _git(repo, "commit", "-qm", "docs")
-    (repo / "src" / "a.py").write_text("x = 2\n")
-    _git(repo, "add", "-A")
-    c3 = _git(repo, "commit", "-qm", "code")
-    assert same_sources([c1, c2], repo=repo) is True
-    (repo / "src" / "render.py").write_text("layout = 1\n")
-    _git(repo, "add", "-A")
-    c2b = _git(repo, "commit", "-qm", "renderer only")
-    assert same_sources([c3, c2b], repo=repo, exclude=("src/render.py",)) is True
-    assert same_sources([c3, c2b], repo=repo, exclude=()) is False
-    assert same_sources([c1, c2, c3], repo=repo) is False
-    assert same_sources([c1, c2 + "+dirty"], repo=repo) is None
-    assert same_sources([c1, "f" * 40], repo=repo) is None      # not in the history
-    assert same_sources([c1, c2], repo=tmp_path / "nowhere") is None
-
-
 def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setenv("VERIFY_SUBLIN_COMMIT", "0" * 40)
     assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(tmp_path),
@@ -324,7 +310,8 @@ def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch
     line = re.search(r"Runs of this store by commit: (.*)", md).group(1)
     assert sum(int(k) for k in re.findall(r" (\d+) runs,", line)) == n
     assert all(f"`{c[:12]}`" in line for c in commits)
-    assert "could not be checked" in line       # the all-zero commit is in no history
+    # the runs' commit is not the (made-up) rendering one: what changed since is stated
+    assert "could not be checked" in line or "is unchanged at the rendering commit" in line
 
 
 def test_only_package_sources_make_a_commit_dirty(tmp_path):
@@ -348,11 +335,10 @@ def test_only_package_sources_make_a_commit_dirty(tmp_path):
 
 
 def test_summary_figures_draw_one_backend(tmp_path):
-    """The summary figures take the runs of the report's backend only, as every claim
+    """The summary figures take the runs of the report's backend only, as every entry
     section does: a store holding numpy and CuPy runs of one experiment gives each
     backend's report its own points."""
-    from verify_sublin.bench.store import ResultStore
-    from verify_sublin.render.report import _summary_rows
+    from verify_sublin.ledger.outcome import profile_rows
 
     store = ResultStore(tmp_path / "mixed.sqlite")
     params = {"method": "ggn", "m": 1024, "n": 8, "d": 4, "c": 0.4}
@@ -362,6 +348,6 @@ def test_summary_figures_draw_one_backend(tmp_path):
     store.record("k3", "step_speed", params, 0, "numpy", "quick", "done",
                  result={"median": 9.0})
     for backend, want in (("numpy", [0.1, 0.3]), ("cupy", [0.2])):
-        rows = _summary_rows(store, "tiny", backend)
+        rows = profile_rows(store, "tiny", backend)
         assert [r["result"]["median"] for r in rows] == pytest.approx(want)
         assert {r["backend"] for r in rows} == {backend}

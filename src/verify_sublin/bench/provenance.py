@@ -13,8 +13,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["RENDER_ONLY", "git_commit", "machine_info", "provenance", "same_sources",
-           "sources_dirty", "versions"]
+__all__ = ["git_commit", "machine_info", "provenance", "sources_dirty", "versions"]
 
 _PACKAGES = ("numpy", "scipy", "numba", "scikit-learn", "matplotlib", "verify_sublin")
 
@@ -50,51 +49,6 @@ def sources_dirty(where: str | os.PathLike) -> bool:
     out = _git(["status", "--porcelain", "--untracked-files=no", "--",
                 ":(top)src", ":(top)pyproject.toml"], Path(where))
     return bool(out)
-
-
-#: package sources that never compute a stored run: they run when a report is rendered
-#: (the renderer, the claims' rules, fits, text and figures, re-evaluated from the stored
-#: results every time), describe a run (this module), declare runs (the ledger: a
-#: changed run key makes a run missing, never stale), choose which runs to make (the
-#: command line) or read stores (compare, export). A change to them alone leaves
-#: stored runs current.
-RENDER_ONLY = ("src/verify_sublin/report.py", "src/verify_sublin/provenance.py",
-               "src/verify_sublin/compare.py", "src/verify_sublin/export.py",
-               "src/verify_sublin/plugins.py", "src/verify_sublin/cli.py",
-               "src/verify_sublin/claims/__init__.py", "src/verify_sublin/claims/ledger.py",
-               "src/verify_sublin/claims/catalog.py", "src/verify_sublin/claims/catalog_deep.py",
-               "src/verify_sublin/claims/catalog_rq.py", "src/verify_sublin/claims/rules.py",
-               "src/verify_sublin/claims/fitting.py")
-
-
-def same_sources(commits: list[str], repo: str | os.PathLike | None = None,
-                 exclude: tuple[str, ...] = RENDER_ONLY) -> bool | None:
-    """Whether the package sources (`src/`, but the paths in `exclude`: by default
-    `RENDER_ONLY`, the modules that run at rendering time or only describe a run; none
-    computes a stored figure) are identical at every commit in `commits`:
-    True or False from `git diff --quiet`, None when it cannot be told (no git, a
-    commit not in the history, or a "+dirty" one whose working tree is not recorded).
-    `repo` defaults to the repository holding this package. Cost: one `git diff` per
-    commit after the first."""
-    if any(c in ("", "unknown") or c.endswith("+dirty") for c in commits):
-        return None
-    where = Path(repo) if repo is not None else Path(__file__).resolve().parent
-    top = _git(["rev-parse", "--show-toplevel"], where)
-    if top is None:
-        return None
-    first = commits[0]
-    for other in commits[1:]:
-        try:
-            out = subprocess.run(["git", "diff", "--quiet", first, other, "--", "src",
-                                  *(f":(exclude){path}" for path in exclude)],
-                                 cwd=top, capture_output=True, timeout=10, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if out.returncode == 1:
-            return False
-        if out.returncode != 0:
-            return None
-    return True
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,8 @@ __all__ = ["PLUMBING", "is_plumbing", "package_sources"]
 #: holds `make_trainer` and the method table every training run goes through.
 PLUMBING: tuple[str, ...] = (
     # layered layout
-    "ledger/*", "render/*", "cli/*", "api.py", "plugins.py",
+    "ledger/*", "render/*", "cli/*", "api.py", "plugins.py", "claims/__init__.py",
+    "claims/ledger.py",
     "bench/store.py", "bench/runner.py", "bench/provenance.py", "bench/fingerprint.py",
     "bench/sources.py", "bench/definitions.py",
     "bench/reproduce.py", "bench/executors.py", "bench/spec.py", "bench/results.py",

@@ -24,7 +24,7 @@ from .evaluate import evaluate
 from .plot import Plot
 from .registry import ENTRIES, resolve
 
-__all__ = ["EntryOutcome", "ReportModel", "assemble", "reference_verdicts"]
+__all__ = ["EntryOutcome", "ReportModel", "assemble", "profile_rows", "reference_verdicts"]
 
 
 @dataclass
@@ -80,6 +80,11 @@ def _stale(records: list[RunRecord], commit: str, cache: dict) -> bool:
     return False
 
 
+def profile_rows(store: ResultStore, profile: str, backend: str) -> list:
+    """The store's rows of one profile and backend (a report never mixes them)."""
+    return [row for row in store.runs() if row["profile"] == profile and row["backend"] == backend]
+
+
 def reference_verdicts(where: str | Path | None, backend: str = "numpy"
                        ) -> dict[str, str] | None:
     """The full-profile verdicts a quick report is shown beside, entry id -> verdict:
@@ -117,7 +122,7 @@ def assemble(store: ResultStore, profile: str, entry_ids=None, backend: str = "n
     cache: dict = {}
     outcomes = [EntryOutcome(ENTRIES[v.claim_id], v, recs, _stale(recs, commit, cache))
                 for v, recs in results]
-    rows = [row for row in store.runs() if row["profile"] == profile and row["backend"] == backend]
+    rows = profile_rows(store, profile, backend)
     devices = sorted({str((row.get("machine") or {}).get("device", "cpu")) for row in rows}
                      or {"cpu"})
     commits: dict[str, tuple[int, float]] = {}

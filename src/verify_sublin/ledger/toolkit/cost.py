@@ -180,7 +180,7 @@ def cpi_plot(v: CpiValues) -> Plot:
             xs, ops = [x[0] for x in rows], [x[1] for x in rows]
             series += [Series(xs, ops, f"ops c={c}", "o-", color(j)),
                        Series(xs, [x[2] for x in rows], f"claimed c={c}", "--", color(j))]
-            if len(xs) >= 2:
+            if len(set(xs)) >= 2:
                 texts.append(Text(0.05, 0.9 - 0.08 * j, f"slope {loglog_fit(xs, ops).exponent:.2f}",
                                   color(j)))
         panels.append(loglog(series, axis, "operations per step", texts=texts))
