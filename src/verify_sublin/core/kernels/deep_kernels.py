@@ -1,6 +1,6 @@
 """Compiled kernels of the multi-layer sublinear trainer.
 
-Layouts (as in `numpy_backend`): a layer's fire sets are input-major CSR
+Layouts (as in `fireset_kernels`): a layer's fire sets are input-major CSR
 (``indptr`` (n + 1,), ``indices`` the sorted neurons of S_l(x_i), and a value per
 entry), or neuron-major over their union (``union``, ``nptr``, ``ninputs`` and values
 in that order). A hidden weight matrix W_l^0 (m x m) is stored transposed,

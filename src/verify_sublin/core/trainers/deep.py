@@ -96,7 +96,7 @@ from ..adapters import native_scatter
 from ..deep import DeepShiftedReLUNet
 from ..errors import InputError, NumericalError, check_choice, check_float, check_int
 from ..kernels import deep_kernels as DK
-from ..kernels import numpy_backend as K
+from ..kernels import fireset_kernels as FK
 from ..memory import check_memory
 from ..model import alpha_for
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
@@ -520,7 +520,7 @@ class _SublinearLayers:
         self._W1 = net.weights[0].copy()
         self._WT = [np.empty_like(W) for W in net.weights[1:]]             # (L-1) m^2
         for W, WT in zip(net.weights[1:], self._WT):
-            K.transpose_into(W, WT)                                        # in tiles
+            FK.transpose_into(W, WT)                                       # in tiles
         self._pending = [_Pending() for _ in self._WT]
         self._slot = np.full(t.m, -1, np.int64)
         self._Z = [np.empty((t.n, t.m)) for _ in range(t.depth)]
@@ -530,7 +530,7 @@ class _SublinearLayers:
         weights = [self._W1.copy()]
         for WT, pend in zip(self._WT, self._pending):
             W = np.empty_like(WT)
-            K.transpose_into(WT, W)
+            FK.transpose_into(WT, W)
             pend.add_to(W)
             weights.append(W)
         return weights
@@ -557,7 +557,7 @@ class _SublinearLayers:
             norms = np.sqrt(DK.segment_sums(lay.indptr, lay.values * lay.values))
             lay.c = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
         lay.u = lay.values * lay.c[lay.rows]
-        union, nptr, ninputs, pos = K.union_patterns(lay.indptr, lay.indices, self._slot)
+        union, nptr, ninputs, pos = FK.union_patterns(lay.indptr, lay.indices, self._slot)
         lay.pattern = (union, nptr, ninputs, pos)
         nm = np.empty_like(lay.u)
         nm[pos] = lay.u
@@ -663,7 +663,7 @@ class _SublinearLayers:
         return self._layers
 
     def flips(self, old) -> np.ndarray:
-        return np.array([K.csr_flip_counts(a.indptr, a.indices, b.indptr, b.indices)
+        return np.array([FK.csr_flip_counts(a.indptr, a.indices, b.indptr, b.indices)
                          for a, b in zip(old, self._layers)])
 
 

@@ -51,7 +51,9 @@ import numpy as np
 from ..errors import InputError, NumericalError, check_float
 from ..firesets import UnionPatterns, dense_fire_sets
 from ..kernels import array_api as G
-from ..kernels import numpy_backend as K
+from ..kernels import cache_kernels as CK
+from ..kernels import fireset_kernels as FK
+from ..kernels import gram_kernels as GK
 from ..memory import fired_estimate
 from ..model import ShiftedReLUNet, alpha_for
 from ..tree import CorrelationTree
@@ -272,7 +274,7 @@ class _CacheState:
         self.idx = fire.union.copy()                   # live neurons
         self.a_rows = tr._a[self.idx]
         self.P = start.rows                            # their inner products, |U0| x n
-        self.bits = K.rows_bits(self.P, tr.shift)
+        self.bits = CK.rows_bits(self.P, tr.shift)
         self.counts = np.diff(fire.nptr)
         self.nptr, self.ninputs = fire.nptr, fire.ninputs
         self._no_weights = np.zeros((1, tr.d))
@@ -286,29 +288,29 @@ class _CacheState:
         with timer("update"):
             # implicit mode never writes W (a read-only view the kernel must not see)
             W = self._no_weights if tr.implicit else tr._W
-            counts, flips, f = K.cache_advance(
+            counts, flips, f = CK.cache_advance(
                 self.P, W, self.idx, self.nptr, self.ninputs, row_coef, v, tr.X, tr._XT, tr._Kx,
                 tr.implicit, tr.shift, self.a_rows, tr.scale, self.bits,
                 int(min(4 * self.threads, max(1, self.idx.size // 2048))))
             tr._f = f                    # every neuron that fires is a live row
             rec.flips = flips
             self._drop_silent(counts)
-            self.nptr, self.ninputs = K.patterns_from_bits(self.bits, self.counts,
-                                                           self.idx.size)
+            self.nptr, self.ninputs = CK.patterns_from_bits(self.bits, self.counts,
+                                                            self.idx.size)
 
     def _drop_silent(self, counts):
-        dst, src, kept = K.removal_moves(counts)
+        dst, src, kept = CK.removal_moves(counts)
         arrays = [self.P, self.idx, self.a_rows, self.bits, counts]
         for arr in arrays:
-            K.move_rows(arr, dst, src)
+            CK.move_rows(arr, dst, src)
         self.P, self.idx, self.a_rows, self.bits, self.counts = (arr[:kept] for arr in arrays)
 
     def refresh(self, W, rec):
         tr = self.tr
-        K.inner_products_rows(W, self.idx, tr._XT, self.P)
+        CK.inner_products_rows(W, self.idx, tr._XT, self.P)
         self.bits, counts, tr._f = _threshold(self.P, tr.shift, self.a_rows, tr.scale)
         self._drop_silent(counts)
-        self.nptr, self.ninputs = K.patterns_from_bits(self.bits, self.counts, self.idx.size)
+        self.nptr, self.ninputs = CK.patterns_from_bits(self.bits, self.counts, self.idx.size)
         if rec is not None:
             rec.counts["inner_products"] += self.idx.size * tr.n
             rec.counts["preactivation_updates"] += self.idx.size * tr.n
@@ -338,15 +340,15 @@ class _ColumnCacheState:
         k = pat.size
         nm, old, new = self._nm[:k], self._old[:, :k], self._new[:, :k]
         with timer("update"):
-            K.gather_columns_t(self.values(), self.offset, pat.union, old)
+            CK.gather_columns_t(self.values(), self.offset, pat.union, old)
             if tr.implicit:
                 tr.ops.implicit_delta(pat, row_coef, v, nm)
             else:
-                K.add_jt_rows(tr._W, pat.union, pat.nptr, pat.ninputs, row_coef, v, tr.X)
-                K.inner_products_rows(tr._W, pat.union, tr._XT, nm)
-            K.transpose_into(nm, new)
-            flips, df = K.advance_columns(old, new, tr.implicit, tr.shift, tr._a[pat.union],
-                                          tr.scale)
+                GK.add_jt_rows(tr._W, pat.union, pat.nptr, pat.ninputs, row_coef, v, tr.X)
+                CK.inner_products_rows(tr._W, pat.union, tr._XT, nm)
+            FK.transpose_into(nm, new)
+            flips, df = CK.advance_columns(old, new, tr.implicit, tr.shift, tr._a[pat.union],
+                                           tr.scale)
             tr._f = tr._f + df
             rec.flips = flips
         with timer("tree"):
@@ -356,7 +358,7 @@ class _ColumnCacheState:
         tr = self.tr
         U0 = tr._U0
         fresh = np.empty((U0.size, tr.n))
-        K.inner_products_rows(W, U0, tr._XT, fresh)
+        CK.inner_products_rows(W, U0, tr._XT, fresh)
         self.write(U0, np.ascontiguousarray(fresh.T), rec)
         tr._f = np.maximum(fresh - tr.shift, 0.0).T @ tr._a[U0] * tr.scale
         rec.counts["inner_products"] += U0.size * tr.n
@@ -405,7 +407,7 @@ class _ScanState(_ColumnCacheState):
         return fs.union_patterns(self.slot), fs.sizes
 
     def write(self, rows, new_cols, rec):
-        K.scatter_columns_t(self.P, 0, rows, new_cols)
+        CK.scatter_columns_t(self.P, 0, rows, new_cols)
 
 
 class MaskCacheState:
