@@ -199,14 +199,6 @@ class FireSets:
         union, nptr, ninputs, pos = FK.union_patterns(self.indptr, self.indices, slot)
         return UnionPatterns(union, nptr, ninputs, pos, self.n)
 
-    def union_values(self, pat: UnionPatterns) -> np.ndarray:
-        """`data` rearranged to the neuron-major order of `pat` (from `union_patterns`).
-
-        Cost O(nnz)."""
-        out = np.empty(self.nnz)
-        out[pat.pos] = self.data
-        return out
-
 
 @dataclass(frozen=True, eq=False)
 class UnionPatterns:

@@ -113,20 +113,6 @@ class StepResult:
         return int(d * c["inner_products"] + c["tree_nodes_visited"] + c["jacobian_nnz"]
                    + c["dense_flops"] + c["preactivation_updates"])
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict (arrays as lists)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, np.ndarray):
-                v = v.tolist()
-            elif isinstance(v, Mapping):
-                v = dict(v)
-            elif isinstance(v, SolverInfo):
-                v = {g.name: getattr(v, g.name) for g in fields(v)}
-            out[f.name] = v
-        return out
-
 
 @dataclass(frozen=True)
 class TrainerOptions:
