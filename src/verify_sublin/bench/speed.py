@@ -17,7 +17,6 @@ end_to_end       time_to_eps of GGN and the sublinear variants, medians and rati
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -155,8 +154,7 @@ def compare_methods(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.4, se
             progress(f"m={m} c={c}: {name}")
         trainer = make_trainer(method, net, X, y, **opts)
         row = step_times(trainer, steps, warmup)
-        del trainer
-        gc.collect()
+        del trainer                  # freed here, before the next method's trainer
         row.update(name=name, method=method, options=opts)
         rows.append(row)
     ggn = rows[0]["median"]
@@ -203,7 +201,6 @@ def time_to_eps(method: str, net, X, y, eps: float = 1e-10, max_steps: int = 50,
     steps, one clock), reached (whether eps was reached), residual (the last one)).
     The network's initialisation is not included. Cost: the construction and T steps.
     """
-    gc.collect()
     t0 = time.perf_counter()
     trainer = make_trainer(method, net, X, y, **options)
     t1 = time.perf_counter()
@@ -294,7 +291,6 @@ def scaling(ms: Iterable[int], n: int = 64, d: int = 32, c: float = 0.4, seed: i
             s["total_ops"].append(row["total_ops"])
             s["claimed"].append(row["claimed_cost"])
             s["union"].append(row["union_size"])
-            gc.collect()
     slopes = {name: {"time": fit_slope(ms, s["median"]), "ops": fit_slope(ms, s["total_ops"]),
                      "claimed": fit_slope(ms, s["claimed"]), "union": fit_slope(ms, s["union"])}
               for name, s in series.items()}

@@ -193,6 +193,8 @@ class _DeepTrainer(Trainer):
         self._init_eta()
 
     def _engine(self, net):
+        """The layer engine of this method and backend, built from the backend's
+        operations and the network (never from the trainer: see the module docstring)."""
         raise NotImplementedError
 
     # ---------------------------------------------------------------- state
@@ -412,20 +414,21 @@ def _subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
 class _DenseLayers:
     """deep_dense on numpy: BLAS products with every weight matrix."""
 
-    def __init__(self, t: _DeepTrainer, net: DeepShiftedReLUNet):
-        self.t, self.scaling = t, net.scaling
+    def __init__(self, ops, net: DeepShiftedReLUNet):
+        self.ops, self.scaling = ops, net.scaling
+        self.root_m = math.sqrt(ops.m)
         self.net = net.copy()
         self.a = self.net.a
 
     def forward(self, pending) -> None:
         """Pre-activations, layer inputs, fire sets and outputs. O(n m d + (L-1) n m^2)."""
-        t = self.t
-        self.Z, self.U, self.C = self.net.forward_pass(t.X)
-        self.masks = [Z > t.shift for Z in self.Z]
+        b = self.ops.shift
+        self.Z, self.U, self.C = self.net.forward_pass(self.ops.X)
+        self.masks = [Z > b for Z in self.Z]
         self.layer_sizes = np.array([mk.sum(axis=1) for mk in self.masks])
         self.layer_unions = np.array([int(mk.any(axis=0).sum()) for mk in self.masks])
-        HL = np.maximum(self.Z[-1] - t.shift, 0.0)
-        self.f = HL @ self.a / t._root_m
+        HL = np.maximum(self.Z[-1] - b, 0.0)
+        self.f = HL @ self.a / self.root_m
 
     def signals(self):
         """[D_1, ..., D_L] at the current weights (BLAS). Cost (L - 1) n m^2."""
@@ -512,8 +515,9 @@ class _SublinearLayers:
     #: Output neurons per parallel chunk of the fired-columns product (n x CHUNK in cache).
     CHUNK = 2048
 
-    def __init__(self, t: _DeepTrainer, net: DeepShiftedReLUNet):
-        self.t = t
+    def __init__(self, ops, net: DeepShiftedReLUNet):
+        self.ops, self.depth = ops, net.depth
+        self.root_m = math.sqrt(ops.m)
         self.scaling = net.scaling
         self._fixed_scale = net.fixed_scale
         self.a = net.a.copy()
@@ -522,8 +526,8 @@ class _SublinearLayers:
         for W, WT in zip(net.weights[1:], self._WT):
             FK.transpose_into(W, WT)                                       # in tiles
         self._pending = [_Pending() for _ in self._WT]
-        self._slot = np.full(t.m, -1, np.int64)
-        self._Z = [np.empty((t.n, t.m)) for _ in range(t.depth)]
+        self._slot = np.full(ops.m, -1, np.int64)
+        self._Z = [np.empty((ops.n, ops.m)) for _ in range(net.depth)]
 
     def weights(self) -> list[np.ndarray]:
         """W_l = W_l^0 + pending terms, materialised densely. O((L - 1) m^2)."""
@@ -544,12 +548,12 @@ class _SublinearLayers:
 
     def _threshold(self, k: int) -> _Layer:
         lay = _Layer()
-        lay.indptr, lay.indices, lay.values = DK.threshold_rows(self._Z[k], self.t.shift)
+        lay.indptr, lay.indices, lay.values = DK.threshold_rows(self._Z[k], self.ops.shift)
         return lay
 
     def _layer_input(self, lay: _Layer) -> None:
         """u = c h on the fire sets, and the neuron-major view the next layer reads."""
-        n = self.t.n
+        n = self.ops.n
         lay.rows = np.repeat(np.arange(n), np.diff(lay.indptr))      # input of each entry
         if self.scaling == "fixed":
             lay.c = np.full(n, self._fixed_scale)
@@ -565,30 +569,30 @@ class _SublinearLayers:
 
     def forward(self, pending_count) -> None:
         """Fire sets, layer inputs and outputs at the current weights (module docstring)."""
-        t = self.t
-        np.matmul(t.X, self._W1.T, out=self._Z[0])
+        ops = self.ops
+        np.matmul(ops.X, self._W1.T, out=self._Z[0])
         layers = [self._threshold(0)]
-        for k in range(1, t.depth):
+        for k in range(1, self.depth):
             prev = layers[-1]
             self._layer_input(prev)
             Z = self._Z[k]
             Z[:] = 0.0
             pend = self._pending[k - 1]
             if pend.rank:
-                work = t.n * (pend.vidx.size + pend.uidx.size) + pend.rank * prev.u.size
+                work = ops.n * (pend.vidx.size + pend.uidx.size) + pend.rank * prev.u.size
                 with _threads_for(work):
                     DK.pending_forward(*pend.args(), prev.indptr, prev.indices, prev.u, Z)
             union, nptr, ninputs, _ = prev.pattern
-            with _threads_for(t.m * prev.u.size):
+            with _threads_for(ops.m * prev.u.size):
                 DK.fired_columns_forward(self._WT[k - 1], union, nptr, ninputs, prev.nm_values,
                                          Z, self.CHUNK)
             layers.append(self._threshold(k))
         last = layers[-1]
         self.f = DK.segment_sums(last.indptr, self.a[last.indices] * last.values)
-        self.f /= t._root_m
+        self.f /= self.root_m
         self._layers = layers
         self.layer_sizes = np.array([np.diff(lay.indptr) for lay in layers])
-        self._neuron_counts = [np.bincount(lay.indices, minlength=t.m) for lay in layers]
+        self._neuron_counts = [np.bincount(lay.indices, minlength=ops.m) for lay in layers]
         self.layer_unions = np.array([int(np.count_nonzero(c)) for c in self._neuron_counts])
 
     def layer_pairs(self) -> list[int]:
@@ -597,12 +601,12 @@ class _SublinearLayers:
 
     def signals(self) -> list[np.ndarray]:
         """D_l on the fire sets (input-major values), l = 1..L (module docstring)."""
-        t = self.t
+        n = self.ops.n
         layers = self._layers
         top = layers[-1]
-        D = self.a[top.indices] / t._root_m
+        D = self.a[top.indices] / self.root_m
         out = [D]
-        for k in range(t.depth - 1, 0, -1):
+        for k in range(self.depth - 1, 0, -1):
             lay, below = layers[k], layers[k - 1]
             union, nptr, ninputs, pos = below.pattern
             nm = np.empty(below.indices.size)
@@ -614,7 +618,7 @@ class _SublinearLayers:
             pend = self._pending[k - 1]
             if pend.rank:
                 work = (pend.rank * (lay.indices.size + below.indices.size)
-                        + t.n * (pend.uidx.size + pend.vidx.size))
+                        + n * (pend.uidx.size + pend.vidx.size))
                 with _threads_for(work):
                     DK.pending_backward(*pend.args(), lay.indptr, lay.indices, D,
                                         below.indptr, below.indices, g)
@@ -631,16 +635,15 @@ class _SublinearLayers:
 
         Cost O(sum_l sum_r |p_{l,r}|^2 + L n^2), p_{l,r} the inputs that fire neuron r.
         """
-        t = self.t
-        n, m = t.n, t.m
+        n, m = self.ops.n, self.ops.m
         layers = self._layers
         G = np.zeros((n, n))
-        for k in range(t.depth):
+        for k in range(self.depth):
             lay = layers[k]
             Dk = scipy.sparse.csr_array((D[k], lay.indices, lay.indptr), shape=(n, m))
             DD = (Dk @ Dk.T).toarray()
             if k == 0:
-                UU = t.ops.Kx
+                UU = self.ops.Kx
             else:
                 below = layers[k - 1]
                 Uk = scipy.sparse.csr_array((below.u, below.indices, below.indptr),
@@ -653,8 +656,8 @@ class _SublinearLayers:
         """Input layer in place on its fired rows; one pending term per input and layer."""
         coef = -g
         first = self._layers[0]
-        DK.add_outer_rows(self._W1, coef, first.indptr, first.indices, D[0], self.t.X)
-        for k in range(1, self.t.depth):
+        DK.add_outer_rows(self._W1, coef, first.indptr, first.indices, D[0], self.ops.X)
+        for k in range(1, self.depth):
             lay, below = self._layers[k], self._layers[k - 1]
             self._pending[k - 1].append(coef, (lay.indptr, lay.indices, D[k]),
                                         (below.indptr, below.indices, below.u))
@@ -686,8 +689,9 @@ def _set_block(xp, W, rows, cols, block):
 class _ArrayDenseLayers:
     """deep_dense over an array namespace: products with every weight matrix, dense masks."""
 
-    def __init__(self, t: _DeepTrainer, net: DeepShiftedReLUNet):
-        self.t, self.xp, self.ops = t, t.xp, t.ops
+    def __init__(self, ops, net: DeepShiftedReLUNet):
+        self.xp, self.ops, self.depth = ops.xp, ops, net.depth
+        self.root_m = math.sqrt(ops.m)
         self.scaling, self.fixed_scale = net.scaling, net.fixed_scale
         self.a = self.ops.asarray(net.a)
         self.W = [self.ops.asarray(W) for W in net.weights]
@@ -709,25 +713,25 @@ class _ArrayDenseLayers:
         return D @ self.W[k]
 
     def forward(self, pending) -> None:
-        xp, t, ops = self.xp, self.t, self.ops
+        xp, ops, b = self.xp, self.ops, self.ops.shift
         U = ops.X
         self.Z, self.U, self.C = [], [U], []
-        for k in range(t.depth):
+        for k in range(self.depth):
             Z = U @ xp.permute_dims(self.W[0], (1, 0)) if k == 0 else self._layer_product(k, U)
             self.Z.append(Z)
-            if k + 1 < t.depth:
-                H = xp.where(Z > t.shift, Z - t.shift, xp.zeros_like(Z))
+            if k + 1 < self.depth:
+                H = xp.where(Z > b, Z - b, xp.zeros_like(Z))
                 c = self._scale(H)
                 U = H * xp.reshape(c, (-1, 1))
                 self.U.append(U)
                 self.C.append(c)
-        self.masks = [Z > t.shift for Z in self.Z]
+        self.masks = [Z > b for Z in self.Z]
         self.layer_sizes = np.stack([ops.host(xp.sum(xp.astype(mk, xp.int64), axis=1))
                                      for mk in self.masks])
         self.layer_unions = np.array([int(xp.sum(xp.astype(xp.any(mk, axis=0), xp.int64)))
                                       for mk in self.masks])
-        HL = xp.where(self.masks[-1], self.Z[-1] - t.shift, xp.zeros_like(self.Z[-1]))
-        self.f = ops.host(HL @ self.a) / t._root_m
+        HL = xp.where(self.masks[-1], self.Z[-1] - b, xp.zeros_like(self.Z[-1]))
+        self.f = ops.host(HL @ self.a) / self.root_m
 
     def layer_pairs(self) -> list[int]:
         xp = self.xp
@@ -735,10 +739,10 @@ class _ArrayDenseLayers:
         return [int(c @ c) for c in counts]
 
     def signals(self):
-        xp, t = self.xp, self.t
-        D = xp.astype(self.masks[-1], xp.float64) * xp.reshape(self.a, (1, -1)) / t._root_m
+        xp = self.xp
+        D = xp.astype(self.masks[-1], xp.float64) * xp.reshape(self.a, (1, -1)) / self.root_m
         out = [D]
-        for k in range(t.depth - 1, 0, -1):
+        for k in range(self.depth - 1, 0, -1):
             g = self._back_product(k, D)
             U, c = self.U[k], self.C[k - 1]
             if self.scaling == "fixed":
@@ -752,7 +756,8 @@ class _ArrayDenseLayers:
 
     def gram(self, Ds):
         xp = self.xp
-        Gm = xp.zeros((self.t.n, self.t.n), dtype=xp.float64)
+        n = self.ops.n
+        Gm = xp.zeros((n, n), dtype=xp.float64)
         for D, U in zip(Ds, self.U):
             Gm = Gm + (D @ xp.permute_dims(D, (1, 0))) * (U @ xp.permute_dims(U, (1, 0)))
         return Gm
@@ -779,9 +784,9 @@ class _ArraySublinearLayers(_ArrayDenseLayers):
     hidden layer (A = -(g D_l)^T, B = U_{l-1}^T, zero outside the fired rows and
     columns); fired columns forward, fired rows backward, block merges."""
 
-    def __init__(self, t, net):
-        super().__init__(t, net)
-        self._pending: list[list] = [[] for _ in range(t.depth - 1)]   # [(A, B), ...]
+    def __init__(self, ops, net):
+        super().__init__(ops, net)
+        self._pending: list[list] = [[] for _ in range(net.depth - 1)]   # [(A, B), ...]
 
     def _support(self, M):
         """Indices of the columns of M (n x m) with a nonzero entry."""
@@ -807,7 +812,7 @@ class _ArraySublinearLayers(_ArrayDenseLayers):
     def weights(self) -> list[np.ndarray]:
         xp = self.xp
         out = [self.ops.host(self.W[0]).copy()]
-        for k in range(1, self.t.depth):
+        for k in range(1, self.depth):
             W = self.W[k]
             for A, B in self._pending[k - 1]:
                 W = W + A @ xp.permute_dims(B, (1, 0))
@@ -834,7 +839,7 @@ class _ArraySublinearLayers(_ArrayDenseLayers):
         xp = self.xp
         coef = xp.reshape(-g, (-1, 1))
         self.W[0] = self.W[0] + xp.permute_dims(Ds[0] * coef, (1, 0)) @ self.U[0]
-        for k in range(1, self.t.depth):
+        for k in range(1, self.depth):
             A = xp.permute_dims(Ds[k] * coef, (1, 0))            # m x n, zero off S_k
             B = xp.permute_dims(self.U[k], (1, 0))               # m x n, zero off S_{k-1}
             self._pending[k - 1].append((A, B))
@@ -850,7 +855,7 @@ class DeepDense(_DeepTrainer):
     method = "deep_dense"
 
     def _engine(self, net):
-        return (_DenseLayers if self.ops.compiled else _ArrayDenseLayers)(self, net)
+        return (_DenseLayers if self.ops.compiled else _ArrayDenseLayers)(self.ops, net)
 
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
         return deep_dense_terms(self.n, self.m, self.d, self.depth, self.update)
@@ -868,7 +873,7 @@ class DeepSublinear(_DeepTrainer):
     sublinear = True
 
     def _engine(self, net):
-        return (_SublinearLayers if self.ops.compiled else _ArraySublinearLayers)(self, net)
+        return (_SublinearLayers if self.ops.compiled else _ArraySublinearLayers)(self.ops, net)
 
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
         return deep_sublinear_terms(self.n, self.m, self.d, self.depth, self.update, self.shift)
