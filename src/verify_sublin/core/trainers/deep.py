@@ -45,9 +45,10 @@ sum_l (m nnz_{l-1} + sum_i |S_l(x_i)| |S_{l-1}(x_i)|) + merges + n m d + L n m
 (thresholding) + n^3: subquadratic in m, against the dense 3 (L - 1) n m^2. The
 initialisation (copying and transposing W^0) costs (L - 1) m^2, once.
 
-Options: eta, mu, update ("gn" | "gd"), merge_threshold (deep_sublinear only: merge
-when more than this many terms per layer are pending; 0 = every step, k n = every
-k + 1 steps; default n, every second step). The trainers read nothing else.
+Options (`DeepDenseOptions`, `DeepSublinearOptions`): eta, mu, update ("gn" | "gd"),
+merge_threshold (deep_sublinear only: merge when more than this many terms per layer
+are pending; 0 = every step, k n = every k + 1 steps; default n, every second step).
+The trainers read nothing else.
 
 The merge threshold trades merge cost for pending-term cost. A merge writes
 sum_k |u_k| |v_k| entries whenever it happens, but the rows of W^0 it touches are
@@ -95,9 +96,10 @@ from ..deep import DeepShiftedReLUNet
 from ..errors import InputError, NumericalError, check_choice, check_float, check_int
 from ..memory import check_memory
 from ..model import alpha_for
-from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .base import Trainer, _PhaseTimer, _StepRecord
 from .deep_layers import ArrayDenseLayers, DenseLayers
 from .deep_lowrank import ArraySublinearLayers, SublinearLayers
+from .options import DeepDenseOptions, DeepSublinearOptions
 
 __all__ = ["DeepDense", "DeepSublinear"]
 
@@ -146,10 +148,10 @@ class _DeepTrainer(Trainer):
     work is done by an engine (`_engine`) chosen by method and backend."""
 
     net_type = DeepShiftedReLUNet
-    uses = frozenset({"eta", "mu", "update", "seed", "backend"})
     sublinear = False
 
-    def __init__(self, net: DeepShiftedReLUNet, X, y, options: TrainerOptions):
+    def __init__(self, net: DeepShiftedReLUNet, X, y,
+                 options: DeepDenseOptions | DeepSublinearOptions):
         super().__init__(net, X, y, options)
         self.depth = net.depth
         # `memory_estimate` has no depth; the (L - 1) m^2 hidden weights are checked here
@@ -159,7 +161,7 @@ class _DeepTrainer(Trainer):
         self.mu = check_float("mu", options.mu, minimum=0.0)
         if self.update == "gd" and self.mu != 0.0:
             raise InputError("mu", repr(options.mu), "0.0 (update='gd' does not use it)")
-        t = options.merge_threshold
+        t = options.merge_threshold if self.sublinear else None
         self.merge_threshold = (self.n if t is None          # every second step
                                 else check_int("merge_threshold", t, minimum=0))
         self._root_m = math.sqrt(self.m)
@@ -384,6 +386,7 @@ class DeepDense(_DeepTrainer):
     """
 
     method = "deep_dense"
+    options_type = DeepDenseOptions
 
     def _engine(self, net):
         return (DenseLayers if self.ops.compiled else ArrayDenseLayers)(self.ops, net)
@@ -400,7 +403,7 @@ class DeepSublinear(_DeepTrainer):
     """
 
     method = "deep_sublinear"
-    uses = _DeepTrainer.uses | {"merge_threshold"}
+    options_type = DeepSublinearOptions
     sublinear = True
 
     def _engine(self, net):

@@ -12,8 +12,8 @@ fires again, and U(t+1) is a subset of U(t). Every changed neuron is in the unio
 step already knows, which is why tree-free maintenance (``fire_sets="cache"``) is
 exact.
 
-Options
--------
+Options (`SublinearOptions`; presets of them in `trainers.presets`)
+-------------------------------------------------------------------
 fire_sets : "tree" (default, the papers' structure), "cache", "scan"
     "tree": a `CorrelationTree` holds all n m inner products; each step queries it for
     the fire sets (O(sum |S_i| log m) visits) and updates the leaves of the union
@@ -57,8 +57,9 @@ from ..kernels import gram_kernels as GK
 from ..memory import fired_estimate
 from ..model import ShiftedReLUNet, alpha_for
 from ..tree import CorrelationTree
-from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .base import Trainer, _PhaseTimer, _StepRecord
 from .direction import SketchSettings, sketch_direction
+from .options import SublinearOptions
 from .sketched import srht_refusal
 
 __all__ = ["SublinearGaussNewton"]
@@ -90,8 +91,7 @@ class SublinearGaussNewton(Trainer):
     """
 
     method = "sublinear_gn"
-    uses = frozenset({"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
-                      "fire_sets", "refresh_every", "seed", "backend", "preactivations"})
+    options_type = SublinearOptions
 
     @classmethod
     def _backend_refusal(cls, options, compiled):
@@ -125,7 +125,7 @@ class SublinearGaussNewton(Trainer):
             extra = 8.0 * k * n + 8.0 * k * (2 + -(-n // 64))
         return base + extra
 
-    def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
+    def __init__(self, net: ShiftedReLUNet, X, y, options: SublinearOptions):
         super().__init__(net, X, y, options)
         self._use_backend()
         o, ops = options, self.ops
