@@ -15,6 +15,10 @@ its wall time, measured from outside.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
+import itertools
 import time
 
 import numpy as np
@@ -33,7 +37,13 @@ from hypothesis import given, settings
 
 from verify_sublin import DEEP_METHODS, METHODS, InputError, NumericalError, make_trainer
 from verify_sublin.core.backend import cupy_status
-from verify_sublin.core.trainers import TrainerOptions, supports
+from verify_sublin.core.trainers import (
+    OPTION_DEFAULTS,
+    PRESETS,
+    SublinearOptions,
+    TrainerOptions,
+    supports,
+)
 
 #: The methods run here: every registered method that trains a two-layer net.
 TWO_LAYER_METHODS = sorted(set(METHODS) - DEEP_METHODS)
@@ -286,9 +296,16 @@ def test_supports_and_make_trainer_refuse_alike(method, opts, param):
     with pytest.raises(InputError, match=f"^{param}:") as info:
         make_trainer(method, net, X, y, backend=backend, **opts)
     assert str(info.value) == reason
-    direct = TrainerOptions(**(TrainerOptions.defaults() | opts | {"backend": backend}))
-    with pytest.raises(InputError, match=f"^{param}:"):   # a class constructed directly
-        METHODS[method](net, X, y, direct)
+    cls = METHODS[method]
+    if param in cls.uses:         # a class constructed directly refuses alike
+        direct = cls.options_type(**(opts | {"backend": backend}))
+        with pytest.raises(InputError, match=f"^{param}:"):
+            cls(net, X, y, direct)
+    else:                         # an option the method does not use has no field at all
+        with pytest.raises(TypeError):
+            cls.options_type(**opts)
+        with pytest.raises(InputError, match=f"^{param}:"):
+            cls.options_from(**opts)
     if param in ("fire_sets", "sketch"):       # the compiled backend runs them
         assert supports(method, "numpy", **opts) == (True, "")
         make_trainer(method, net, X, y, **opts)
@@ -299,4 +316,137 @@ def test_supports_every_variant_that_runs():
         for opts in variants:
             for backend in ("numpy", "numpy_generic", "array_api_strict"):
                 assert supports(method, backend, **opts) == (True, ""), (method, opts)
-    assert set(TrainerOptions.defaults()) >= {"backend", "fire_sets"}
+    assert set(OPTION_DEFAULTS) >= {"backend", "fire_sets"}
+
+
+# ------------------------------------------------------------ options and presets
+#: The options each method read before it had its own options type: unchanged.
+USES = {
+    "gd": {"eta", "train_a"}, "ggn": {"eta", "mu", "solver", "train_a"},
+    "sketched_gn": {"eta", "mu", "sketch", "sketch_factor", "tol", "max_iter"},
+    "sublinear_gn": {"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
+                     "fire_sets", "refresh_every", "preactivations"},
+    "adam": {"eta", "train_a"}, "second_layer": {"eta", "mu"}, "ntk_krr": {"mu"},
+    "deep_dense": {"eta", "mu", "update"}, "deep_sublinear": {"eta", "mu", "update",
+                                                              "merge_threshold"},
+}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_each_method_has_its_own_options_type(method):
+    """A frozen dataclass extending TrainerOptions, whose fields are exactly what the
+    method reads, each with make_trainer's default and a docstring line."""
+    cls = METHODS[method]
+    opts = cls.options_type
+    assert issubclass(opts, TrainerOptions) and opts is not TrainerOptions
+    assert dataclasses.is_dataclass(opts) and opts.__dataclass_params__.frozen
+    if method in USES:
+        assert cls.uses == USES[method] | {"seed", "backend"}
+    assert cls.uses == set(opts.defaults())
+    for name, default in opts.defaults().items():
+        assert default == OPTION_DEFAULTS[name], (method, name)
+    documented = set()
+    for klass in opts.__mro__:
+        if not dataclasses.is_dataclass(klass):
+            continue
+        body = ast.parse(inspect.getsource(klass)).body[0].body
+        for field_node, doc in itertools.pairwise(body):
+            if (isinstance(field_node, ast.AnnAssign) and isinstance(doc, ast.Expr)
+                    and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)):
+                documented.add(field_node.target.id)
+    assert set(opts.defaults()) <= documented, set(opts.defaults()) - documented
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts().seed = 1
+
+
+def test_options_from_applies_the_rule_of_make_trainer():
+    ggn = METHODS["ggn"]
+    assert ggn.options_from(mu=0.5, fire_sets="tree", update="gn") == ggn.options_type(mu=0.5)
+    with pytest.raises(InputError, match="^fire_sets: expected the default 'tree'"):
+        ggn.options_from(fire_sets="cache")
+    with pytest.raises(TypeError, match="'colour'"):
+        ggn.options_from(colour="red")
+    with pytest.raises(TypeError):
+        make_trainer("ggn", *_problem(), colour="red")
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_a_preset_builds_its_method_with_its_options(name):
+    """By name, by options= and by keywords: the same trainer, the same first steps."""
+    method, options = PRESETS[name]
+    assert isinstance(options, METHODS[method].options_type)
+    net, X, y = _problem()
+    by_name = make_trainer(name, net, X, y, mu=1e-6)
+    by_value = make_trainer(method, net, X, y, options=options, mu=1e-6)
+    by_keywords = make_trainer(method, net, X, y, mu=1e-6, **options.changes())
+    for trainer in (by_name, by_value, by_keywords):
+        assert type(trainer) is METHODS[method]
+        assert trainer.options == dataclasses.replace(options, mu=1e-6)
+    for a, b, c in zip(by_name.run(2), by_value.run(2), by_keywords.run(2)):
+        assert dict(a.counts) == dict(b.counts) == dict(c.counts)
+        assert a.residual_after == b.residual_after == c.residual_after
+    assert supports(name, "numpy") == supports(method, "numpy", **options.changes())
+
+
+def test_options_of_the_wrong_kind_are_refused():
+    net, X, y = _problem()
+    opts = SublinearOptions(fire_sets="cache")
+    with pytest.raises(InputError, match="^options: expected a GGNOptions"):
+        make_trainer("ggn", net, X, y, options=opts)
+    with pytest.raises(InputError, match="^options: expected None with the preset"):
+        make_trainer("sublinear cache implicit", net, X, y, options=opts)
+    with pytest.raises(InputError, match="^options: expected a GGNOptions"):
+        METHODS["ggn"](net, X, y, opts)             # a class constructed directly
+    with pytest.raises(InputError, match="^train_a: expected the default False"):
+        make_trainer("sublinear cache implicit", net, X, y, train_a=True)
+    with pytest.raises(InputError, match="^fire_sets: expected one of"):
+        make_trainer("sublinear_gn", net, X, y, options=SublinearOptions(fire_sets="heap"))
+
+
+# ------------------------------------------------- freed by reference counting alone
+def _freed_cases():
+    """Every method and every structure of the sublinear method (fire sets x
+    pre-activations, the sketch solver, refreshes), on numpy and on the masked
+    (array-API) path, each once."""
+    cases = [(method, opts, "numpy") for method, variants in sorted(VARIANTS.items())
+             for opts in variants]
+    cases += [("sublinear_gn", {"fire_sets": f, "preactivations": p}, "numpy")
+              for f in ("tree", "cache", "scan") for p in ("explicit", "implicit")]
+    cases += [("sublinear_gn", {"fire_sets": f, "solver": "sketch", "mu": 1e-3}, "numpy")
+              for f in ("tree", "cache", "scan")]
+    cases += [("sublinear_gn", {"fire_sets": "scan", "preactivations": "implicit",
+                                "refresh_every": 1}, "numpy")]
+    cases += [(method, opts, backend) for method, variants in sorted(BACKEND_VARIANTS.items())
+              for opts in variants for backend in ("numpy", "numpy_generic")]
+    unique = {}
+    for method, opts, backend in cases:
+        unique.setdefault((method, backend, tuple(opts.items())), (method, opts, backend))
+    return [pytest.param(method, opts, backend,
+                         id="-".join([method, backend, *(f"{k}={v}" for k, v in opts.items())]))
+            for method, opts, backend in unique.values()]
+
+
+@pytest.mark.parametrize(("method", "opts", "backend"), _freed_cases())
+def test_trainer_is_freed_by_reference_counting(method, opts, backend):
+    """No reference cycle through a trainer: after two steps, `del trainer` frees it (and
+    so the gigabytes of its structures at large m) with the garbage collector disabled.
+    A fire-set state or layer engine that kept its trainer would keep it alive."""
+    import gc
+    import weakref
+
+    net, X, y = _any_problem(method)
+    gc.collect()
+    gc.disable()
+    try:
+        trainer = make_trainer(method, net, X, y, backend=backend, **opts)
+        for _ in range(2):
+            try:
+                trainer.step()
+            except NumericalError:
+                break
+        assert trainer.net is not None      # the cached or materialised model, if any
+        ref = weakref.ref(trainer)
+        del trainer
+        assert ref() is None, f"{method} {opts} on {backend} is kept alive by a reference cycle"
+    finally:
+        gc.enable()

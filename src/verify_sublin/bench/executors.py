@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import gc
 import multiprocessing as mp
 import os
 import signal
@@ -133,10 +132,6 @@ def run_isolated(experiment: Callable[[dict, int], Any], params: dict, seed: int
                           f"(at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
     finally:
         numba.set_num_threads(old)
-        # a trainer and its fire-set state refer to each other; at m = 2^24 each holds
-        # gigabytes, which a reference cycle would keep until the next full collection
-        # (three runs in one process exhausted 23 GiB), so collect now
-        gc.collect()
 
 
 class InProcessExecutor:

@@ -41,21 +41,29 @@ class PlannedRun:
 
 
 def unsupported(spec: RunSpec, backend: str) -> str | None:
-    """Why the run's training method cannot run on `backend` with the run's options
-    (`Trainer.supports`, the rule `make_trainer` applies), or None. A run that names no
-    registered method, or options that are not `TrainerOptions`, is made as usual."""
-    from ..core.trainers import METHODS, TrainerOptions
-    from .speed import SUBLINEAR_VARIANTS
+    """Why the run's training method cannot run on `backend` with the run's options, or
+    None: an option the method does not use set to another value than its default
+    (`Trainer.options_from`), or a refusal of the backend (`Trainer.supports`), the rules
+    `make_trainer` applies. The options are the run's ``options``, or those of its
+    ``variant`` (a preset of `core.trainers.PRESETS`). A run that names no registered
+    method, or options no method knows, is made as usual."""
+    from ..core.errors import InputError
+    from ..core.trainers import METHODS, PRESETS
 
     cls = METHODS.get(spec.params.get("method")) if isinstance(spec.params.get("method"),
                                                                str) else None
     if cls is None:
         return None
-    opts = (SUBLINEAR_VARIANTS.get(spec.params["variant"], {}) if "variant" in spec.params
-            else spec.params.get("options") or {})
+    if "variant" in spec.params:
+        preset = PRESETS.get(spec.params["variant"])
+        opts = preset.options.changes() if preset is not None else {}
+    else:
+        opts = spec.params.get("options") or {}
     try:
-        options = TrainerOptions(**opts)
-    except TypeError:
+        options = cls.options_from(**(opts | {"backend": backend}))
+    except InputError as exc:          # an option of another method, not at its default
+        return str(exc)
+    except TypeError:                  # not options of any method: made, and refused there
         return None
     ok, reason = cls.supports(options, backend)
     return None if ok else reason

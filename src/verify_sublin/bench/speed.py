@@ -17,7 +17,6 @@ end_to_end       time_to_eps of GGN and the sublinear variants, medians and rati
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -26,27 +25,33 @@ import numpy as np
 
 from ..core.data import sphere_data
 from ..core.model import ShiftedReLUNet, shift_for
-from ..core.trainers import make_trainer
+from ..core.trainers import PRESETS, make_trainer
 from ..core.tree import CorrelationTree
 
-__all__ = ["END_TO_END_METHODS", "SUBLINEAR_VARIANTS", "compare_methods", "end_to_end",
-           "fit_slope", "floor_time", "scaling", "step_times", "time_to_eps", "tree_timings"]
+__all__ = ["END_TO_END_METHODS", "SUBLINEAR_PRESETS", "SUBLINEAR_VARIANTS", "compare_methods",
+           "end_to_end", "fit_slope", "floor_time", "scaling", "step_times", "time_to_eps",
+           "tree_timings"]
 
-#: name -> make_trainer options of the sublinear method
-SUBLINEAR_VARIANTS = {
-    "sublinear tree explicit": dict(fire_sets="tree", preactivations="explicit"),
-    "sublinear tree implicit": dict(fire_sets="tree", preactivations="implicit"),
-    "sublinear cache explicit": dict(fire_sets="cache", preactivations="explicit"),
-    "sublinear cache implicit": dict(fire_sets="cache", preactivations="implicit"),
-    "sublinear scan explicit": dict(fire_sets="scan", preactivations="explicit"),
-}
+
+def _preset(name: str) -> tuple[str, dict]:
+    """(method, make_trainer options) of a preset of `core.trainers.PRESETS`: the options
+    that differ from the method's defaults, as keywords."""
+    method, options = PRESETS[name]
+    return method, options.changes()
+
+
+#: The sublinear method's variants timed here: presets of `core.trainers.PRESETS`
+SUBLINEAR_PRESETS = ("sublinear tree explicit", "sublinear tree implicit",
+                     "sublinear cache explicit", "sublinear cache implicit",
+                     "sublinear scan explicit")
+#: name -> make_trainer options of the sublinear method (`SUBLINEAR_PRESETS`)
+SUBLINEAR_VARIANTS = {name: _preset(name)[1] for name in SUBLINEAR_PRESETS}
 
 #: name -> (method, make_trainer options) of the end-to-end comparison: ggn and the
-#: sublinear method with the papers' tree and tree-free (cache, implicit)
+#: sublinear method with the papers' tree and tree-free (cache, implicit) presets
 END_TO_END_METHODS = {
     "ggn": ("ggn", {}),
-    "sublinear tree explicit": ("sublinear_gn", SUBLINEAR_VARIANTS["sublinear tree explicit"]),
-    "sublinear cache implicit": ("sublinear_gn", SUBLINEAR_VARIANTS["sublinear cache implicit"]),
+    **{name: _preset(name) for name in ("sublinear tree explicit", "sublinear cache implicit")},
 }
 #: ... and sketched GN (dense sketched products, O(m n d) each: slow at large m)
 SKETCHED = {"sketched_gn": ("sketched_gn", {})}
@@ -145,8 +150,8 @@ def compare_methods(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.4, se
     net, X, y = _problem(m, n, d, c, seed)
     floor = floor_time(X, net.W)
     plan = [("ggn", "ggn", {})]
-    for name in (variants if variants is not None else SUBLINEAR_VARIANTS):
-        plan.append((name, "sublinear_gn", SUBLINEAR_VARIANTS[name]))
+    for name in (variants if variants is not None else SUBLINEAR_PRESETS):
+        plan.append((name, *_preset(name)))
     if sketched:
         plan.append(("sketched_gn countsketch", "sketched_gn", {}))
     rows = []
@@ -155,8 +160,7 @@ def compare_methods(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.4, se
             progress(f"m={m} c={c}: {name}")
         trainer = make_trainer(method, net, X, y, **opts)
         row = step_times(trainer, steps, warmup)
-        del trainer
-        gc.collect()
+        del trainer                  # freed here, before the next method's trainer
         row.update(name=name, method=method, options=opts)
         rows.append(row)
     ggn = rows[0]["median"]
@@ -203,7 +207,6 @@ def time_to_eps(method: str, net, X, y, eps: float = 1e-10, max_steps: int = 50,
     steps, one clock), reached (whether eps was reached), residual (the last one)).
     The network's initialisation is not included. Cost: the construction and T steps.
     """
-    gc.collect()
     t0 = time.perf_counter()
     trainer = make_trainer(method, net, X, y, **options)
     t1 = time.perf_counter()
@@ -277,8 +280,7 @@ def scaling(ms: Iterable[int], n: int = 64, d: int = 32, c: float = 0.4, seed: i
     """
     methods = methods or {
         "ggn": ("ggn", {}),
-        **{name: ("sublinear_gn", SUBLINEAR_VARIANTS[name])
-           for name in ("sublinear cache implicit", "sublinear tree explicit")},
+        **{name: _preset(name) for name in ("sublinear cache implicit", "sublinear tree explicit")},
     }
     ms = list(ms)
     series = {name: {"median": [], "total_ops": [], "claimed": [], "union": []}
@@ -294,7 +296,6 @@ def scaling(ms: Iterable[int], n: int = 64, d: int = 32, c: float = 0.4, seed: i
             s["total_ops"].append(row["total_ops"])
             s["claimed"].append(row["claimed_cost"])
             s["union"].append(row["union_size"])
-            gc.collect()
     slopes = {name: {"time": fit_slope(ms, s["median"]), "ops": fit_slope(ms, s["total_ops"]),
                      "claimed": fit_slope(ms, s["claimed"]), "union": fit_slope(ms, s["union"])}
               for name, s in series.items()}

@@ -34,7 +34,6 @@ keeps a timing run going when an input's last layer is silent, which happens und
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterable
 
@@ -136,7 +135,6 @@ def compare_deep(m: int = 2**14, n: int = 32, d: int = 32, depth: int = 3, c: fl
         row.update(init_seconds=init_seconds, init_ops=init_ops)
         rows[method] = row
         del trainer
-        gc.collect()
     out = {"config": dict(m=m, n=n, d=d, depth=depth, c=c, b=net.shift, alpha=c / 2,
                           seed=seed, steps=steps, warmup=warmup, update=update, mu=mu,
                           merge_threshold=merge_threshold, scaling=scaling),
@@ -240,7 +238,6 @@ def merge_threshold_effect(m: int = 2**14, n: int = 32, d: int = 32, depth: int 
                    "phases": {p: float(np.mean([r.times[p] for r in results]))
                               for p in results[0].times}}
         del trainer
-        gc.collect()
     best = min(rows, key=lambda k: rows[k]["mean"])
     return {"config": dict(m=m, n=n, d=d, depth=depth, c=c, seed=seed, window=window,
                            update=update, mu=mu, scaling=scaling),

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import numpy_backend as K
+from .kernels import fireset_kernels as FK
+from .kernels import gram_kernels as GK
 
 __all__ = ["FireSets", "UnionPatterns", "dense_fire_sets", "forward_fire_sets",
            "stream_forward"]
@@ -37,7 +38,7 @@ def stream_forward(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale:
     optionally the union's pre-activations, in one pass.
 
     Each block's pre-activations W_B X^T (B x n, one BLAS product, multithreaded) are
-    thresholded while in cache (`K.stream_block`); no n x m array is allocated or
+    thresholded while in cache (`FK.stream_block`); no n x m array is allocated or
     touched. Returns (pat, f, rows):
 
     * pat: neuron-major `UnionPatterns` over the union U of the fire sets, with the
@@ -73,8 +74,8 @@ def stream_forward(X: np.ndarray, W: np.ndarray, b: float, a: np.ndarray, scale:
         PT = buf[:hi - lo]
         np.matmul(W[lo:hi], XT, out=PT)
         while True:
-            kb, eb, done = K.stream_block(PT, b, a, lo, k, e, union, nptr, ninputs, values,
-                                          rows, keep_rows, f)
+            kb, eb, done = FK.stream_block(PT, b, a, lo, k, e, union, nptr, ninputs, values,
+                                           rows, keep_rows, f)
             if done:
                 break
             # project the final sizes from the rate so far, with room to spare
@@ -111,10 +112,10 @@ def dense_fire_sets(P: np.ndarray, b: float, a: np.ndarray, scale: float,
     if it is too small). Cost O(n m).
     """
     cap = max(int(cap), 16)
-    sizes, out, f = K.dense_fire_rows(P, b, a, scale, cap)
+    sizes, out, f = FK.dense_fire_rows(P, b, a, scale, cap)
     if sizes.size and sizes.max() > cap:
-        sizes, out, f = K.dense_fire_rows(P, b, a, scale, int(sizes.max()))
-    indptr, indices = K.rows_to_csr(sizes, out)
+        sizes, out, f = FK.dense_fire_rows(P, b, a, scale, int(sizes.max()))
+    indptr, indices = FK.rows_to_csr(sizes, out)
     return FireSets(indptr, indices, P.shape[1]), f
 
 
@@ -184,7 +185,7 @@ class FireSets:
 
     def flips(self, other: FireSets) -> np.ndarray:
         """|S_i symmetric-difference S'_i| per input. Cost O(nnz + nnz')."""
-        return K.csr_flip_counts(self.indptr, self.indices, other.indptr, other.indices)
+        return FK.csr_flip_counts(self.indptr, self.indices, other.indptr, other.indices)
 
     def union_patterns(self, slot: np.ndarray | None = None) -> UnionPatterns:
         """Neuron-major view over the union.
@@ -195,16 +196,8 @@ class FireSets:
         """
         if slot is None:
             slot = np.full(self.m, -1, np.int64)
-        union, nptr, ninputs, pos = K.union_patterns(self.indptr, self.indices, slot)
+        union, nptr, ninputs, pos = FK.union_patterns(self.indptr, self.indices, slot)
         return UnionPatterns(union, nptr, ninputs, pos, self.n)
-
-    def union_values(self, pat: UnionPatterns) -> np.ndarray:
-        """`data` rearranged to the neuron-major order of `pat` (from `union_patterns`).
-
-        Cost O(nnz)."""
-        out = np.empty(self.nnz)
-        out[pat.pos] = self.data
-        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,14 +229,14 @@ class UnionPatterns:
 
     def flips(self, other: UnionPatterns) -> np.ndarray:
         """|S_i symmetric-difference S'_i| per input. Cost O(|U| + |U'| + nnz + nnz')."""
-        return K.pattern_flip_counts(self.union, self.nptr, self.ninputs, other.union,
-                                     other.nptr, other.ninputs, self.n)
+        return FK.pattern_flip_counts(self.union, self.nptr, self.ninputs, other.union,
+                                      other.nptr, other.ninputs, self.n)
 
     def to_fire_sets(self, m: int) -> FireSets:
         """The same fire sets input-major (`FireSets`, `values` as `data`). Cost O(n + nnz)."""
         values = self.values if self.values is not None else np.zeros(self.nnz)
-        indptr, indices, data = K.patterns_to_csr(self.union, self.nptr, self.ninputs,
-                                                  values, self.n)
+        indptr, indices, data = FK.patterns_to_csr(self.union, self.nptr, self.ninputs,
+                                                   values, self.n)
         return FireSets(indptr, indices, int(m), data if self.values is not None else None)
 
     @property
@@ -264,7 +257,7 @@ class UnionPatterns:
         if weights is None:
             weights = np.ones(self.size)
         parts = int(min(8, max(1, self.nnz // 50_000)))
-        return K.gram_counts(self.nptr, self.ninputs, weights, self.n, parts)
+        return GK.gram_counts(self.nptr, self.ninputs, weights, self.n, parts)
 
     def pair_count(self) -> int:
         """sum over neurons of |p_r|^2: the work of `intersection_counts`."""

@@ -20,7 +20,7 @@ import scipy.linalg
 
 from .errors import NumericalError
 from .firesets import UnionPatterns
-from .kernels import numpy_backend as K
+from .kernels import gram_kernels as GK
 
 __all__ = ["DenseJacobian", "SolverInfo", "SparseJacobian", "gram_from_patterns", "pcg",
            "sketch_precondition", "solve_gram"]
@@ -216,13 +216,13 @@ class SparseJacobian:
     def jt(self, v: np.ndarray) -> np.ndarray:
         """J^T v on the union rows, |U| x d."""
         self.products += 1
-        return K.jt_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, v, self.X)
+        return GK.jt_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, v, self.X)
 
     def j(self, U: np.ndarray) -> np.ndarray:
         """J u for u given on the union rows (|U| x d); shape (n,)."""
         self.products += 1
-        return K.jacobian_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, U, self.X,
-                                self.n)
+        return GK.jacobian_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, U, self.X,
+                                 self.n)
 
     def jjt(self, v: np.ndarray) -> np.ndarray:
         """J J^T v (two products)."""

@@ -34,7 +34,8 @@ import numpy as np
 
 from .errors import InputError, check_array, check_float
 from .firesets import FireSets
-from .kernels import numpy_backend as K
+from .kernels import fireset_kernels as FK
+from .kernels import tree_kernels as TK
 from .memory import check_memory
 
 __all__ = ["CorrelationTree"]
@@ -117,9 +118,9 @@ class CorrelationTree:
             hi = min(lo + B, m)
             Pb = buf[:, :hi - lo]
             np.matmul(self._X, W[lo:hi].T, out=Pb)
-            K.tree_block_levels(nodes, M, Pb, lo, B, self.threshold, sizes)
+            TK.tree_block_levels(nodes, M, Pb, lo, B, self.threshold, sizes)
         for lo in range(-(-m // B) * B, M, B):       # blocks of padding leaves only
-            K.tree_block_levels(nodes, M, buf[:, :0], lo, B, self.threshold, sizes)
+            TK.tree_block_levels(nodes, M, buf[:, :0], lo, B, self.threshold, sizes)
         self.counts["inner_products"] += self.n * m
         self._rebuild_inner(top=M // B)
         # size the query buffer from the fire sets at the default threshold
@@ -162,12 +163,12 @@ class CorrelationTree:
 
     def _query(self, trees: np.ndarray, threshold: float | None) -> FireSets:
         thr = self.threshold if threshold is None else check_float("threshold", threshold)
-        sizes, out, visits = K.tree_query(self.nodes, self.M, trees, thr, self._cap)
+        sizes, out, visits = TK.tree_query(self.nodes, self.M, trees, thr, self._cap)
         if sizes.size and sizes.max() > self._cap:     # rare: a fire set outgrew the buffer
             self._cap = int(sizes.max() * 1.25) + 16
-            sizes, out, visits = K.tree_query(self.nodes, self.M, trees, thr, self._cap)
+            sizes, out, visits = TK.tree_query(self.nodes, self.M, trees, thr, self._cap)
         self.counts["tree_nodes_visited"] += int(visits.sum())
-        indptr, indices = K.rows_to_csr(sizes, out)
+        indptr, indices = FK.rows_to_csr(sizes, out)
         return FireSets(indptr, indices, self.m)
 
     # ----------------------------------------------------------------- updates
@@ -216,7 +217,7 @@ class CorrelationTree:
         return self.nodes[:, self.M + rows]
 
     def _write(self, rows: np.ndarray, values: np.ndarray) -> None:
-        visits = K.tree_set_leaves(self.nodes, self.M, rows, values)
+        visits = TK.tree_set_leaves(self.nodes, self.M, rows, values)
         self.counts["tree_nodes_visited"] += int(visits)
 
     def _check_row_ids(self, rows) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Generic kernels over any array-API namespace `xp`: the reference for every backend
-other than numpy (whose compiled kernels in `numpy_backend` must agree with these).
+other than numpy (whose compiled kernels, `fireset_kernels`, `gram_kernels` and
+`cache_kernels`, must agree with these).
 
 The fire sets are kept as dense boolean masks (n x m, or |U| x n for the live union),
 so every operation is a standard elementwise operation or matrix product; on a GPU

@@ -1,6 +1,6 @@
 """Compiled kernels of the multi-layer sublinear trainer.
 
-Layouts (as in `numpy_backend`): a layer's fire sets are input-major CSR
+Layouts (as in `fireset_kernels`): a layer's fire sets are input-major CSR
 (``indptr`` (n + 1,), ``indices`` the sorted neurons of S_l(x_i), and a value per
 entry), or neuron-major over their union (``union``, ``nptr``, ``ninputs`` and values
 in that order). A hidden weight matrix W_l^0 (m x m) is stored transposed,
@@ -10,13 +10,30 @@ coef[k] * u_k v_k^T with u_k, v_k sparse, stored as two CSR arrays (``uptr, uidx
 uval`` and ``vptr, vidx, vval``, one row per term, indices sorted).
 
 nnz_l = sum_i |S_l(x_i)|; U_l the union of the S_l; K the number of pending terms.
-Each kernel states its cost.
+
+=========================  =====================================================
+``threshold_rows``         fire sets and activations of Z (n x m), CSR, O(n m)
+``segment_sums``           per-row sums of a CSR's values, O(nnz)
+``fired_columns_forward``  Z += U W^0^T from the fired columns of W^0 only,
+                           m nnz_{l-1} multiply-adds
+``fired_rows_backward``    W^0^T D_l on S_{l-1}(x_i) from the fired rows only,
+                           sum_i |S_{l-1}(x_i)| |S_l(x_i)| reads
+``pending_forward``        the pending terms' part of the forward,
+                           O(n (nnz(V) + nnz(U)) + K nnz_{l-1})
+``pending_backward``       their part of the backward,
+                           O(K (nnz_l + nnz_{l-1}) + n (nnz(U) + nnz(V)))
+``merge_terms``            scatter-add of the pending terms into W^0,
+                           O(sum_k |u_k| |v_k|) writes + O(m + nnz(V))
+``add_outer_rows``         the input layer's update on its fired rows, O(nnz_1 d)
+=========================  =====================================================
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from .fireset_kernels import patterns_to_csr
 
 __all__ = [
     "add_outer_rows",
@@ -205,39 +222,18 @@ def pending_backward(coef, uptr, uidx, uval, vptr, vidx, vval,
                     q += 1
 
 
-@njit(cache=True)
-def _rows_of_terms(m, vptr, vidx, vval):  # pragma: no cover - compiled
-    """Input-neuron-major view of the v factors: for row t of WT, the terms k with
-    t in supp v_k and v_k[t]. Counting sort, O(m + nnz(V))."""
-    K = vptr.shape[0] - 1
-    tptr = np.zeros(m + 1, np.int64)
-    for e in range(vidx.shape[0]):
-        tptr[vidx[e] + 1] += 1
-    for t in range(m):
-        tptr[t + 1] += tptr[t]
-    fill = tptr[:m].copy()
-    term = np.empty(vidx.shape[0], np.int64)
-    val = np.empty(vidx.shape[0])
-    for k in range(K):
-        for e in range(vptr[k], vptr[k + 1]):
-            t = vidx[e]
-            term[fill[t]] = k
-            val[fill[t]] = vval[e]
-            fill[t] += 1
-    return tptr, term, val
-
-
 @njit(cache=True, parallel=True)
 def merge_terms(WT, coef, uptr, uidx, uval, vptr, vidx, vval):  # pragma: no cover
     """W^0 += sum_k coef[k] u_k v_k^T by scatter-add into WT (WT[t, r] += coef v_k[t] u_k[r]).
 
     Only the entries of the terms' supports are touched: never a dense U V^T. The
-    terms are regrouped by input neuron t (`_rows_of_terms`), and the rows of WT are
-    updated in parallel, each by all its terms while it is in cache. Cost
-    O(sum_k |u_k| |v_k|) writes + O(m + nnz(V)).
+    terms are regrouped by input neuron t (the transpose of the v factors' CSR,
+    `patterns_to_csr` with the term numbers as row ids: for row t of WT, the terms k
+    with t in supp v_k and v_k[t]), and the rows of WT are updated in parallel, each by
+    all its terms while it is in cache. Cost O(sum_k |u_k| |v_k|) writes + O(m + nnz(V)).
     """
     m = WT.shape[0]
-    tptr, term, val = _rows_of_terms(m, vptr, vidx, vval)
+    tptr, term, val = patterns_to_csr(np.arange(vptr.shape[0] - 1), vptr, vidx, vval, m)
     for t in prange(m):
         if tptr[t] == tptr[t + 1]:
             continue

@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from ..memory import check_memory, fired_estimate
 from ..model import ShiftedReLUNet
 from ..solvers import SolverInfo
 from .ops import make_ops
+from .options import OPTION_DEFAULTS, TrainerOptions
 
 __all__ = ["COUNT_KEYS", "PHASES", "SolverInfo", "StepResult", "Trainer", "TrainerOptions"]
 
@@ -113,45 +114,6 @@ class StepResult:
         return int(d * c["inner_products"] + c["tree_nodes_visited"] + c["jacobian_nnz"]
                    + c["dense_flops"] + c["preactivation_updates"])
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict (arrays as lists)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, np.ndarray):
-                v = v.tolist()
-            elif isinstance(v, Mapping):
-                v = dict(v)
-            elif isinstance(v, SolverInfo):
-                v = {g.name: getattr(v, g.name) for g in fields(v)}
-            out[f.name] = v
-        return out
-
-
-@dataclass(frozen=True)
-class TrainerOptions:
-    """Every option `make_trainer` takes, with its default. See `make_trainer`."""
-
-    eta: float | None = None
-    mu: float = 0.0
-    solver: str = "cholesky"
-    sketch: str = "countsketch"
-    sketch_factor: float | None = None
-    tol: float = 1e-10
-    max_iter: int = 100
-    fire_sets: str = "tree"
-    refresh_every: int = 0
-    train_a: bool = False
-    seed: int = 0
-    backend: str = "numpy"
-    preactivations: str = "explicit"
-    update: str = "gn"
-    merge_threshold: int | None = None
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        return {f.name: f.default for f in fields(cls)}
-
 
 #: A step whose residual grows by more than this factor has diverged: Gauss-Newton-type
 #: methods raise `NumericalError`; first-order methods flag it (`StepResult.diverging`).
@@ -162,6 +124,12 @@ DIVERGENCE_FLOOR = 1e-6
 #: Methods whose steps may legitimately raise the residual (a step size too large for
 #: one step, momentum): divergence is flagged, not raised.
 FIRST_ORDER_METHODS = frozenset({"gd", "adam"})
+
+
+def wrong_options(cls, options) -> InputError:
+    """The refusal of options that are not an instance of `cls.options_type`."""
+    return InputError("options", type(options).__name__,
+                      f"a {cls.options_type.__name__} (the options of method {cls.method!r})")
 
 
 def residual_norm(outputs: np.ndarray, y: np.ndarray) -> float:
@@ -239,15 +207,19 @@ class Trainer(ABC):
     -------------------
     method : str
         Name under which `make_trainer` knows the method.
+    options_type : type
+        The method's options, a frozen dataclass extending `TrainerOptions`
+        (`trainers.options`); the trainer receives an instance as ``options``.
     uses : frozenset of str
-        Options of `TrainerOptions` the method reads; passing any other option with
-        a non-default value is an error.
+        The fields of `options_type` (derived from it, never set by hand): the options
+        the method reads. `make_trainer` accepts any other option only at its default.
     net_type : type
         The model class the method trains (`ShiftedReLUNet` unless overridden); it
         must have ``m``, ``d`` and ``shift``.
     """
 
     method: ClassVar[str] = ""
+    options_type: ClassVar[type[TrainerOptions]] = TrainerOptions
     uses: ClassVar[frozenset[str]] = frozenset({"seed", "backend"})
     #: device synchronize for timing (None on the CPU)
     _sync = None
@@ -255,7 +227,13 @@ class Trainer(ABC):
     has_fire_sets: ClassVar[bool] = True
     net_type: ClassVar[type] = ShiftedReLUNet
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.uses = frozenset(f.name for f in fields(cls.options_type))
+
     def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
+        if not isinstance(options, self.options_type):
+            raise wrong_options(type(self), options)
         if not isinstance(net, self.net_type):
             raise InputError("net", type(net).__name__, f"a {self.net_type.__name__}")
         X, y = check_inputs(X, y, d=net.d)
@@ -291,18 +269,50 @@ class Trainer(ABC):
 
     # ------------------------------------------------------------- contract
     @classmethod
+    def options_from(cls, **given) -> TrainerOptions:
+        """The method's options (`options_type`) from keywords, the rule of `make_trainer`:
+        an option the method does not use is accepted only at its default
+        (`OPTION_DEFAULTS`; otherwise an `InputError` naming it), a name no method knows
+        is a TypeError, an option left out takes its default. Values are not checked
+        here (`make_trainer` does). Cost O(number of options).
+
+        >>> from verify_sublin.core.trainers import METHODS
+        >>> METHODS["ggn"].options_from(mu=1e-3, fire_sets="tree")
+        GGNOptions(seed=0, backend='numpy', eta=None, mu=0.001, solver='cholesky', train_a=False)
+        >>> METHODS["ggn"].options_from(update="gd")
+        Traceback (most recent call last):
+        ...
+        verify_sublin.core.errors.InputError: update: expected the default 'gn' (method 'ggn' ...), got 'gd'
+        """
+        own = cls.uses
+        cls.check_names(given)
+        for name, default in OPTION_DEFAULTS.items():
+            if name in given and name not in own and given[name] != default:
+                raise InputError(name, repr(given[name]), f"the default {default!r} "
+                                 f"(method {cls.method!r} does not use it)")
+        return cls.options_type(**{name: value for name, value in given.items() if name in own})
+
+    @classmethod
+    def check_names(cls, names) -> None:
+        """TypeError if a name in `names` is neither an option of this method nor one of
+        `OPTION_DEFAULTS` (what Python raises for an unexpected keyword)."""
+        unknown = [name for name in names if name not in cls.uses and name not in OPTION_DEFAULTS]
+        if unknown:
+            raise TypeError(f"method {cls.method!r} got unexpected option(s) "
+                            f"{', '.join(map(repr, unknown))}; its options: "
+                            f"{', '.join(sorted(cls.uses))}")
+
+    @classmethod
     def refusal(cls, options: TrainerOptions, compiled: bool) -> InputError | None:
         """Why the method cannot run with `options` (None if it can), as the `InputError`
-        `make_trainer` raises: an option it does not use set to a non-default value, or
-        an option value the backend cannot run (`compiled`: the numpy backend's
-        kernels; False for the array-API backends). Subclasses extend `_backend_refusal`.
+        `make_trainer` raises: options of another type than `options_type`, or an option
+        value the backend cannot run (`compiled`: the numpy backend's kernels; False for
+        the array-API backends). Subclasses extend `_backend_refusal`. (An option the
+        method does not use cannot reach here: its options type has no such field;
+        `options_from` refuses it.)
         """
-        defaults = TrainerOptions.defaults()
-        for name in defaults:
-            value = getattr(options, name)
-            if name != "backend" and name not in cls.uses and value != defaults[name]:
-                return InputError(name, repr(value), f"the default {defaults[name]!r} "
-                                  f"(method {cls.method!r} does not use it)")
+        if not isinstance(options, cls.options_type):
+            return wrong_options(cls, options)
         return cls._backend_refusal(options, compiled)
 
     @classmethod

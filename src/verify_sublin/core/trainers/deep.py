@@ -45,9 +45,10 @@ sum_l (m nnz_{l-1} + sum_i |S_l(x_i)| |S_{l-1}(x_i)|) + merges + n m d + L n m
 (thresholding) + n^3: subquadratic in m, against the dense 3 (L - 1) n m^2. The
 initialisation (copying and transposing W^0) costs (L - 1) m^2, once.
 
-Options: eta, mu, update ("gn" | "gd"), merge_threshold (deep_sublinear only: merge
-when more than this many terms per layer are pending; 0 = every step, k n = every
-k + 1 steps; default n, every second step). The trainers read nothing else.
+Options (`DeepDenseOptions`, `DeepSublinearOptions`): eta, mu, update ("gn" | "gd"),
+merge_threshold (deep_sublinear only: merge when more than this many terms per layer
+are pending; 0 = every step, k n = every k + 1 steps; default n, every second step).
+The trainers read nothing else.
 
 The merge threshold trades merge cost for pending-term cost. A merge writes
 sum_k |u_k| |v_k| entries whenever it happens, but the rows of W^0 it touches are
@@ -63,12 +64,16 @@ step.
 One step, written once (`_DeepTrainer._step`): signals, direction, update, merge,
 forward. Its counts are defined once per method from the per-layer fire-set sizes
 (`_DeepTrainer._count_*`), so every backend reports the same figures; the layer work
-itself is an engine per (method, backend): `_DenseLayers` and `_SublinearLayers`
-(numpy: BLAS and the compiled kernels of `kernels.deep_kernels` on CSR fire sets),
-`_ArrayDenseLayers` and `_ArraySublinearLayers` (any array-API namespace: dense masks;
-the sublinear one keeps each hidden layer as W^0 plus pending low-rank terms A B^T,
-multiplies only the fired columns of W^0 forward and its fired rows backward, and
-merges on the block fired rows x fired columns, never as a dense m x m product).
+itself is an engine per (method, backend), built from the backend's operations and
+the network (it holds no reference to the trainer, so a trainer is freed as soon as
+its last reference goes): `DenseLayers` and `SublinearLayers` (numpy: BLAS and the
+compiled kernels of `kernels.deep_kernels` on CSR fire sets), `ArrayDenseLayers` and
+`ArraySublinearLayers` (any array-API namespace: dense masks; the sublinear one keeps
+each hidden layer as W^0 plus pending low-rank terms A B^T, multiplies only the fired
+columns of W^0 forward and its fired rows backward, and merges on the block fired rows
+x fired columns, never as a dense m x m product). The engines and their costs per
+operation are in `trainers.deep_layers` (dense) and `trainers.deep_lowrank` (the lazy
+low-rank layer state).
 
 What a step reports (`StepResult`): fire_set_sizes[i] = sum_l |S_l(x_i)| and
 union_size = sum_l |U_l| (all layers), flips summed over layers; per-layer figures
@@ -84,22 +89,17 @@ same work down by part of the step. Phases: "gram" = backward and Gram, "solve",
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import numba
 import numpy as np
-import scipy.sparse
-from scipy.linalg import blas
 
-from ..adapters import native_scatter
 from ..deep import DeepShiftedReLUNet
 from ..errors import InputError, NumericalError, check_choice, check_float, check_int
-from ..kernels import deep_kernels as DK
-from ..kernels import numpy_backend as K
 from ..memory import check_memory
 from ..model import alpha_for
-from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .base import Trainer, _PhaseTimer, _StepRecord
+from .deep_layers import ArrayDenseLayers, DenseLayers
+from .deep_lowrank import ArraySublinearLayers, SublinearLayers
+from .options import DeepDenseOptions, DeepSublinearOptions
 
 __all__ = ["DeepDense", "DeepSublinear"]
 
@@ -126,25 +126,6 @@ def nothing_fires_last(weights, steps_done: int) -> NumericalError:
 
 UPDATES = ("gn", "gd")
 
-#: Below this many operations a compiled kernel runs on one thread: starting a parallel
-#: region costs more than it saves (much more when another process holds a core).
-PARALLEL_WORK = 1 << 20
-
-
-@contextmanager
-def _threads_for(work: int) -> Iterator[None]:
-    """Run the enclosed kernels on one thread if `work` is below `PARALLEL_WORK`."""
-    if work >= PARALLEL_WORK:
-        yield
-        return
-    saved = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(saved)
-
-
 
 class _PendingCount:
     """What the pending terms of one hidden layer cost, from the fire-set sizes alone
@@ -167,10 +148,10 @@ class _DeepTrainer(Trainer):
     work is done by an engine (`_engine`) chosen by method and backend."""
 
     net_type = DeepShiftedReLUNet
-    uses = frozenset({"eta", "mu", "update", "seed", "backend"})
     sublinear = False
 
-    def __init__(self, net: DeepShiftedReLUNet, X, y, options: TrainerOptions):
+    def __init__(self, net: DeepShiftedReLUNet, X, y,
+                 options: DeepDenseOptions | DeepSublinearOptions):
         super().__init__(net, X, y, options)
         self.depth = net.depth
         # `memory_estimate` has no depth; the (L - 1) m^2 hidden weights are checked here
@@ -180,7 +161,7 @@ class _DeepTrainer(Trainer):
         self.mu = check_float("mu", options.mu, minimum=0.0)
         if self.update == "gd" and self.mu != 0.0:
             raise InputError("mu", repr(options.mu), "0.0 (update='gd' does not use it)")
-        t = options.merge_threshold
+        t = options.merge_threshold if self.sublinear else None
         self.merge_threshold = (self.n if t is None          # every second step
                                 else check_int("merge_threshold", t, minimum=0))
         self._root_m = math.sqrt(self.m)
@@ -193,6 +174,8 @@ class _DeepTrainer(Trainer):
         self._init_eta()
 
     def _engine(self, net):
+        """The layer engine of this method and backend, built from the backend's
+        operations and the network (never from the trainer: see the module docstring)."""
         raise NotImplementedError
 
     # ---------------------------------------------------------------- state
@@ -395,451 +378,6 @@ def deep_sublinear_terms(n: int, m: int, d: int, depth: int, update: str,
     return terms
 
 
-def _subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
-    """W -= A @ B in place by one BLAS dgemm (beta = 1), with no m x m temporary.
-
-    W (p x q) C-contiguous, A (p x n) and B (n x q) C-contiguous. The product is formed
-    transposed, W^T -= B^T A^T, on the Fortran-ordered view W^T. Cost p q n
-    multiply-adds; W is read and written once.
-    """
-    out = blas.dgemm(-1.0, B.T, A.T, beta=1.0, c=W.T, overwrite_c=True)
-    if not np.shares_memory(out, W):        # a BLAS build that copied: keep the result
-        W[...] = out.T
-
-
-
-# =========================================================================== numpy
-class _DenseLayers:
-    """deep_dense on numpy: BLAS products with every weight matrix."""
-
-    def __init__(self, t: _DeepTrainer, net: DeepShiftedReLUNet):
-        self.t, self.scaling = t, net.scaling
-        self.net = net.copy()
-        self.a = self.net.a
-
-    def forward(self, pending) -> None:
-        """Pre-activations, layer inputs, fire sets and outputs. O(n m d + (L-1) n m^2)."""
-        t = self.t
-        self.Z, self.U, self.C = self.net.forward_pass(t.X)
-        self.masks = [Z > t.shift for Z in self.Z]
-        self.layer_sizes = np.array([mk.sum(axis=1) for mk in self.masks])
-        self.layer_unions = np.array([int(mk.any(axis=0).sum()) for mk in self.masks])
-        HL = np.maximum(self.Z[-1] - t.shift, 0.0)
-        self.f = HL @ self.a / t._root_m
-
-    def signals(self):
-        """[D_1, ..., D_L] at the current weights (BLAS). Cost (L - 1) n m^2."""
-        return self.net.signals(self.Z, self.U, self.C)
-
-    def gram(self, D):
-        """G = sum_l (D_l D_l^T) * (U_{l-1} U_{l-1}^T) by BLAS. Cost O(L n^2 m)."""
-        return self.net.gram_from(D, self.U)
-
-    def update(self, D, g) -> None:
-        """W_l -= (g D_l)^T U_{l-1} in place (BLAS rank-n update)."""
-        for W, Dl, U in zip(self.net.weights, D, self.U):
-            _subtract_product(W, np.ascontiguousarray((Dl * g[:, None]).T), U)
-
-    def fire_state(self):
-        return self.masks
-
-    def flips(self, old) -> np.ndarray:
-        return np.array([(a != b).sum(axis=1) for a, b in zip(old, self.masks)])
-
-    def weights(self) -> list[np.ndarray]:
-        return [W.copy() for W in self.net.weights]
-
-
-class _Pending:
-    """The pending rank-one terms coef[k] u_k v_k^T of one hidden layer (sparse factors).
-
-    u_k and v_k are CSR rows (uptr, uidx, uval) and (vptr, vidx, vval), indices sorted.
-    Appending n terms copies the arrays: O(nnz of the pending factors).
-    """
-
-    def __init__(self) -> None:
-        self.clear()
-
-    def clear(self) -> None:
-        self.coef = np.zeros(0)
-        self.uptr = np.zeros(1, np.int64)
-        self.vptr = np.zeros(1, np.int64)
-        self.uidx = np.zeros(0, np.int64)
-        self.vidx = np.zeros(0, np.int64)
-        self.uval = np.zeros(0)
-        self.vval = np.zeros(0)
-        self.products = 0          # sum_k |u_k| |v_k|: the cost of merging them
-
-    @property
-    def rank(self) -> int:
-        return self.coef.shape[0]
-
-    def append(self, coef, u, v) -> None:
-        """Add the terms coef[i] u_i v_i^T; u, v = (indptr, indices, values) with n rows."""
-        self.coef = np.concatenate([self.coef, coef])
-        self.uptr = np.concatenate([self.uptr, u[0][1:] + self.uptr[-1]])
-        self.vptr = np.concatenate([self.vptr, v[0][1:] + self.vptr[-1]])
-        self.uidx = np.concatenate([self.uidx, u[1]])
-        self.vidx = np.concatenate([self.vidx, v[1]])
-        self.uval = np.concatenate([self.uval, u[2]])
-        self.vval = np.concatenate([self.vval, v[2]])
-        self.products += int(np.diff(u[0]) @ np.diff(v[0]))
-
-    def args(self) -> tuple:
-        return (self.coef, self.uptr, self.uidx, self.uval, self.vptr, self.vidx, self.vval)
-
-    def add_to(self, W: np.ndarray) -> None:
-        """W += sum_k coef_k u_k v_k^T, W in the (output, input) orientation (numpy,
-        one term at a time; for reading the weights, not for training). O(products)."""
-        for k in range(self.rank):
-            u = slice(self.uptr[k], self.uptr[k + 1])
-            v = slice(self.vptr[k], self.vptr[k + 1])
-            W[np.ix_(self.uidx[u], self.vidx[v])] += self.coef[k] * np.outer(self.uval[u],
-                                                                            self.vval[v])
-
-
-class _Layer:
-    """Fire sets of one layer in both layouts, and its output to the next layer."""
-
-    __slots__ = ("c", "indices", "indptr", "nm_values", "pattern", "rows", "u", "values")
-
-
-
-class _SublinearLayers:
-    """deep_sublinear on numpy: CSR fire sets, fired columns forward, fired rows
-    backward, pending terms as sparse factors (module docstring)."""
-
-    #: Output neurons per parallel chunk of the fired-columns product (n x CHUNK in cache).
-    CHUNK = 2048
-
-    def __init__(self, t: _DeepTrainer, net: DeepShiftedReLUNet):
-        self.t = t
-        self.scaling = net.scaling
-        self._fixed_scale = net.fixed_scale
-        self.a = net.a.copy()
-        self._W1 = net.weights[0].copy()
-        self._WT = [np.empty_like(W) for W in net.weights[1:]]             # (L-1) m^2
-        for W, WT in zip(net.weights[1:], self._WT):
-            K.transpose_into(W, WT)                                        # in tiles
-        self._pending = [_Pending() for _ in self._WT]
-        self._slot = np.full(t.m, -1, np.int64)
-        self._Z = [np.empty((t.n, t.m)) for _ in range(t.depth)]
-
-    def weights(self) -> list[np.ndarray]:
-        """W_l = W_l^0 + pending terms, materialised densely. O((L - 1) m^2)."""
-        weights = [self._W1.copy()]
-        for WT, pend in zip(self._WT, self._pending):
-            W = np.empty_like(WT)
-            K.transpose_into(WT, W)
-            pend.add_to(W)
-            weights.append(W)
-        return weights
-
-    def merge(self) -> None:
-        """Scatter-add every pending term into W^0. Cost O(sum_k |u_k| |v_k|)."""
-        for WT, pend in zip(self._WT, self._pending):
-            with _threads_for(pend.products):
-                DK.merge_terms(WT, *pend.args())
-            pend.clear()
-
-    def _threshold(self, k: int) -> _Layer:
-        lay = _Layer()
-        lay.indptr, lay.indices, lay.values = DK.threshold_rows(self._Z[k], self.t.shift)
-        return lay
-
-    def _layer_input(self, lay: _Layer) -> None:
-        """u = c h on the fire sets, and the neuron-major view the next layer reads."""
-        n = self.t.n
-        lay.rows = np.repeat(np.arange(n), np.diff(lay.indptr))      # input of each entry
-        if self.scaling == "fixed":
-            lay.c = np.full(n, self._fixed_scale)
-        else:
-            norms = np.sqrt(DK.segment_sums(lay.indptr, lay.values * lay.values))
-            lay.c = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        lay.u = lay.values * lay.c[lay.rows]
-        union, nptr, ninputs, pos = K.union_patterns(lay.indptr, lay.indices, self._slot)
-        lay.pattern = (union, nptr, ninputs, pos)
-        nm = np.empty_like(lay.u)
-        nm[pos] = lay.u
-        lay.nm_values = nm
-
-    def forward(self, pending_count) -> None:
-        """Fire sets, layer inputs and outputs at the current weights (module docstring)."""
-        t = self.t
-        np.matmul(t.X, self._W1.T, out=self._Z[0])
-        layers = [self._threshold(0)]
-        for k in range(1, t.depth):
-            prev = layers[-1]
-            self._layer_input(prev)
-            Z = self._Z[k]
-            Z[:] = 0.0
-            pend = self._pending[k - 1]
-            if pend.rank:
-                work = t.n * (pend.vidx.size + pend.uidx.size) + pend.rank * prev.u.size
-                with _threads_for(work):
-                    DK.pending_forward(*pend.args(), prev.indptr, prev.indices, prev.u, Z)
-            union, nptr, ninputs, _ = prev.pattern
-            with _threads_for(t.m * prev.u.size):
-                DK.fired_columns_forward(self._WT[k - 1], union, nptr, ninputs, prev.nm_values,
-                                         Z, self.CHUNK)
-            layers.append(self._threshold(k))
-        last = layers[-1]
-        self.f = DK.segment_sums(last.indptr, self.a[last.indices] * last.values)
-        self.f /= t._root_m
-        self._layers = layers
-        self.layer_sizes = np.array([np.diff(lay.indptr) for lay in layers])
-        self._neuron_counts = [np.bincount(lay.indices, minlength=t.m) for lay in layers]
-        self.layer_unions = np.array([int(np.count_nonzero(c)) for c in self._neuron_counts])
-
-    def layer_pairs(self) -> list[int]:
-        """sum over neurons of |p_{l,r}|^2 per layer (the Gram's pattern work)."""
-        return [int(c @ c) for c in self._neuron_counts]
-
-    def signals(self) -> list[np.ndarray]:
-        """D_l on the fire sets (input-major values), l = 1..L (module docstring)."""
-        t = self.t
-        layers = self._layers
-        top = layers[-1]
-        D = self.a[top.indices] / t._root_m
-        out = [D]
-        for k in range(t.depth - 1, 0, -1):
-            lay, below = layers[k], layers[k - 1]
-            union, nptr, ninputs, pos = below.pattern
-            nm = np.empty(below.indices.size)
-            pairs = int(np.diff(lay.indptr) @ np.diff(below.indptr))
-            with _threads_for(pairs):
-                DK.fired_rows_backward(self._WT[k - 1], lay.indptr, lay.indices, D, union, nptr,
-                                       ninputs, nm)
-            g = nm[pos]
-            pend = self._pending[k - 1]
-            if pend.rank:
-                work = (pend.rank * (lay.indices.size + below.indices.size)
-                        + t.n * (pend.uidx.size + pend.vidx.size))
-                with _threads_for(work):
-                    DK.pending_backward(*pend.args(), lay.indptr, lay.indices, D,
-                                        below.indptr, below.indices, g)
-            if self.scaling == "fixed":
-                D = g * self._fixed_scale
-            else:
-                proj = DK.segment_sums(below.indptr, below.u * g)
-                D = (g - below.u * proj[below.rows]) * below.c[below.rows]
-            out.append(D)
-        return out[::-1]
-
-    def gram(self, D) -> np.ndarray:
-        """G = sum_l (D_l D_l^T) * (U_{l-1} U_{l-1}^T) from the sparse rows (scipy.sparse).
-
-        Cost O(sum_l sum_r |p_{l,r}|^2 + L n^2), p_{l,r} the inputs that fire neuron r.
-        """
-        t = self.t
-        n, m = t.n, t.m
-        layers = self._layers
-        G = np.zeros((n, n))
-        for k in range(t.depth):
-            lay = layers[k]
-            Dk = scipy.sparse.csr_array((D[k], lay.indices, lay.indptr), shape=(n, m))
-            DD = (Dk @ Dk.T).toarray()
-            if k == 0:
-                UU = t.ops.Kx
-            else:
-                below = layers[k - 1]
-                Uk = scipy.sparse.csr_array((below.u, below.indices, below.indptr),
-                                            shape=(n, m))
-                UU = (Uk @ Uk.T).toarray()
-            G += DD * UU
-        return G
-
-    def update(self, D, g) -> None:
-        """Input layer in place on its fired rows; one pending term per input and layer."""
-        coef = -g
-        first = self._layers[0]
-        DK.add_outer_rows(self._W1, coef, first.indptr, first.indices, D[0], self.t.X)
-        for k in range(1, self.t.depth):
-            lay, below = self._layers[k], self._layers[k - 1]
-            self._pending[k - 1].append(coef, (lay.indptr, lay.indices, D[k]),
-                                        (below.indptr, below.indices, below.u))
-
-    def fire_state(self):
-        return self._layers
-
-    def flips(self, old) -> np.ndarray:
-        return np.array([K.csr_flip_counts(a.indptr, a.indices, b.indptr, b.indices)
-                         for a, b in zip(old, self._layers)])
-
-
-# ======================================================================= array API
-def _set_block(xp, W, rows, cols, block):
-    """W with W[rows][:, cols] = block. Native fancy indexing on numpy / CuPy; otherwise
-    the dense-masked fallback W + R (block - W_RC) C^T with one-hot R and C."""
-    if native_scatter(xp):
-        W[rows[:, None], cols[None, :]] = block
-        return W
-    m = W.shape[0]
-    R = xp.astype(xp.reshape(xp.arange(m, dtype=rows.dtype), (m, 1)) == xp.reshape(rows, (1, -1)),
-                  xp.float64)
-    C = xp.astype(xp.reshape(xp.arange(W.shape[1], dtype=cols.dtype), (-1, 1))
-                  == xp.reshape(cols, (1, -1)), xp.float64)
-    old = xp.take(xp.take(W, rows, axis=0), cols, axis=1)
-    return W + R @ (block - old) @ xp.permute_dims(C, (1, 0))
-
-
-class _ArrayDenseLayers:
-    """deep_dense over an array namespace: products with every weight matrix, dense masks."""
-
-    def __init__(self, t: _DeepTrainer, net: DeepShiftedReLUNet):
-        self.t, self.xp, self.ops = t, t.xp, t.ops
-        self.scaling, self.fixed_scale = net.scaling, net.fixed_scale
-        self.a = self.ops.asarray(net.a)
-        self.W = [self.ops.asarray(W) for W in net.weights]
-
-    def _scale(self, H):
-        xp = self.xp
-        if self.scaling == "fixed":
-            return xp.full((H.shape[0],), self.fixed_scale, dtype=xp.float64)
-        norms = xp.linalg.vector_norm(H, axis=1)
-        safe = xp.where(norms > 0, norms, xp.ones_like(norms))
-        return xp.where(norms > 0, 1.0 / safe, xp.zeros_like(norms))
-
-    def _layer_product(self, k: int, U):
-        """z_k = U W_k^T (n x m) for k >= 1."""
-        return U @ self.xp.permute_dims(self.W[k], (1, 0))
-
-    def _back_product(self, k: int, D):
-        """D W_k (n x m) for k >= 1."""
-        return D @ self.W[k]
-
-    def forward(self, pending) -> None:
-        xp, t, ops = self.xp, self.t, self.ops
-        U = ops.X
-        self.Z, self.U, self.C = [], [U], []
-        for k in range(t.depth):
-            Z = U @ xp.permute_dims(self.W[0], (1, 0)) if k == 0 else self._layer_product(k, U)
-            self.Z.append(Z)
-            if k + 1 < t.depth:
-                H = xp.where(Z > t.shift, Z - t.shift, xp.zeros_like(Z))
-                c = self._scale(H)
-                U = H * xp.reshape(c, (-1, 1))
-                self.U.append(U)
-                self.C.append(c)
-        self.masks = [Z > t.shift for Z in self.Z]
-        self.layer_sizes = np.stack([ops.host(xp.sum(xp.astype(mk, xp.int64), axis=1))
-                                     for mk in self.masks])
-        self.layer_unions = np.array([int(xp.sum(xp.astype(xp.any(mk, axis=0), xp.int64)))
-                                      for mk in self.masks])
-        HL = xp.where(self.masks[-1], self.Z[-1] - t.shift, xp.zeros_like(self.Z[-1]))
-        self.f = ops.host(HL @ self.a) / t._root_m
-
-    def layer_pairs(self) -> list[int]:
-        xp = self.xp
-        counts = [self.ops.host(xp.sum(xp.astype(mk, xp.int64), axis=0)) for mk in self.masks]
-        return [int(c @ c) for c in counts]
-
-    def signals(self):
-        xp, t = self.xp, self.t
-        D = xp.astype(self.masks[-1], xp.float64) * xp.reshape(self.a, (1, -1)) / t._root_m
-        out = [D]
-        for k in range(t.depth - 1, 0, -1):
-            g = self._back_product(k, D)
-            U, c = self.U[k], self.C[k - 1]
-            if self.scaling == "fixed":
-                dh = g * xp.reshape(c, (-1, 1))
-            else:
-                dot = xp.sum(U * g, axis=1)
-                dh = (g - U * xp.reshape(dot, (-1, 1))) * xp.reshape(c, (-1, 1))
-            D = xp.where(self.masks[k - 1], dh, xp.zeros_like(dh))
-            out.append(D)
-        return out[::-1]
-
-    def gram(self, Ds):
-        xp = self.xp
-        Gm = xp.zeros((self.t.n, self.t.n), dtype=xp.float64)
-        for D, U in zip(Ds, self.U):
-            Gm = Gm + (D @ xp.permute_dims(D, (1, 0))) * (U @ xp.permute_dims(U, (1, 0)))
-        return Gm
-
-    def update(self, Ds, g) -> None:
-        xp = self.xp
-        for k, (D, U) in enumerate(zip(Ds, self.U)):
-            self.W[k] = self.W[k] - xp.permute_dims(D * xp.reshape(g, (-1, 1)), (1, 0)) @ U
-
-    def fire_state(self):
-        return self.masks
-
-    def flips(self, old) -> np.ndarray:
-        xp = self.xp
-        return np.stack([self.ops.host(xp.sum(xp.astype(a != b, xp.int64), axis=1))
-                         for a, b in zip(old, self.masks)])
-
-    def weights(self) -> list[np.ndarray]:
-        return [self.ops.host(W).copy() for W in self.W]
-
-
-class _ArraySublinearLayers(_ArrayDenseLayers):
-    """deep_sublinear over an array namespace: W^0 plus pending low-rank terms A B^T per
-    hidden layer (A = -(g D_l)^T, B = U_{l-1}^T, zero outside the fired rows and
-    columns); fired columns forward, fired rows backward, block merges."""
-
-    def __init__(self, t, net):
-        super().__init__(t, net)
-        self._pending: list[list] = [[] for _ in range(t.depth - 1)]   # [(A, B), ...]
-
-    def _support(self, M):
-        """Indices of the columns of M (n x m) with a nonzero entry."""
-        xp = self.xp
-        return xp.nonzero(xp.any(M != 0, axis=0))[0]
-
-    def _layer_product(self, k: int, U):
-        xp = self.xp
-        cols = self._support(U)                                  # fired columns of W^0
-        Z = xp.take(U, cols, axis=1) @ xp.permute_dims(xp.take(self.W[k], cols, axis=1), (1, 0))
-        for A, B in self._pending[k - 1]:
-            Z = Z + (U @ B) @ xp.permute_dims(A, (1, 0))
-        return Z
-
-    def _back_product(self, k: int, D):
-        xp = self.xp
-        rows = self._support(D)                                  # fired rows of W^0
-        out = xp.take(D, rows, axis=1) @ xp.take(self.W[k], rows, axis=0)
-        for A, B in self._pending[k - 1]:
-            out = out + (D @ A) @ xp.permute_dims(B, (1, 0))
-        return out
-
-    def weights(self) -> list[np.ndarray]:
-        xp = self.xp
-        out = [self.ops.host(self.W[0]).copy()]
-        for k in range(1, self.t.depth):
-            W = self.W[k]
-            for A, B in self._pending[k - 1]:
-                W = W + A @ xp.permute_dims(B, (1, 0))
-            out.append(self.ops.host(W).copy())
-        return out
-
-    def merge(self) -> None:
-        """Add the pending terms into W^0 on their block (fired rows x fired columns)."""
-        xp = self.xp
-        for k, pend in enumerate(self._pending, start=1):
-            if not pend:
-                continue
-            A = xp.concat([a for a, _ in pend], axis=1)            # m x r
-            B = xp.concat([b for _, b in pend], axis=1)
-            rows = xp.nonzero(xp.any(A != 0, axis=1))[0]
-            cols = xp.nonzero(xp.any(B != 0, axis=1))[0]
-            block = (xp.take(xp.take(self.W[k], rows, axis=0), cols, axis=1)
-                     + xp.take(A, rows, axis=0) @ xp.permute_dims(xp.take(B, cols, axis=0),
-                                                                  (1, 0)))
-            self.W[k] = _set_block(xp, self.W[k], rows, cols, block)
-            pend.clear()
-
-    def update(self, Ds, g) -> None:
-        xp = self.xp
-        coef = xp.reshape(-g, (-1, 1))
-        self.W[0] = self.W[0] + xp.permute_dims(Ds[0] * coef, (1, 0)) @ self.U[0]
-        for k in range(1, self.t.depth):
-            A = xp.permute_dims(Ds[k] * coef, (1, 0))            # m x n, zero off S_k
-            B = xp.permute_dims(self.U[k], (1, 0))               # m x n, zero off S_{k-1}
-            self._pending[k - 1].append((A, B))
-
-
 # ========================================================================= methods
 class DeepDense(_DeepTrainer):
     """Dense reference: products with every weight matrix (module docstring).
@@ -848,9 +386,10 @@ class DeepDense(_DeepTrainer):
     """
 
     method = "deep_dense"
+    options_type = DeepDenseOptions
 
     def _engine(self, net):
-        return (_DenseLayers if self.ops.compiled else _ArrayDenseLayers)(self, net)
+        return (DenseLayers if self.ops.compiled else ArrayDenseLayers)(self.ops, net)
 
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
         return deep_dense_terms(self.n, self.m, self.d, self.depth, self.update)
@@ -864,11 +403,11 @@ class DeepSublinear(_DeepTrainer):
     """
 
     method = "deep_sublinear"
-    uses = _DeepTrainer.uses | {"merge_threshold"}
+    options_type = DeepSublinearOptions
     sublinear = True
 
     def _engine(self, net):
-        return (_SublinearLayers if self.ops.compiled else _ArraySublinearLayers)(self, net)
+        return (SublinearLayers if self.ops.compiled else ArraySublinearLayers)(self.ops, net)
 
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
         return deep_sublinear_terms(self.n, self.m, self.d, self.depth, self.update, self.shift)

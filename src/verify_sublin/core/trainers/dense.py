@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import InputError, NumericalError, check_float
 from ..model import ShiftedReLUNet
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .options import AdamOptions, GDOptions, GGNOptions, SecondLayerOptions
 
 __all__ = ["Adam", "DenseTrainer", "GradientDescent", "GramGaussNewton", "SecondLayer"]
 
@@ -53,7 +54,8 @@ class DenseTrainer(Trainer):
         self._use_backend()
         host = net.to_backend("numpy") if net.backend != "numpy" else net
         self.a = self.ops.asarray(host.a).copy() if self.ops.compiled else self.be.asarray(host.a)
-        self.train_a = bool(options.train_a) or not self.train_W
+        # sketched_gn and second_layer have no train_a option: W only, and a only
+        self.train_a = bool(getattr(options, "train_a", False)) or not self.train_W
         self.scale = 1.0 / math.sqrt(self.m)
         self._net_cache: ShiftedReLUNet | None = None
         # one streamed pass: the trainer's copy of W (it updates W in place), the fire
@@ -162,9 +164,9 @@ class GradientDescent(DenseTrainer):
     """
 
     method = "gd"
-    uses = frozenset({"eta", "train_a", "seed", "backend"})
+    options_type = GDOptions
 
-    def __init__(self, net, X, y, options: TrainerOptions):
+    def __init__(self, net, X, y, options: GDOptions):
         super().__init__(net, X, y, options)
         if options.eta is None:
             pat = self.ops.patterns(self._fire)
@@ -192,7 +194,7 @@ class GramGaussNewton(DenseTrainer):
     """
 
     method = "ggn"
-    uses = frozenset({"eta", "mu", "solver", "train_a", "seed", "backend"})
+    options_type = GGNOptions
 
     @classmethod
     def _backend_refusal(cls, options, compiled):
@@ -201,7 +203,7 @@ class GramGaussNewton(DenseTrainer):
                               "'cholesky' (the exact Gram-Gauss-Newton direction)")
         return None
 
-    def __init__(self, net, X, y, options: TrainerOptions):
+    def __init__(self, net, X, y, options: GGNOptions):
         super().__init__(net, X, y, options)
         self.eta = _eta(options, 1.0)
         self.mu = check_float("mu", options.mu, minimum=0.0)
@@ -232,8 +234,12 @@ class SecondLayer(GramGaussNewton):
     """
 
     method = "second_layer"
-    uses = frozenset({"eta", "mu", "seed", "backend"})
+    options_type = SecondLayerOptions
     train_W = False
+
+    @classmethod
+    def _backend_refusal(cls, options, compiled):
+        return None             # no solver option: always the exact Cholesky solve
 
     @classmethod
     def copies_weights(cls, options):
@@ -256,7 +262,7 @@ class Adam(DenseTrainer):
     """
 
     method = "adam"
-    uses = frozenset({"eta", "train_a", "seed", "backend"})
+    options_type = AdamOptions
     beta1, beta2, epsilon = 0.9, 0.999, 1e-8
 
     @classmethod
@@ -264,7 +270,7 @@ class Adam(DenseTrainer):
         """Dense trainer plus two m x d moment arrays and a gradient."""
         return super().memory_estimate(m, n, d, options, shift) + 24.0 * m * (d + 1)
 
-    def __init__(self, net, X, y, options: TrainerOptions):
+    def __init__(self, net, X, y, options: AdamOptions):
         super().__init__(net, X, y, options)
         self.eta = _eta(options, 1e-2)
         z = self.xp.zeros_like

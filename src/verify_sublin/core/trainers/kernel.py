@@ -16,7 +16,8 @@ import numpy as np
 from ..errors import NumericalError, check_float
 from ..model import ShiftedReLUNet
 from ..ntk import shifted_ntk, shifted_ntk_cross
-from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .base import Trainer, _PhaseTimer, _StepRecord
+from .options import KernelRidgeOptions
 
 
 def kernel_not_positive_definite(H: np.ndarray, mu: float, shift: float) -> NumericalError:
@@ -46,10 +47,10 @@ class NTKKernelRidge(Trainer):
     """
 
     method = "ntk_krr"
-    uses = frozenset({"mu", "seed", "backend"})
+    options_type = KernelRidgeOptions
     has_fire_sets = False
 
-    def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
+    def __init__(self, net: ShiftedReLUNet, X, y, options: KernelRidgeOptions):
         super().__init__(net, X, y, options)
         self._use_backend()
         self._net = net.copy()

@@ -60,7 +60,8 @@ from ..backend import Backend
 from ..errors import InputError
 from ..firesets import FireSets, UnionPatterns, stream_forward
 from ..kernels import array_api as G
-from ..kernels import numpy_backend as K
+from ..kernels import cache_kernels as CK
+from ..kernels import gram_kernels as GK
 from ..sketch import Sketch, _buckets_signs, _gaussian_block
 
 __all__ = ["ArrayOps", "CompiledOps", "FireSetOps", "MaskFire", "MaskPatterns", "Start", "make_ops"]
@@ -182,25 +183,25 @@ class CompiledOps(FireSetOps):
         return solvers.gram_from_patterns(pat, self.Kx, self.m, a_rows)[0]
 
     def gram_values(self, fire: UnionPatterns, pat: UnionPatterns):
-        return K.gram_weighted(pat.nptr, pat.ninputs, fire.values, self.n) / self.m
+        return GK.gram_weighted(pat.nptr, pat.ninputs, fire.values, self.n) / self.m
 
     def jt(self, pat, row_coef, v):
-        return K.jt_apply(pat.nptr, pat.ninputs, row_coef, v, self.X)
+        return GK.jt_apply(pat.nptr, pat.ninputs, row_coef, v, self.X)
 
     def add_jt(self, W, pat, row_coef, v):
         """W[U] += J^T v in place; returns W."""
-        K.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, self.X)
+        GK.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, self.X)
         return W
 
     def implicit_delta(self, pat, row_coef, v, out=None):
         """Change of the union's inner products (k x n) for W[U] += J^T v, from X X^T."""
         if out is None:
             out = np.empty((pat.size, self.n))
-        K.implicit_delta(pat.nptr, pat.ninputs, row_coef, v, self.Kx, out)
+        CK.implicit_delta(pat.nptr, pat.ninputs, row_coef, v, self.Kx, out)
         return out
 
     def values_t(self, fire: UnionPatterns, pat: UnionPatterns, v):
-        return K.second_layer_apply(pat.nptr, pat.ninputs, fire.values, v)
+        return GK.second_layer_apply(pat.nptr, pat.ninputs, fire.values, v)
 
     def add_at(self, a, pat, values):
         """a[U] += values; returns a (in place)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..errors import InputError, check_float
 from .dense import DenseTrainer, _eta
 from .direction import SketchSettings, sketch_direction
+from .options import SketchedGNOptions
 
 __all__ = ["SketchedGaussNewton"]
 
@@ -31,13 +32,12 @@ def srht_refusal(options, compiled: bool) -> InputError | None:
 class SketchedGaussNewton(DenseTrainer):
     """Gauss-Newton with a sketch-and-precondition solver and a dense J operator.
 
-    Options used: eta (1), mu (0), sketch ("countsketch"), sketch_factor, tol (1e-10,
-    relative residual of CG), max_iter (100), seed (of the sketches).
+    Options (`SketchedGNOptions`): eta (1), mu (0), sketch ("countsketch"), sketch_factor,
+    tol (1e-10, relative residual of CG), max_iter (100), seed (of the sketches).
     """
 
     method = "sketched_gn"
-    uses = frozenset({"eta", "mu", "sketch", "sketch_factor", "tol", "max_iter", "seed",
-                      "backend"})
+    options_type = SketchedGNOptions
 
     @classmethod
     def _backend_refusal(cls, options, compiled):

@@ -12,8 +12,8 @@ fires again, and U(t+1) is a subset of U(t). Every changed neuron is in the unio
 step already knows, which is why tree-free maintenance (``fire_sets="cache"``) is
 exact.
 
-Options
--------
+Options (`SublinearOptions`; presets of them in `trainers.presets`)
+-------------------------------------------------------------------
 fire_sets : "tree" (default, the papers' structure), "cache", "scan"
     "tree": a `CorrelationTree` holds all n m inner products; each step queries it for
     the fire sets (O(sum |S_i| log m) visits) and updates the leaves of the union
@@ -51,12 +51,15 @@ import numpy as np
 from ..errors import InputError, NumericalError, check_float
 from ..firesets import UnionPatterns, dense_fire_sets
 from ..kernels import array_api as G
-from ..kernels import numpy_backend as K
+from ..kernels import cache_kernels as CK
+from ..kernels import fireset_kernels as FK
+from ..kernels import gram_kernels as GK
 from ..memory import fired_estimate
 from ..model import ShiftedReLUNet, alpha_for
 from ..tree import CorrelationTree
-from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
+from .base import Trainer, _PhaseTimer, _StepRecord
 from .direction import SketchSettings, sketch_direction
+from .options import SublinearOptions
 from .sketched import srht_refusal
 
 __all__ = ["SublinearGaussNewton"]
@@ -69,11 +72,26 @@ class SublinearGaussNewton(Trainer):
     the fire-set structure is a state object: `_TreeState`, `_CacheState`,
     `_ScanState` on numpy (compiled kernels), `MaskCacheState` (the tree-free cache
     in dense masks) on every array-API backend.
+
+    State contract: a state holds only what it maintains and the data it reads (the
+    backend's operations `ops`, with X, X^T, X X^T, b and 1 / sqrt(m); the output
+    weights a; the flags), never the trainer, so that a trainer is freed by reference
+    counting as soon as its last reference goes (at m = 2^24 its structures hold
+    gigabytes). The trainer owns W and the outputs f and assigns them from what the
+    state returns:
+
+    * ``fire_patterns(rec) -> (pat, sizes)``: the fire patterns over the union and
+      |S_i| (``rec`` may be None when nothing is counted);
+    * ``apply(W, f, pat, row_coef, v, rec, timer) -> (W, f)``: the update
+      w_r += row_coef_r sum_{i in p_r} v_i x_i brought into the structure; returns the
+      weights (W itself, written in place on numpy; a new array on an array-API
+      backend; untouched in implicit mode) and the new outputs;
+    * ``refresh(W, rec) -> f``: the cached inner products recomputed from W; returns
+      the outputs from scratch.
     """
 
     method = "sublinear_gn"
-    uses = frozenset({"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
-                      "fire_sets", "refresh_every", "seed", "backend", "preactivations"})
+    options_type = SublinearOptions
 
     @classmethod
     def _backend_refusal(cls, options, compiled):
@@ -107,7 +125,7 @@ class SublinearGaussNewton(Trainer):
             extra = 8.0 * k * n + 8.0 * k * (2 + -(-n // 64))
         return base + extra
 
-    def __init__(self, net: ShiftedReLUNet, X, y, options: TrainerOptions):
+    def __init__(self, net: ShiftedReLUNet, X, y, options: SublinearOptions):
         super().__init__(net, X, y, options)
         self._use_backend()
         o, ops = options, self.ops
@@ -125,7 +143,6 @@ class SublinearGaussNewton(Trainer):
         self._a = host.a.copy() if ops.compiled else self.be.asarray(host.a)
         a_host = np.asarray(host.a)
         self._unit_a = bool(np.all(np.abs(a_host) == 1.0))   # the papers' a_r = +-1
-        self._Kx, self._XT = ops.Kx, ops.XT
         self._materialised = None
         # W: the trainer's own copy when steps write it (explicit), else a read-only
         # view of the caller's weights (implicit mode never writes W; `weights` copies)
@@ -141,19 +158,20 @@ class SublinearGaussNewton(Trainer):
             fire = tree.query_all()
             live = np.zeros(self.m, dtype=bool)
             live[fire.indices] = True
-            self._U0 = np.flatnonzero(live)          # the union, sorted: O(nnz + m)
+            U0 = np.flatnonzero(live)          # the union, sorted: O(nnz + m)
             self._f = tree.outputs(fire, self._a) * self.scale
-            self._state = _TreeState(self, tree)
+            self._state = _TreeState(ops, self._a, U0, self.implicit, tree)
             return
         start = ops.start(host.W, self._a, copy=not self.implicit,
                           keep_rows=o.fire_sets == "cache")
         self._W, self._f = start.W, start.f
-        if ops.compiled:
+        if o.fire_sets == "cache" and ops.compiled:
+            self._state = _CacheState(ops, self._a, self.implicit, start)
+        elif ops.compiled:
             # every neuron that will ever change is in the initial union U0
-            self._U0 = start.fire.union
-            self._state = {"cache": _CacheState, "scan": _ScanState}[o.fire_sets](self, start)
+            self._state = _ScanState(ops, self._a, start.fire.union, self.implicit, start)
         else:
-            self._state = MaskCacheState(self, start.fire)
+            self._state = MaskCacheState(ops, self._a, self.implicit, start.fire)
 
     # ------------------------------------------------------------- contract
     @property
@@ -222,7 +240,7 @@ class SublinearGaussNewton(Trainer):
         v = -self.eta * g
         if self.implicit:   # logged before apply: a state may reorder its rows
             self._log.append((ops.keep(pat), row_coef, v))
-        state.apply(pat, row_coef, v, rec, timer)
+        self._W, self._f = state.apply(self._W, self._f, pat, row_coef, v, rec, timer)
         c["preactivation_updates"] += pat.size * self.n
         if self.implicit:
             c["dense_flops"] += pat.nnz * self.n
@@ -232,7 +250,7 @@ class SublinearGaussNewton(Trainer):
         if self.refresh_every and (self.steps_done + 1) % self.refresh_every == 0:
             with timer("update"):
                 self._fold_log()
-                state.refresh(self._W, rec)
+                self._f = state.refresh(self._W, rec)
 
     def claimed_terms(self, rec: _StepRecord) -> dict[str, float]:
         return sublinear_terms(self.m, self.n, self.d, self.shift)
@@ -262,70 +280,76 @@ class _CacheState:
 
     One fused, parallel pass per step updates the changed neurons, refreshes their n
     inner products, re-thresholds them and records the new patterns as bit words;
-    rows that stop firing are swap-removed (they can never fire again).
+    rows that stop firing are swap-removed (they can never fire again). Holds the
+    live rows (|U| x n values, bit words), their ids and output weights.
     """
 
-    def __init__(self, tr: SublinearGaussNewton, start):
-        self.tr = tr
+    def __init__(self, ops, a: np.ndarray, implicit: bool, start):
+        self.ops, self.implicit = ops, implicit
         self.threads = max(1, numba.get_num_threads())
         fire = start.fire
         self.idx = fire.union.copy()                   # live neurons
-        self.a_rows = tr._a[self.idx]
+        self.a_rows = a[self.idx]
         self.P = start.rows                            # their inner products, |U0| x n
-        self.bits = K.rows_bits(self.P, tr.shift)
+        self.bits = CK.rows_bits(self.P, ops.shift)
         self.counts = np.diff(fire.nptr)
         self.nptr, self.ninputs = fire.nptr, fire.ninputs
-        self._no_weights = np.zeros((1, tr.d))
+        self._no_weights = np.zeros((1, ops.d))
 
     def fire_patterns(self, rec):
-        pat = UnionPatterns(self.idx, self.nptr, self.ninputs, None, self.tr.n)
-        return pat, np.bincount(self.ninputs, minlength=self.tr.n)
+        n = self.ops.n
+        pat = UnionPatterns(self.idx, self.nptr, self.ninputs, None, n)
+        return pat, np.bincount(self.ninputs, minlength=n)
 
-    def apply(self, pat, row_coef, v, rec, timer):
-        tr = self.tr
+    def apply(self, W, f, pat, row_coef, v, rec, timer):
+        ops = self.ops
         with timer("update"):
             # implicit mode never writes W (a read-only view the kernel must not see)
-            W = self._no_weights if tr.implicit else tr._W
-            counts, flips, f = K.cache_advance(
-                self.P, W, self.idx, self.nptr, self.ninputs, row_coef, v, tr.X, tr._XT, tr._Kx,
-                tr.implicit, tr.shift, self.a_rows, tr.scale, self.bits,
+            counts, flips, f = CK.cache_advance(
+                self.P, self._no_weights if self.implicit else W, self.idx, self.nptr,
+                self.ninputs, row_coef, v, ops.X, ops.XT, ops.Kx, self.implicit, ops.shift,
+                self.a_rows, ops.scale, self.bits,
                 int(min(4 * self.threads, max(1, self.idx.size // 2048))))
-            tr._f = f                    # every neuron that fires is a live row
-            rec.flips = flips
+            rec.flips = flips            # f: every neuron that fires is a live row
             self._drop_silent(counts)
-            self.nptr, self.ninputs = K.patterns_from_bits(self.bits, self.counts,
-                                                           self.idx.size)
+            self.nptr, self.ninputs = CK.patterns_from_bits(self.bits, self.counts,
+                                                            self.idx.size)
+        return W, f
 
     def _drop_silent(self, counts):
-        dst, src, kept = K.removal_moves(counts)
+        dst, src, kept = CK.removal_moves(counts)
         arrays = [self.P, self.idx, self.a_rows, self.bits, counts]
         for arr in arrays:
-            K.move_rows(arr, dst, src)
+            CK.move_rows(arr, dst, src)
         self.P, self.idx, self.a_rows, self.bits, self.counts = (arr[:kept] for arr in arrays)
 
     def refresh(self, W, rec):
-        tr = self.tr
-        K.inner_products_rows(W, self.idx, tr._XT, self.P)
-        self.bits, counts, tr._f = _threshold(self.P, tr.shift, self.a_rows, tr.scale)
+        ops = self.ops
+        CK.inner_products_rows(W, self.idx, ops.XT, self.P)
+        self.bits, counts, f = _threshold(self.P, ops.shift, self.a_rows, ops.scale)
         self._drop_silent(counts)
-        self.nptr, self.ninputs = K.patterns_from_bits(self.bits, self.counts, self.idx.size)
+        self.nptr, self.ninputs = CK.patterns_from_bits(self.bits, self.counts, self.idx.size)
         if rec is not None:
-            rec.counts["inner_products"] += self.idx.size * tr.n
-            rec.counts["preactivation_updates"] += self.idx.size * tr.n
+            rec.counts["inner_products"] += self.idx.size * ops.n
+            rec.counts["preactivation_updates"] += self.idx.size * ops.n
+        return f
 
 
 class _ColumnCacheState:
-    """Shared part of the tree and scan states: an input-major cache of all n m values."""
+    """Shared part of the tree and scan states: an input-major cache of all n m values.
+
+    Holds the initial union U0 (every neuron that will ever change is in it), the
+    output weights a and buffers for |U0| changed columns."""
 
     offset = 0
 
-    def __init__(self, tr: SublinearGaussNewton):
-        self.tr = tr
-        self.slot = np.full(tr.m, -1, np.int64)
-        k0 = tr._U0.size
-        self._nm = np.empty((k0, tr.n))        # neuron-major new values / changes
-        self._old = np.empty((tr.n, k0))       # input-major old values
-        self._new = np.empty((tr.n, k0))       # input-major new values
+    def __init__(self, ops, a: np.ndarray, U0: np.ndarray, implicit: bool):
+        self.ops, self.a, self.U0, self.implicit = ops, a, U0, implicit
+        self.slot = np.full(ops.m, -1, np.int64)
+        k0 = U0.size
+        self._nm = np.empty((k0, ops.n))        # neuron-major new values / changes
+        self._old = np.empty((ops.n, k0))       # input-major old values
+        self._new = np.empty((ops.n, k0))       # input-major new values
 
     def values(self) -> np.ndarray:
         raise NotImplementedError
@@ -333,41 +357,41 @@ class _ColumnCacheState:
     def write(self, rows, new_cols, rec) -> None:
         raise NotImplementedError
 
-    def apply(self, pat, row_coef, v, rec, timer):
-        tr = self.tr
+    def apply(self, W, f, pat, row_coef, v, rec, timer):
+        ops = self.ops
         k = pat.size
         nm, old, new = self._nm[:k], self._old[:, :k], self._new[:, :k]
         with timer("update"):
-            K.gather_columns_t(self.values(), self.offset, pat.union, old)
-            if tr.implicit:
-                tr.ops.implicit_delta(pat, row_coef, v, nm)
+            CK.gather_columns_t(self.values(), self.offset, pat.union, old)
+            if self.implicit:
+                ops.implicit_delta(pat, row_coef, v, nm)
             else:
-                K.add_jt_rows(tr._W, pat.union, pat.nptr, pat.ninputs, row_coef, v, tr.X)
-                K.inner_products_rows(tr._W, pat.union, tr._XT, nm)
-            K.transpose_into(nm, new)
-            flips, df = K.advance_columns(old, new, tr.implicit, tr.shift, tr._a[pat.union],
-                                          tr.scale)
-            tr._f = tr._f + df
+                GK.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, ops.X)
+                CK.inner_products_rows(W, pat.union, ops.XT, nm)
+            FK.transpose_into(nm, new)
+            flips, df = CK.advance_columns(old, new, self.implicit, ops.shift, self.a[pat.union],
+                                           ops.scale)
+            f = f + df
             rec.flips = flips
         with timer("tree"):
             self.write(pat.union, new, rec)
+        return W, f
 
     def refresh(self, W, rec):
-        tr = self.tr
-        U0 = tr._U0
-        fresh = np.empty((U0.size, tr.n))
-        K.inner_products_rows(W, U0, tr._XT, fresh)
+        ops, U0 = self.ops, self.U0
+        fresh = np.empty((U0.size, ops.n))
+        CK.inner_products_rows(W, U0, ops.XT, fresh)
         self.write(U0, np.ascontiguousarray(fresh.T), rec)
-        tr._f = np.maximum(fresh - tr.shift, 0.0).T @ tr._a[U0] * tr.scale
-        rec.counts["inner_products"] += U0.size * tr.n
-        rec.counts["preactivation_updates"] += U0.size * tr.n
+        rec.counts["inner_products"] += U0.size * ops.n
+        rec.counts["preactivation_updates"] += U0.size * ops.n
+        return np.maximum(fresh - ops.shift, 0.0).T @ self.a[U0] * ops.scale
 
 
 class _TreeState(_ColumnCacheState):
     """The papers' structure: a correlation tree over all n m inner products."""
 
-    def __init__(self, tr: SublinearGaussNewton, tree: CorrelationTree):
-        super().__init__(tr)
+    def __init__(self, ops, a, U0, implicit, tree: CorrelationTree):
+        super().__init__(ops, a, U0, implicit)
         self.tree = tree
         self.offset = self.tree.M
 
@@ -389,23 +413,23 @@ class _TreeState(_ColumnCacheState):
 class _ScanState(_ColumnCacheState):
     """Naive maintenance: a dense n x m cache thresholded in full every step."""
 
-    def __init__(self, tr: SublinearGaussNewton, start):
-        super().__init__(tr)
-        self.P = tr.X @ tr._W.T
+    def __init__(self, ops, a, U0, implicit, start):
+        super().__init__(ops, a, U0, implicit)
+        self.P = ops.X @ start.W.T
         self.cap = int(start.fire.sizes.max()) if start.fire.nnz else 0
 
     def values(self):
         return self.P
 
     def fire_patterns(self, rec):
-        tr = self.tr
-        fs, _ = dense_fire_sets(self.P, tr.shift, tr._a, tr.scale, int(1.25 * self.cap))
+        ops = self.ops
+        fs, _ = dense_fire_sets(self.P, ops.shift, self.a, ops.scale, int(1.25 * self.cap))
         self.cap = int(fs.sizes.max())
-        rec.counts["preactivation_updates"] += tr.n * tr.m
+        rec.counts["preactivation_updates"] += ops.n * ops.m
         return fs.union_patterns(self.slot), fs.sizes
 
     def write(self, rows, new_cols, rec):
-        K.scatter_columns_t(self.P, 0, rows, new_cols)
+        CK.scatter_columns_t(self.P, 0, rows, new_cols)
 
 
 class MaskCacheState:
@@ -415,22 +439,23 @@ class MaskCacheState:
     flips, outputs and counts as `_CacheState`; cost O(|U| n d) or O(|U| n^2) a step in
     dense-masked form."""
 
-    def __init__(self, tr: SublinearGaussNewton, fire):
-        self.tr, xp, ops = tr, tr.xp, tr.ops
+    def __init__(self, ops, a, implicit: bool, fire):
+        xp = ops.xp
+        self.ops, self.implicit = ops, implicit
         self.ids = np.flatnonzero(ops.host(xp.any(fire.M, axis=0)))   # host live ids
         self.idx = ops.index(self.ids)
         self.PU = xp.permute_dims(xp.take(fire.P, self.idx, axis=1), (1, 0))   # k x n
-        self.aU = xp.take(tr._a, self.idx, axis=0)
+        self.aU = xp.take(a, self.idx, axis=0)
 
     def fire_patterns(self, rec):
-        tr, xp = self.tr, self.tr.xp
-        MU = self.PU > tr.shift
-        pat = tr.ops.make_patterns(self.ids, MU, self.idx)
-        return pat, tr.ops.host(xp.sum(xp.astype(MU, xp.int64), axis=0))
+        ops, xp = self.ops, self.ops.xp
+        MU = self.PU > ops.shift
+        pat = ops.make_patterns(self.ids, MU, self.idx)
+        return pat, ops.host(xp.sum(xp.astype(MU, xp.int64), axis=0))
 
     def _keep(self, P_new, counts) -> None:
         """Drop the rows that stopped firing (they never fire again)."""
-        xp, ops = self.tr.xp, self.tr.ops
+        xp, ops = self.ops.xp, self.ops
         keep = np.flatnonzero(ops.host(counts) > 0)
         if keep.size == self.ids.size:
             self.PU = P_new
@@ -441,26 +466,27 @@ class MaskCacheState:
         self.aU = xp.take(self.aU, kidx, axis=0)
         self.ids = self.ids[keep]
 
-    def apply(self, pat, row_coef, v, rec, timer):
-        tr, xp = self.tr, self.tr.xp
+    def apply(self, W, f, pat, row_coef, v, rec, timer):
+        ops, xp = self.ops, self.ops.xp
         with timer("update"):
-            if tr.implicit:
-                P_new = self.PU + tr.ops.implicit_delta(pat, row_coef, v)
+            if self.implicit:
+                P_new = self.PU + ops.implicit_delta(pat, row_coef, v)
             else:
-                tr._W = tr.ops.add_jt(tr._W, pat, row_coef, v)
-                P_new = xp.take(tr._W, self.idx, axis=0) @ tr._XT
-            _, counts, flips, f = G.advance_masked(xp, self.PU, P_new, tr.shift, self.aU,
-                                                   tr.scale)
-            tr._f = tr.ops.host(f)
-            rec.flips = tr.ops.host(flips)
+                W = ops.add_jt(W, pat, row_coef, v)
+                P_new = xp.take(W, self.idx, axis=0) @ ops.XT
+            _, counts, flips, f = G.advance_masked(xp, self.PU, P_new, ops.shift, self.aU,
+                                                   ops.scale)
+            f = ops.host(f)
+            rec.flips = ops.host(flips)
             self._keep(P_new, counts)
+        return W, f
 
     def refresh(self, W, rec):
-        tr, xp = self.tr, self.tr.xp
-        P = xp.take(W, self.idx, axis=0) @ tr._XT
-        _, counts, _, f = G.advance_masked(xp, P, P, tr.shift, self.aU, tr.scale)
-        tr._f = tr.ops.host(f)
+        ops, xp = self.ops, self.ops.xp
+        P = xp.take(W, self.idx, axis=0) @ ops.XT
+        _, counts, _, f = G.advance_masked(xp, P, P, ops.shift, self.aU, ops.scale)
         self._keep(P, counts)
         k = int(self.ids.size)
-        rec.counts["inner_products"] += k * tr.n
-        rec.counts["preactivation_updates"] += k * tr.n
+        rec.counts["inner_products"] += k * ops.n
+        rec.counts["preactivation_updates"] += k * ops.n
+        return ops.host(f)
