@@ -52,9 +52,19 @@ class _Normalizer:
         self.aliases = aliases
         self.path_re = re.compile(rf"\b{re.escape(package)}(?:\.\w+)*")
 
-    def apply(self, nodes: list[ast.AST]) -> None:
-        """Normalise a module (`nodes`: all of its nodes, from ast.walk). Cost O(len(nodes))."""
+    def apply(self, nodes: list[ast.AST], scope: _Scope | None = None) -> None:
+        """Normalise a module (`nodes`: all of its nodes, from ast.walk; `scope`: what its
+        imports bind). A name bound to one of the package's modules reads ``<module>``,
+        so that ``K.kernel`` stays the same when the kernel moves to another module
+        imported under another name. Cost O(len(nodes))."""
+        modules = scope.modules if scope is not None else frozenset()
         for node in nodes:
+            if isinstance(node, ast.Name) and node.id in modules:
+                node.id = "<module>"
+                continue
+            if isinstance(node, ast.alias) and (node.asname or node.name) in modules:
+                node.name, node.asname = "<module>", None
+                continue
             if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 body = node.body
                 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
@@ -99,6 +109,15 @@ class _Scope:
     external: frozenset[str] = frozenset()    # names of outside modules and their members
     modules: frozenset[str] = frozenset()     # names of the package's own modules
 
+
+#: Methods of Python's lists, dicts and sets. ``x.append(...)`` on an object of unknown type
+#: is taken to be the container's: were it resolved by name, renaming a package class's
+#: ``append`` would mark every experiment that appends to a list stale. A package method
+#: of these names is still reached through ``self``, its class or a typed binding.
+CONTAINER_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "copy",
+                               "count", "index", "reverse", "sort", "get", "items", "keys",
+                               "values", "update", "setdefault", "add", "discard",
+                               "difference", "union", "intersection"})
 
 _SELF = frozenset({"self", "cls"})
 
@@ -211,8 +230,8 @@ class _Index:
                         if d.owner and f"{d.owner}.{cand}" in self.defs:
                             out.add(f"{d.owner}.{cand}")
                 for attr in d.attrs:
-                    if not _dunder(attr):              # reached through their class
-                        out |= self.by_last.get(attr, set())
+                    if not _dunder(attr) and attr not in CONTAINER_METHODS:
+                        out |= self.by_last.get(attr, set())   # reached through their class
                 if d.own:
                     family = self.family(d.owner)
                     out |= {f"{c}.{attr}" for attr in d.own for c in family
@@ -221,8 +240,8 @@ class _Index:
                     if callee in self.bases and not _dunder(attr):   # an instance of a class
                         out |= {f"{c}.{attr}" for c in self.ancestors(callee)
                                 if f"{c}.{attr}" in self.defs}
-                    elif not _dunder(attr):            # a function's result: any type
-                        out |= self.by_last.get(attr, set())
+                    elif not _dunder(attr) and attr not in CONTAINER_METHODS:
+                        out |= self.by_last.get(attr, set())   # a function's result: any type
             out.discard(key)
             got = self.edges[key] = frozenset(out)
         return got

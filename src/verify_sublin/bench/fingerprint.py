@@ -148,7 +148,7 @@ def _build(sources: dict[str, str]) -> _Index:
                            computing, executors))
     norm = _Normalizer(package, stems, index.aliases)
     for tree, nodes, scope, computing, executors in parsed:
-        norm.apply(nodes)
+        norm.apply(nodes, scope)
         if computing:
             _add_module(index, tree, scope)
         if executors:
