@@ -26,6 +26,7 @@ from verify_sublin.bench.runner import execute
 from verify_sublin.bench.store import ResultStore
 from verify_sublin.cli import main
 from verify_sublin.core.memory import parse_size, set_memory_limit
+from verify_sublin.core.ntk import shifted_ntk
 from verify_sublin.core.realdata import load_dataset
 from verify_sublin.core.sketch import Sketch, default_size
 from verify_sublin.ledger.plan import plan
@@ -122,7 +123,7 @@ def _targets():
     t.append(("load_dataset", {"name": BAD_CHOICE, "n_train": BAD_INT, "seed": BAD_SEED},
               lambda kw: load_dataset(**({"name": "diabetes", "n_train": 4} | kw))))
     t.append(("shifted_ntk", {"X": _bad_array((4, 3), free_rows=True, free_cols=True), "b": BAD_POS_FLOAT},
-              lambda kw: vs.ntk.shifted_ntk(**({"X": X4, "b": 0.5} | kw))))
+              lambda kw: shifted_ntk(**({"X": X4, "b": 0.5} | kw))))
     t.append(("parse_size", {"text": st.sampled_from(["", "x", "1Q", "--", "1e"])},
               lambda kw: parse_size(kw["text"])))
     return t

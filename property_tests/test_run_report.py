@@ -125,7 +125,7 @@ def test_export_tidy_tables(tiny_run, tmp_path):
     store = ResultStore(tiny_run / "results.sqlite")
     runs = {r["id"]: r for r in store.runs()}
     assert {int(r["run_id"]) for r in rows} == set(runs)
-    assert len(rows[0]) == 16                     # long, not one column per quantity
+    assert len(rows[0]) == 17                     # long, not one column per quantity
     # a per-step series comes back element by element, in order
     rid, run = next((i, r) for i, r in runs.items()
                     if r.ok and isinstance((r["result"] or {}).get("sizes"), list))

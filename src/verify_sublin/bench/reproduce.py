@@ -1,43 +1,42 @@
 """Re-run a stored run and compare its figures with the stored ones.
 
 Rules: integers and booleans must match exactly; other numbers within 1e-9 relative
-(1e-12 absolute); figures that are wall times (keys naming seconds, times, medians,
-floors or phases) within a factor `time_factor` or 10 ms (machines are noisy); strings and
-structure exactly. Non-timing runs are re-run with BLAS and numba limited to one
-thread, as the runner makes them, so their numbers are bitwise reproducible on the same
-machine and library versions.
+(1e-12 absolute); the fields the result type marks as measured on the machine
+(`bench.schema.measured_fields`: wall times, memory) within a factor `time_factor` or
+10 ms; strings and structure exactly. A result without a type (a plugin's experiment)
+has no measured fields: every figure of it is compared as computed. Non-timing runs are
+re-run with BLAS and numba limited to one thread, as the runner makes them, so their
+numbers are bitwise reproducible on the same machine and library versions.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..core.errors import InputError, check_float, check_int
 from .executors import run_isolated
 from .provenance import git_commit
+from .schema import Result, is_measured, measured_fields
 from .store import ResultStore
 
 __all__ = ["compare_results", "reproduce"]
 
-_TIME_WORDS = ("second", "time", "median", "floor", "phases")
-
-
-def _is_time(path: str) -> bool:
-    return any(w in path for w in _TIME_WORDS)
-
-
 def compare_results(stored: Any, now: Any, time_factor: float = 3.0, path: str = "",
-                    out: dict | None = None) -> dict:
-    """Walk both results; returns dict(compared, times_compared, mismatches).
+                    out: dict | None = None, measured: Iterable[str] = ()) -> dict:
+    """Walk both results (JSON-ready dicts); `measured`: the dotted paths of the fields
+    measured on the machine (`bench.schema.measured_fields` of the result type). Returns
+    dict(compared, times_compared, mismatches).
 
-    >>> compare_results({"a": 1, "seconds": 1.0}, {"a": 1, "seconds": 2.0})["mismatches"]
+    >>> compare_results({"a": 1, "seconds": 1.0}, {"a": 1, "seconds": 2.0},
+    ...                 measured=["seconds"])["mismatches"]
     []
-    >>> len(compare_results({"a": 1.0}, {"a": 1.1})["mismatches"])
+    >>> len(compare_results({"a": 1.0, "seconds": 1.0}, {"a": 1.1, "seconds": 1.0})["mismatches"])
     1
     """
     out = out if out is not None else {"compared": 0, "times_compared": 0, "mismatches": []}
+    measured = tuple(measured)
 
     def bad(rule):
         out["mismatches"].append({"field": path or "(root)", "stored": stored, "now": now,
@@ -47,24 +46,25 @@ def compare_results(stored: Any, now: Any, time_factor: float = 3.0, path: str =
         if set(stored) != set(now):
             bad("different keys")
         for k in sorted(set(stored) & set(now)):
-            compare_results(stored[k], now[k], time_factor, f"{path}.{k}" if path else k, out)
+            compare_results(stored[k], now[k], time_factor, f"{path}.{k}" if path else k, out,
+                            measured)
     elif isinstance(stored, list) and isinstance(now, list):
         if len(stored) != len(now):
             bad("different lengths")
         for i, (a, b) in enumerate(zip(stored, now)):
-            compare_results(a, b, time_factor, f"{path}[{i}]", out)
+            compare_results(a, b, time_factor, f"{path}[{i}]", out, measured)
     elif isinstance(stored, bool) or isinstance(now, bool) or stored is None or now is None \
             or isinstance(stored, str) or isinstance(now, str):
         out["compared"] += 1
         if stored != now:
             bad("exact")
-    elif isinstance(stored, int) and isinstance(now, int) and not _is_time(path):
+    elif isinstance(stored, int) and isinstance(now, int) and not is_measured(path, measured):
         out["compared"] += 1
         if stored != now:
             bad("exact (integer)")
     elif isinstance(stored, (int, float)) and isinstance(now, (int, float)):
         a, b = float(stored), float(now)
-        if _is_time(path):
+        if is_measured(path, measured):
             out["times_compared"] += 1
             close = abs(a - b) <= 0.01 or (a > 0 and b > 0
                                                and 1 / time_factor <= b / a <= time_factor)
@@ -87,9 +87,9 @@ def reproduce(store: ResultStore, run_id: int, experiments: Mapping[str, Any],
               time_factor: float = 3.0) -> dict:
     """Re-run stored run `run_id`; returns the comparison (see `compare_results`).
 
-    `experiments` maps experiment names to objects with ``fn`` (the experiment
-    function) and ``timing`` (whether it measures wall time), as
-    `verify_sublin.ledger.EXPERIMENTS` does; this module never imports the claims layer.
+    `experiments` maps experiment names to `bench.experiments.Experiment` objects
+    (``run``, ``timing``, ``result``: the typed result, whose measured fields are compared
+    with a tolerance).
     """
     run_id = check_int("run_id", run_id, minimum=1)
     time_factor = check_float("--time-factor", time_factor, minimum=1.0)
@@ -104,14 +104,18 @@ def reproduce(store: ResultStore, run_id: int, experiments: Mapping[str, Any],
                          "a run of an experiment this version knows")
     exp = experiments[row["experiment"]]
     threads = None if exp.timing else 1
-    status, payload = run_isolated(exp.fn, row["params"], row["seed"], threads,
+    status, payload = run_isolated(exp.run, row["params"], row["seed"], threads,
                                    row["backend"])
+    kind = getattr(exp, "result", None)
+    measured = measured_fields(kind) if kind is not None else {}
     if status != "done":
         cmp = {"compared": 0, "times_compared": 0,
                "mismatches": [{"field": "(run)", "stored": "done", "now": payload,
                                "rule": "the run must finish"}]}
     else:
-        cmp = compare_results(row["result"], payload, time_factor)
+        stored = kind.from_dict(row["result"]).to_dict() if kind is not None else row["result"]
+        now = payload.to_dict() if isinstance(payload, Result) else payload
+        cmp = compare_results(stored, now, time_factor, measured=measured)
     return {"run_id": run_id, "experiment": row["experiment"], "params": row["params"],
             "seed": row["seed"], "stored_commit": row["git_commit"], "commit": git_commit(),
             "match": not cmp["mismatches"], **cmp}

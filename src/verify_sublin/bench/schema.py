@@ -39,16 +39,18 @@ verify_sublin.core.errors.ResultError: a stored FireSetsInit result lacks the fi
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any, ClassVar, Union
 
 from ..core.errors import ResultError
 
-__all__ = ["Result", "absent_if_none", "measured_fields", "memory", "timed"]
+__all__ = ["Result", "absent_if_none", "is_measured", "measured_fields", "memory", "timed"]
 
 
 def timed(default: Any = dataclasses.MISSING, **kw) -> Any:
@@ -206,3 +208,17 @@ def measured_fields(cls: type[Result], prefix: str = "") -> dict[str, str]:
         elif len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], Result):
             out.update(measured_fields(args[1], path + ".*."))
     return out
+
+
+def is_measured(path: str, measured: Iterable[str]) -> bool:
+    """Whether the dotted `path` of a figure (``rows.deep_dense.times[2]``) is, or lies
+    in, a measured field (``rows.*.times``).
+
+    >>> is_measured("rows.deep_dense.times[2]", ["rows.*.times"])
+    True
+    >>> is_measured("phases.gram", ["phases"]), is_measured("total_ops", ["phases"])
+    (True, False)
+    """
+    plain = re.sub(r"\[\d+\]", "", path)
+    return any(fnmatchcase(plain, pattern) or fnmatchcase(plain, pattern + ".*")
+               for pattern in measured)

@@ -3,8 +3,10 @@
 * ``measurements``: one row per run x quantity. Columns: run_id, claims (the claim ids
   that use the run, ';'-separated), experiment, profile, backend, status, commit, seed,
   the size parameters m, n, d, c (empty where an experiment has none), params (every
-  parameter, as JSON), quantity (the dotted path of the figure in the run's result),
-  index (the position in a per-step series; empty for a single number) and value.
+  parameter, as JSON), quantity (the dotted path of the figure in the run's result, the
+  field names of its typed result), index (the position in a per-step series; empty for
+  a single number), value, and measure ("time" or "memory" for the fields the result
+  type marks as measured on the machine; empty for computed figures).
 * ``verdicts``: one row per (profile, backend, claim): verdict, claimed and measured
   figures, the runs used, and the claim's named figures as JSON.
 
@@ -30,7 +32,7 @@ FORMATS = ("csv", "json", "parquet")
 
 MEASUREMENT_COLUMNS = ["run_id", "claims", "experiment", "profile", "backend", "status",
                        "commit", "seed", "m", "n", "d", "c", "params", "quantity", "index",
-                       "value"]
+                       "value", "measure"]
 VERDICT_COLUMNS = ["profile", "backend", "claim", "paper", "verdict", "claimed", "measured",
                    "runs", "figures"]
 
@@ -71,7 +73,11 @@ def _claims_by_key(store) -> dict[str, list[str]]:
 
 
 def measurement_rows(store) -> Iterator[dict]:
-    """The tidy long table of a store, one dict per run x quantity."""
+    """The tidy long table of a store, one dict per run x quantity (results read through
+    their types: the quantities are the type's fields)."""
+    from ..bench.experiments import EXPERIMENTS, typed_result
+    from ..bench.schema import Result, is_measured, measured_fields
+
     claims = _claims_by_key(store)
     for run in store.runs():
         p = run["params"] or {}
@@ -84,11 +90,17 @@ def measurement_rows(store) -> Iterator[dict]:
         if not run.ok:
             yield {**base, "quantity": "error", "index": "", "value": run["error"]}
             continue
-        yield {**base, "quantity": "seconds", "index": "", "value": run["seconds"]}
-        for q, i, v in _leaves(run["result"] or {}):
+        yield {**base, "quantity": "seconds", "index": "", "value": run["seconds"],
+               "measure": "time"}
+        result = typed_result(EXPERIMENTS.get(run["experiment"]), run["result"] or {})
+        measured = measured_fields(type(result)) if isinstance(result, Result) else {}
+        plain = result.to_dict() if isinstance(result, Result) else result
+        for q, i, v in _leaves(plain):
             if v is None or (isinstance(v, float) and not math.isfinite(v)):
                 v = "" if v is None else str(v)
-            yield {**base, "quantity": q, "index": "" if i is None else i, "value": v}
+            kind = next((measured[k] for k in measured if is_measured(q, [k])), "")
+            yield {**base, "quantity": q, "index": "" if i is None else i, "value": v,
+                   "measure": kind}
 
 
 def verdict_rows(store) -> list[dict]:
