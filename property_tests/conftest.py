@@ -54,3 +54,11 @@ def tiny_copy(tiny_report, tmp_path):
     dest = tmp_path / "tiny"
     shutil.copytree(tiny_report, dest)
     return dest
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses the session's tiny report is slow (building it makes every tiny
+    run, about 15 s with a warm numba cache): `tox -e fast` leaves them out."""
+    for item in items:
+        if "tiny_report" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

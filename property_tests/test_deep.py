@@ -122,6 +122,7 @@ def test_normalized_preactivations_are_standard_normal_at_init(seed, c, depth):
         assert 0.5e-6 < p < 1 - 0.5e-6
 
 
+@pytest.mark.slow
 @settings(max_examples=10)
 @given(seed=seeds, c=st.sampled_from([0.0, 0.4, 0.85]))
 def test_fixed_scale_gives_unit_variance_on_average(seed, c):

@@ -56,6 +56,7 @@ def test_plugin_file_adds_a_method_and_a_claim_that_reaches_the_report(tmp_path,
     np.testing.assert_allclose(half.eta, full.eta / 2, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_worker_processes_load_the_plugins_too(tmp_path, registries):
     """With --jobs 2 the runs are made in spawned workers, which know the plugin's method
     only because they load the same plugin file as they start."""

@@ -142,6 +142,7 @@ def bad_calls(draw):
 
 @settings(max_examples=3000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@pytest.mark.slow
 @given(case=bad_calls())
 def test_bad_input_to_the_api_gives_input_error(case):
     """3000 generated bad inputs (one bad parameter each) across the public API: only
@@ -174,6 +175,7 @@ CLI_BAD = [
 @given(argv=st.sampled_from(CLI_BAD), extra=st.lists(st.one_of(
     st.sampled_from(["--quiet", "--recompute", "--seed=-4", "--profile=zzz", "--m=-1", "--n=x"]),
     st.text("abcxyz0123", min_size=1, max_size=6).map(lambda t: "z" + t)), max_size=3))
+@pytest.mark.slow
 def test_bad_cli_arguments_give_one_line_and_status_2(argv, extra):
     """800 generated bad command lines (a bad command plus options that cannot make it
     valid and stray words) through main(argv) in-process: status 2, one line on stderr,
@@ -278,6 +280,7 @@ def _rows(db):
     return rows, [key for key, _, _ in rows.values()]
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments(tmp_path):
     """9 trials, each on a fresh store: SIGKILL a sweep at a random moment. About one
     trial in six kills as soon as the store file appears (during its creation or
@@ -330,6 +333,7 @@ def test_kill_9_at_random_moments(tmp_path):
     assert mid_sweep >= 5, f"only {mid_sweep} of 9 kills landed mid-sweep"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", [3])
 def test_processes_share_a_new_store(tmp_path, processes):
     """Three `run` processes started together on one new store: none crashes, no
@@ -449,6 +453,7 @@ def _open_and_record(base, barrier, i, rounds, failures):
             failures.put(f"round {k}, process {i}: {type(exc).__name__}: {exc}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", [2, 3])
 def test_processes_creating_one_store_at_once(tmp_path, processes):
     """Several processes released together on a barrier, 40 rounds, each round a new
@@ -545,6 +550,7 @@ def test_committed_store_is_a_legacy_store_read_without_writing(tmp_path):
         store.invalidate(next(store.runs())["key"])
 
 
+@pytest.mark.slow
 def test_report_on_a_read_only_store(tmp_path):
     """`report` and `export` work on a store in a read-only directory whose WAL index is
     missing (SQLite then needs `immutable=1`), and change nothing. As root, which ignores
@@ -765,6 +771,7 @@ def _start_sweep_with_workers(tmp_path, jobs=2):
     raise AssertionError(f"workers never started: {proc.communicate()[1]}")
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_coordinator_leaves_no_worker(tmp_path):
     """kill -9 of `run --jobs 2`: its workers and the resource tracker are gone within 5 s."""
     import os
@@ -780,6 +787,7 @@ def test_kill_9_of_the_coordinator_leaves_no_worker(tmp_path):
     assert not left, f"{len(left)} of {len(kids)} children outlived the coordinator"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT to the group", "SIGINT to the group", "SIGTERM"])
 def test_an_interrupt_stops_the_sweep_cleanly(tmp_path, how):
     """Ctrl-C (SIGINT to the whole process group) or SIGTERM to the coordinator of
@@ -951,6 +959,7 @@ def test_float32_inputs_normalised_in_float32_are_accepted():
         vs.make_trainer("ggn", vs.ShiftedReLUNet.init(64, 300, 0.1, seed=1), X * 1.001, y)
 
 
+@pytest.mark.slow
 def test_switching_a_store_to_wal_waits_for_a_writer(tmp_path):
     """The deterministic form of the creation race: a store not yet in WAL mode, with
     another connection in the middle of a write while it is opened. SQLite refuses the

@@ -200,6 +200,7 @@ def test_version_and_every_help_has_defaults_and_examples(capsys):
                 assert action.help, (name, action.dest)
 
 
+@pytest.mark.slow
 def test_killed_run_loses_no_finished_run(tmp_path):
     """SIGKILL a run in the middle; every run recorded before the kill survives intact
     and is not recomputed when the run is resumed."""

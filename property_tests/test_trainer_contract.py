@@ -1,7 +1,8 @@
 """One suite for every registered method: the Trainer contract and what a step reports.
 
 New methods registered in `verify_sublin.core.trainers.METHODS` are picked up here
-automatically, with the option sets in `VARIANTS`. The problems here are two-layer
+automatically, with the option sets in `VARIANTS`; so is the example plugin's method
+(examples/plugin_gd_half.py), registered for this module's tests only. The problems here are two-layer
 nets; the methods that take a `DeepShiftedReLUNet` (`DEEP_METHODS`) are left out and
 run through the same checks on deep nets in `test_deep.py`.
 
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib.util
 import inspect
 import itertools
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,8 +48,31 @@ from verify_sublin.core.trainers import (
     supports,
 )
 
-#: The methods run here: every registered method that trains a two-layer net.
-TWO_LAYER_METHODS = sorted(set(METHODS) - DEEP_METHODS)
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_gd_half.py"
+
+
+def _plugin_methods() -> dict:
+    """The example plugin's methods, by name, read from the file (not registered)."""
+    spec = importlib.util.spec_from_file_location("contract_example_plugin", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {cls.method: cls for cls in module.METHODS}
+
+
+PLUGIN_METHODS = _plugin_methods()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _register_plugin_methods():
+    with pytest.MonkeyPatch.context() as mp:
+        for name, cls in PLUGIN_METHODS.items():
+            mp.setitem(METHODS, name, cls)
+        yield
+
+
+#: The methods run here: every registered method that trains a two-layer net, and the
+#: example plugin's.
+TWO_LAYER_METHODS = sorted((set(METHODS) | set(PLUGIN_METHODS)) - DEEP_METHODS)
 
 #: method -> list of option dicts to run the contract with
 VARIANTS: dict[str, list[dict]] = {name: [{}] for name in TWO_LAYER_METHODS}
