@@ -70,16 +70,30 @@ class Stateful:
     timeout = 600
 
 
+#: Where a module of the package lives: the layer folders first (core/, bench/), then
+#: the flat layout of the commits before them, so that one benchmark suite measures
+#: both (asv runs this suite against older commits too).
+LAYERS = ("core.", "bench.", "")
+
+
+def find_module(name: str):
+    """``verify_sublin.<layer><name>`` for the first layer that has it, else None."""
+    for layer in LAYERS:
+        try:
+            return importlib.import_module(f"verify_sublin.{layer}{name}")
+        except ImportError:
+            continue
+    return None
+
+
 def _preload() -> None:
     """Import the package's modules that this commit has, once, in the process asv
     forks every benchmark from (``launch_method = forkserver``), so that no sample
     process imports numpy, scipy and numba again. A missing module is simply left
     out here; the benchmarks that need it skip themselves (`require_module`)."""
-    for name in ("", ".trainers", ".tree", ".firesets", ".solvers", ".sketch", ".speed"):
-        try:
-            importlib.import_module("verify_sublin" + name)
-        except ImportError:
-            pass
+    importlib.import_module("verify_sublin")
+    for name in ("trainers", "tree", "firesets", "solvers", "sketch", "speed"):
+        find_module(name)
 
 
 _preload()
@@ -92,18 +106,19 @@ def repeats(m: int) -> int:
 
 # ------------------------------------------------------------------ guards
 def require_module(name: str):
-    """Import ``verify_sublin.<name>`` or raise NotImplementedError (asv skips)."""
-    try:
-        return importlib.import_module(f"verify_sublin.{name}")
-    except ImportError:
-        raise NotImplementedError(f"verify_sublin.{name} is not in this commit") from None
+    """The package's module `name` (in whichever layer this commit has it), or raise
+    NotImplementedError (asv skips)."""
+    mod = find_module(name)
+    if mod is None:
+        raise NotImplementedError(f"verify_sublin's {name} module is not in this commit")
+    return mod
 
 
 def require_attr(module: str, attr: str):
     """``verify_sublin.<module>.<attr>`` or NotImplementedError (asv skips)."""
     mod = require_module(module)
     if not hasattr(mod, attr):
-        raise NotImplementedError(f"verify_sublin.{module}.{attr} is not in this commit")
+        raise NotImplementedError(f"verify_sublin's {module}.{attr} is not in this commit")
     return getattr(mod, attr)
 
 

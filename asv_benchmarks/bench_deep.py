@@ -24,6 +24,8 @@ asv records as a skip. verify_sublin is imported inside functions only.
 
 import os
 
+from ._common import require_attr
+
 N, D, DEPTH, SEED, MU = 32, 32, 3, 0, 1e-6
 #: widths; the quick pass (tools/asv_record.sh --quick sets VERIFY_SUBLIN_ASV_QUICK)
 #: leaves out the largest, whose 4 GiB nets dominated its time
@@ -39,9 +41,9 @@ def _require_api():
     """The multi-layer API of this commit, or NotImplementedError (asv: skipped)."""
     try:
         from verify_sublin import METHODS as registered
-        from verify_sublin.bench.speed_deep import compare_deep
-        from verify_sublin.core.deep import DeepShiftedReLUNet
-    except ImportError as exc:
+        compare_deep = require_attr("speed_deep", "compare_deep")
+        DeepShiftedReLUNet = require_attr("deep", "DeepShiftedReLUNet")
+    except (ImportError, NotImplementedError) as exc:
         raise NotImplementedError(f"no multi-layer method at this commit ({exc})") from None
     if not set(METHODS) <= set(registered):
         raise NotImplementedError("deep_dense / deep_sublinear are not registered")
@@ -156,7 +158,7 @@ class TrackDeepRatio:
         import gc
 
         from verify_sublin import make_trainer
-        from verify_sublin.bench.speed import step_times
+        step_times = require_attr("speed", "step_times")
 
         net, X, y = _problem(m, c)
         medians = {}

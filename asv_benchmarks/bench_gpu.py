@@ -6,13 +6,13 @@ parameter, so it is recorded with every result. A step synchronises the device a
 each phase boundary, so its wall time is the device's work, not its launch.
 """
 
-from verify_sublin._common import CS, MS, Stateful, repeats, require_attr, require_method, trainer
+from ._common import CS, MS, Stateful, repeats, require_attr, require_method, trainer
 
 
 def _device() -> str:
     try:
-        from verify_sublin.core.backend import cupy_status
-    except ImportError:
+        cupy_status = require_attr("backend", "cupy_status")
+    except NotImplementedError:
         return "none"
     usable, _, name = cupy_status()
     return name if usable else "none"

@@ -7,15 +7,15 @@ timed body answers the same 64 queries every sample.
 """
 
 import numpy as np
-from verify_sublin._common import MS, SEED, N, cached, repeats, require_module
+
+from ._common import MS, SEED, N, cached, repeats, require_module
 
 DS = [2, 4]
 C = 0.4
 
 
 def _operands(m, d):
-    from verify_sublin.core.model import shift_for
-
+    shift_for = require_module("model").shift_for
     hs = require_module("halfspace")
     rng = np.random.default_rng(SEED)
     W = rng.standard_normal((m, d))

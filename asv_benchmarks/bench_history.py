@@ -6,7 +6,7 @@ deterministic for the seed) and ratios of step-time medians measured side by sid
 which drift far less with the machine than the absolute times of `bench_step`.
 """
 
-from verify_sublin._common import (
+from ._common import (
     CS,
     METHODS,
     MS,

@@ -8,7 +8,7 @@ sketch are built once per process.
 
 import math
 
-from verify_sublin._common import (
+from ._common import (
     CS,
     MS,
     SEED,

@@ -5,7 +5,7 @@ the trainer is built in `setup`, which asv runs again before every sample, after
 method's compiled kernels were warmed up on a small problem.
 """
 
-from verify_sublin._common import (
+from ._common import (
     CS,
     M_MAX,
     METHODS,

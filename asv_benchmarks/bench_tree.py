@@ -5,7 +5,8 @@ one Gauss-Newton step changes; it changes the tree, so each sample gets a fresh 
 """
 
 import numpy as np
-from verify_sublin._common import CS, MS, SEED, D, Stateful, cached, problem, repeats, warm_up
+
+from ._common import CS, MS, SEED, D, Stateful, cached, problem, repeats, warm_up
 
 
 def _tree(m, c):
