@@ -2,7 +2,10 @@
 pass and inputs that must fail.
 
 Verdicts of a claim: "holds", "holds-with-caveat", "fails", "inconclusive" (the sizes run
-cannot decide; the reason says what would), "untestable" (the reason says why). A sanity
+cannot decide; the reason says what would), "untestable" (no experiment can refute it;
+the reason says why), "not tested" (an experiment could, but the mechanism or bound it
+would test is not in the texts this project has, so a structure built here would test
+our construction rather than the paper's; the reason says what is missing). A sanity
 entry is "consistent" or "inconsistent" (or "inconclusive" without runs); a question is
 "answer" (or "inconclusive" without runs): a premise the project made up is never
 marked "fails".
@@ -17,7 +20,7 @@ from .fitting import LogLogFit
 __all__ = ["ALL_VERDICTS", "QUESTION_VERDICTS", "SANITY_VERDICTS", "VERDICTS", "VERDICTS_BY_KIND",
            "all_within", "as_sanity", "exponent_at_most", "exponent_matches", "worst"]
 
-VERDICTS = ("holds", "holds-with-caveat", "fails", "inconclusive", "untestable")
+VERDICTS = ("holds", "holds-with-caveat", "fails", "inconclusive", "untestable", "not tested")
 SANITY_VERDICTS = ("consistent", "inconsistent", "inconclusive")
 QUESTION_VERDICTS = ("answer", "inconclusive")
 #: every verdict word, in a stable order (the legend's)
@@ -25,7 +28,8 @@ ALL_VERDICTS = tuple(dict.fromkeys([*VERDICTS, *SANITY_VERDICTS, *QUESTION_VERDI
 #: the verdict words each kind of ledger entry may carry
 VERDICTS_BY_KIND = {"claim": VERDICTS, "sanity": SANITY_VERDICTS, "question": QUESTION_VERDICTS}
 
-_ORDER = {"holds": 0, "holds-with-caveat": 1, "inconclusive": 2, "fails": 3, "untestable": 4}
+_ORDER = {"holds": 0, "holds-with-caveat": 1, "inconclusive": 2, "fails": 3, "untestable": 4,
+          "not tested": 5}
 
 
 def exponent_at_most(fit: LogLogFit, claimed: float, tol: float = 0.05) -> tuple[str, str]:

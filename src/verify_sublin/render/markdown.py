@@ -40,6 +40,7 @@ VERDICT_STYLES = {
     "answer": ("v-answer", "#d6e9f8"),
     "inconclusive": ("v-inconclusive", "#e8e8e8"),
     "untestable": ("v-untestable", "#f1f1f1"),
+    "not tested": ("v-untestable", "#f1f1f1"),
     "fails": ("v-fails", "#f8d7da"),
     "inconsistent": ("v-fails", "#f8d7da"),
 }
@@ -55,9 +56,19 @@ def anchor(text: str) -> str:
     return text.replace(" ", "-")
 
 def verdict_word(cell: str) -> str | None:
-    """The verdict a table cell states, if it starts with one ('**fails** (indicative)')."""
-    m = re.match(r"\W*([a-z][a-z\-]*)", cell.strip().lower())
-    return m.group(1) if m and m.group(1) in VERDICT_STYLES else None
+    """The verdict a table cell states, if it starts with one ('**fails** (indicative)').
+
+    >>> verdict_word("**not tested**"), verdict_word("**holds-with-caveat** (indicative)")
+    ('not tested', 'holds-with-caveat')
+    >>> verdict_word("2^12") is None
+    True
+    """
+    text = re.sub(r"^\W+", "", cell.strip().lower())
+    for word in sorted(VERDICT_STYLES, key=len, reverse=True):
+        if text.startswith(word) and not text[len(word):len(word) + 1].isalnum():
+            return word
+    return None
+
 
 def md_cell(text) -> str:
     """One table cell as Markdown: the one place where cells are escaped (a '|' would

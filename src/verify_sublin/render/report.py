@@ -31,8 +31,10 @@ KIND_TABLES = {
     "claim": ("Claims of the papers",
               "Statements the papers make. Verdicts: holds, holds-with-caveat, fails, "
               "inconclusive (the sizes run cannot decide), untestable (no experiment can "
-              "refute it). Every rule here has a configuration of its own experiment on "
-              "which it fails (listed in the test suite).",
+              "refute it), not tested (the mechanism or bound is not in the texts we have: "
+              "a structure built here would test our construction, not the paper's). Every "
+              "rule here has a configuration of its own experiment on which it fails "
+              "(listed in the test suite).",
               ["claim", "source", "claimed", "measured", "verdict"]),
     "sanity": ("Sanity checks of the machinery",
                "Identities and known facts the experiments rely on. They check this project's "
