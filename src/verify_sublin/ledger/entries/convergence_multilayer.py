@@ -111,11 +111,17 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  [table, SCALING_NOTE, WIDTH_VS_SHIFT], figures)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['SZZ']}, abstract: \"training a multi-layer over-parametrized neural "
+          "network to minimize the empirical risk induced by a loss function\"; the "
+          f"per-step contraction is {SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
     id="convergence.multilayer", kind="claim", paper="SZZ",
     statement="Gauss-Newton training of the L-layer network contracts the residual by a "
               "constant factor per step (the rule of convergence.rate: 2x).",
-    source=f"{CITE['SZZ']}; the per-step contraction is {SOURCE_RECONSTRUCTED}",
+    source=SOURCE,
     experiment="Exact deep Gauss-Newton (deep_dense) on sphere teacher data, depth 3, both "
                "scalings, c = 0.4 and 0.85, several m and seeds.",
     rule=f"Every step contracts to <= {CONTRACTION_MAX:g} at the largest m, decided over "

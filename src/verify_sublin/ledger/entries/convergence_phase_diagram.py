@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...bench.spec import RunSpec
+from ..papers import CITE
 from ..plot import Contour, Heatmap
 from ..toolkit import Entry, Panel, Plot, Shown, Sizes, Table, group, pow2
 
@@ -102,12 +103,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  {"converging_sparse_cells": figures}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"Could the authors specify what is the minimum shift b that "
+          "they need for their main result to hold?\"; \"The shifted parameter should be "
+          "appropriately chosen (typically, [formula omitted in the source]) to ensure "
+          "sparsity in the activations, and this plays a key role in the analysis\"")
+
 ENTRY = Entry(
     id="convergence.phase_diagram", kind="question", paper="RQ",
     statement="Where in (m, c) does Gauss-Newton converge by 2x per step, and where is it also "
               "sparse?",
-    source='ICLR 2025 review of Deng et al. [DHSWZ]: "Could the authors specify what is the '
-           'minimum shift b that they need for their main result to hold?"',
+    source=SOURCE,
     experiment=f"Per cell (m, c), {PHASE_SEEDS} seeds of Gauss-Newton (mu = 0) to "
                f"{PHASE_TOL:g}. Full: m = 2^8..2^16 (step 4x; 2^18 left out for the budget), "
                f"c = 0, 0.1, ..., 0.9, sphere-random (n = 32, d = 16) and diabetes (n = 32, "

@@ -49,12 +49,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
         "step: " + ", ".join(v.iterations)])
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['BPSW']}, as quoted in {CITE['DHSWZ']}, abstract: \"the previous work of "
+          "[Brand, Peng, Song, and Weinstein, ITCS'2021] requires [~ m n d + n^3] time "
+          "per iteration\"; its own abstract claims \"an [Õ(mn)]-time backpropagation "
+          "algorithm for training (mildly overparametrized) ReLU networks, which is "
+          "near-linear in the dimension (mn) of the full gradient (Jacobian) matrix\"")
+
 ENTRY = Entry(
     id="cpi.sketched_gn", kind="claim", paper="BPSW",
     statement="Sketched Gauss-Newton costs ~ m n d + n^3 per iteration.",
-    source=f"{CITE['BPSW']}, as quoted in {CITE['DHSWZ']}, abstract: \"the previous work of "
-           "[Brand, Peng, Song, and Weinstein, ITCS'2021] requires $\\sim mnd + n^3$ time per "
-           "iteration\"",
+    source=SOURCE,
     experiment="Per-step counted operations and time of sketched_gn (CountSketch "
                "preconditioner, dense J operator) with m, n, d varied one at a time.",
     rule=f"Fitted exponent of counted operations <= the slope of m n d + n^3 "

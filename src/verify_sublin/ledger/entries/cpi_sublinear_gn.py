@@ -100,12 +100,17 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
     return cpi_shown(v.cpi, "O(m^(1-alpha) n d + n^3) per iteration", notes)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['DHSWZ']}, abstract: \"requires only [m^(1-alpha) n d + n^3] amortized "
+          "time in the same overparametrized regime, where [alpha in (0.01, 1)] is some "
+          f"fixed constant\"; alpha = c/2 is {SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
     id="cpi.sublinear_gn", kind="claim", paper="DHSWZ",
     statement="Sublinear Gauss-Newton costs m^(1-alpha) n d + n^3 per iteration (amortised), "
               "alpha = c/2.",
-    source=f"{CITE['DHSWZ']}, abstract: \"requires only $m^{{1-\\alpha}} n d + n^3$ amortized "
-           "time in the same overparametrized regime\"; alpha = c/2 is " + SOURCE_RECONSTRUCTED,
+    source=SOURCE,
     experiment="Per-step counted operations and time of sublinear_gn (tree-free cache, "
                "implicit pre-activations: the fastest variant) with m, n, d varied one at a "
                "time, at c = 0.4 and 0.85.",

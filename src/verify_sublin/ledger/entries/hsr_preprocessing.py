@@ -30,11 +30,15 @@ def show(v: None, verdict: str, reason: str) -> Shown:
         "structure is not implemented. The correlation tree answers the same queries.")
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['SYZ']}; the costs are {SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
     id="hsr.preprocessing", kind="claim", paper="SYZ",
     statement="Half-space reporting answers the fire-set queries in m^(1-Theta(1/d)) n d time "
               "with weight preprocessing, m^(4/5) n d with (exponential) data preprocessing.",
-    source=f"{CITE['SYZ']}; the costs are {SOURCE_RECONSTRUCTED}",
+    source=SOURCE,
     experiment="Not implemented: the data-preprocessing variant needs time exponential in d.",
     rule="untestable (the structure needs exponential preprocessing).",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)

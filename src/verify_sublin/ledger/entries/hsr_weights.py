@@ -9,6 +9,7 @@ import numpy as np
 
 from ...bench.spec import RunSpec
 from ..fitting import LogLogFit, loglog_fit
+from ..papers import CITE
 from ..plot import Panel, Plot, Series
 from ..toolkit import SAME, SOURCE_RECONSTRUCTED, Entry, Shown, Sizes, Table, color, pow2
 
@@ -133,8 +134,14 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                   "scan_over_tree_at_largest_m": {str(d): x for d, x in v.beats.items()}}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['SYZ']} (half-space reporting over the weights); the bounds m^(1 - "
+          "Theta(1/d)) + k and the partition tree's O(m^(1 - 1/d) + k) are "
+          f"{SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
-    id="hsr.weights", kind="claim", paper="SYZ", source=SOURCE_RECONSTRUCTED,
+    id="hsr.weights", kind="claim", paper="SYZ", source=SOURCE,
     statement="With preprocessing of the weights, half-space range reporting answers the "
               "fire-set query {r : <w_r, x> > b} in m^(1 - Theta(1/d)) + k time (k the output "
               "size); a partition tree guarantees O(m^(1 - 1/d) + k).",

@@ -67,11 +67,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  figures)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['SZZ']}, abstract: \"Naively, one has to pay O(m²) time to read the "
+          "weight matrix and evaluate the neural network function in both forward and "
+          "backward computation\"; the framework \"uses m² cost only in the initialization "
+          "phase and achieves a truly subquadratic cost per iteration\"")
+
 ENTRY = Entry(
     id="init.multilayer", kind="claim", paper="SZZ",
     statement="The multi-layer method pays m^2 only at initialisation; each iteration costs "
               "less (m^(2 - Omega(1))).",
-    source=f"{CITE['SZZ']}, abstract: \"uses m² cost only in the initialization phase\"",
+    source=SOURCE,
     experiment="Counted operations of deep_sublinear's construction and of its steps over m "
                "(the runs of cpi.multilayer).",
     rule=f"Construction exponent within {INIT_EXPONENT_TOL:g} of 2; the step's interval below it.",

@@ -84,14 +84,20 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  [table], {"lower_slack_min": min(lo), "upper_slack_min": min(hi)}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['DHSWZ']}; the range is {SOURCE_RECONSTRUCTED}. {CITE['REVIEW']}: \"Since"
+          " [lambda, omitted in the source] (minimal eigenvector of kernel matrix) is "
+          "instance-dependent, its relationship to the training data and parameters "
+          "(e.g., network width and number of training points) should be discussed. "
+          "Additionally, [lambda, omitted in the source] is not always guaranteed to be "
+          "strictly positive\"; \"Theorem 5.1: it would be good to define lambda\"")
+
 ENTRY = Entry(
     id="ntk.lambda", kind="sanity", paper="DHSWZ",
     statement="lambda = lambda_min(H) of the shifted NTK satisfies "
               "e^{-b^2/2} delta / (100 n^2) <= lambda <= e^{-b^2/2}.",
-    source=f"{CITE['DHSWZ']}; the range is {SOURCE_RECONSTRUCTED}. Review: \"Since (minimal "
-           "eigenvector of kernel matrix) is instance-dependent, its relationship to the "
-           "training data and parameters (e.g., network width and number of training points) "
-           "should be discussed\"",
+    source=SOURCE,
     experiment="Compute H exactly (Owen's T) for synthetic and real inputs over a grid of b.",
     rule="lambda_min inside the stated range everywhere; slack factors reported.",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
+from ..papers import CITE
 from ..toolkit import SOURCE_RECONSTRUCTED, Entry, Panel, Plot, Series, Shown, Sizes, Table
 
 #: damped Gauss-Newton "reaches the least-squares fit" if its residual is within DUP_REL
@@ -78,8 +79,15 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"Additionally, [lambda, omitted in the source] is not always"
+          " guaranteed to be strictly positive\"; the meta-review lists the \"validity of "
+          "assuming [formula omitted in the source]\"; the duplicate-input case (delta = "
+          f"0) and the range of lambda are {SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
-    id="rq.duplicate_inputs", kind="question", paper="RQ", source=SOURCE_RECONSTRUCTED,
+    id="rq.duplicate_inputs", kind="question", paper="RQ", source=SOURCE,
     statement="With two identical inputs (delta = 0), what are lambda and what does "
               "Gauss-Newton do?",
     experiment="Sphere inputs with x_2 := x_1, labels equal or different, c = 0.4: lambda_min "

@@ -129,11 +129,17 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                   "drift_no_refresh": _drift0(v)})
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"it has sketching which again has more hyper-params like "
+          "sketch size, sketch tolerance and sketch failure probability, also things like"
+          " tree update frequency need to be taken into account\"")
+
 ENTRY = Entry(
     id="rq.hyperparameters", kind="question", paper="RQ",
     statement="Sketch size, sketch type, solver tolerance, tree rebuild frequency? Premise: "
               "the defaults (sizes per type, CG tol 1e-10, no periodic refresh) are adequate.",
-    source=f"{CITE['REVIEW']}: {QUOTE}",
+    source=SOURCE,
     experiment="Sketch grid (sketch.conditioning runs), CG tolerance grid with contraction "
                "and time, drift of the implicitly maintained inner products with refresh "
                "periods never / 1 / 5.",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...bench.spec import RunSpec
+from ..papers import CITE
 from ..toolkit import Entry, LogLogFit, Panel, Plot, Series, Shown, Sizes, Table, color, loglog_fit, pow2
 
 #: the exponent in m of the relative weight movement the NTK picture predicts
@@ -93,12 +94,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  {k: f.as_dict() for k, f in v.fits.items()}, _plot(v.rows))
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"Can the authors comment on the implicit bias of their "
+          "algorithm, compared to previous state-of-the art algorithms?\"; the authors "
+          "answered that their algorithm's \"implicit bias stems from its reliance on "
+          "sparse Jacobian updates, which prioritize active neurons\"")
+
 ENTRY = Entry(
     id="rq.implicit_bias", kind="question", paper="RQ",
     statement="How do the weights Gauss-Newton finds differ from gradient descent's, and how "
               "does their movement scale with m?",
-    source='the authors\' answer to an ICLR 2025 review of [DHSWZ]: "implicit bias stems from its '
-           'reliance on sparse Jacobian updates, which prioritize active neurons"',
+    source=SOURCE,
     experiment="Gauss-Newton (20 steps, mu = 1e-8) and gradient descent (eta = 1 / "
                "lambda_max(G_0)) from the same network on sphere-teacher at c = 0.4. Full: "
                "n = 32, d = 16, 64 test points, m = 2^8..2^14, 500 GD steps; quick: n = 16, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
+from ..entry import SOURCE_RECONSTRUCTED
 from ..toolkit import (
     CITE,
     CONTRACTION_MAX,
@@ -115,11 +116,19 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  {"below_048_ok": sum(v.below_ok), "below_048_runs": len(v.below_ok)}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"Could the authors specify what is the minimum shift b that "
+          "they need for their main result to hold? In Corollary A.22 in the appendix I "
+          "see [formula omitted in the source], where m is the number of parameters in "
+          "the network, is that the correct value?\"; the analysis' b = sqrt(0.48 ln m) is"
+          f" {SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
     id="rq.min_shift", kind="question", paper="RQ",
     statement="How small may b be? Premise checked: the analysis' b = sqrt(0.48 ln m) is "
               "needed, and smaller shifts lose the 2x contraction.",
-    source=f"{CITE['REVIEW']}: {QUOTE}",
+    source=SOURCE,
     experiment="Sweep c in 0..0.6 and m: fire-set fraction, lambda_min(G_0), Gauss-Newton "
                "iterations to 1e-10 and the worst per-step contraction.",
     rule=answer_words(f"fails if every c < {PAPER_C:g} still contracts 2x at the largest m."),

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
+from ..papers import CITE
 from ..toolkit import Entry, Panel, Plot, Series, Shown, Sizes, Table, answer_words, color, pow2, worst
 from ..toolkit.review import Question
 
@@ -132,12 +133,19 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
     return Shown(claimed, measured, rule, [table, note], {"agreement": v.agree}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"can an approximation of the NTK matrix together with kernel"
+          " ridge regression achieve sublinear computation time?\"; \"Can the authors "
+          "comment on how an algorithm that approximates the NTK matrix and trains only "
+          "the second layer would compare to their algorithm?\"")
+
 ENTRY = Entry(
     id="rq.ntk_krr", kind="question", paper="RQ",
     statement="Versus NTK kernel ridge regression, or training only the second layer? "
               "Premise: in the NTK regime the trained network predicts like KRR with the "
               "shifted NTK.",
-    source=QUESTION.source,
+    source=SOURCE,
     experiment="Same data and split: Gauss-Newton on the first layer to convergence, exact "
                "least squares on the second layer, KRR with the exact shifted NTK; train and "
                "test error and time against m.",

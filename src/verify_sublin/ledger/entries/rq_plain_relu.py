@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
+from ..papers import CITE
 from ..toolkit import CACHE_IMPLICIT, CONTRACTION_MAX, Entry, Shown, Sizes, answer_words, pow2
 from ..toolkit.review import Question
 
@@ -112,11 +113,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                   "speedup": v.speedup, "ops_ratio": v.ops_ratio})
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"This raises concerns about the generalizability of the "
+          "results to practical setups, including standard ReLU networks\"; the "
+          "meta-review: \"I am worried if the proposed algorithm will prove useful in "
+          "neural networks using other activation functions, such as “unshifted” ReLU\"")
+
 ENTRY = Entry(
     id="rq.plain_relu", kind="question", paper="RQ",
     statement="Plain ReLU (b = 0)? Premise: without the shift about half the neurons fire, so "
               "the sublinear method gains nothing, while Gauss-Newton still converges.",
-    source=QUESTION.source,
+    source=SOURCE,
     experiment="b = 0: fire fraction, Gauss-Newton contraction, per-step time of the sublinear "
                "method against the dense GGN step.",
     rule=answer_words("fire fraction ~ 1/2, 2x contraction, counted-operation and time "

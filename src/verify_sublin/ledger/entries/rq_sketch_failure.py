@@ -9,6 +9,7 @@ from scipy.stats import binomtest
 
 from ...bench.spec import RunSpec
 from ..entry import Entry, Shown, Sizes, Table
+from ..papers import CITE
 from ..plot import Panel, Plot, Series
 from ..toolkit import color
 from ..toolkit.sketch import SKETCH_KINDS
@@ -84,11 +85,15 @@ def show(counts: dict, verdict: str, reason: str) -> Shown:
                  "can be formed), with its 95% Wilson interval.", [table], {"shares": shares}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"more hyper-params like sketch size, sketch tolerance and "
+          "sketch failure probability\"")
+
 ENTRY = Entry(
     id="rq.sketch_failure", kind="question", paper="RQ",
     statement="How often does each sketch fail to precondition (kappa > 10), per size factor?",
-    source='ICLR 2025 review of Deng et al. [DHSWZ]: "more hyper-params like sketch size, sketch '
-           'tolerance and sketch failure probability"',
+    source=SOURCE,
     experiment="Exact condition number of the preconditioned Gauss-Newton system at "
                "initialisation (mu = 0), per sketch type and size factor in {0.5, 1, 2, 4}. "
                "Full: m = 2^14, n = 64, d = 32, c = 0.4, 50 seeds for CountSketch and the "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
+from ..papers import CITE
 from ..toolkit import Entry, Shown, Sizes, Table, answer_words, worst
 from ..toolkit.review import Question
 
@@ -114,11 +115,16 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
     return Shown("fixing the second layer costs little", measured, rule, [table])
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"The assumption that the second layer of the network is "
+          "fixed during training is unrealistic\"")
+
 ENTRY = Entry(
     id="rq.train_second_layer", kind="question", paper="RQ",
     statement="What does fixing the second layer cost? Premise: little — training both "
               "layers converges no faster.",
-    source=QUESTION.source,
+    source=SOURCE,
     experiment="GGN and GD with and without training a, same data and initialisation.",
     rule=answer_words(f"Fixed-a GN needs <= one iteration more than both-layer GN; fixed-a GD "
                       f"<= {FIXED_A_GD_FACTOR:g}x + 1 its iterations."),

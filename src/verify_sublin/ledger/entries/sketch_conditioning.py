@@ -132,13 +132,19 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  rule, details, {f"kappa_ill_{k}": val for k, val in worst_ill.items()}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['BPSW']}, abstract: \"reformulate the Gauss-Newton iteration as an "
+          "[l_2]-regression problem, and then use a Fast-JL type dimension reduction to "
+          "precondition the underlying Gram matrix in time independent of M, allowing to "
+          "find a sufficiently good approximate solution via first-order conjugate "
+          f"gradient\"; the O(1) condition number is {SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
     id="sketch.conditioning", kind="claim", paper="BPSW",
     statement="Preconditioning with R from a sketch of J^T gives a system with condition "
               "number O(1), hence O(log 1/eps) CG iterations.",
-    source=f"{CITE['BPSW']}, abstract: \"use a Fast-JL type dimension reduction to precondition "
-           "the underlying Gram matrix in time independent of M, allowing to find a sufficiently "
-           "good approximate solution\"; the O(1) condition number is " + SOURCE_RECONSTRUCTED,
+    source=SOURCE,
     experiment="Exact condition number of R^-T (J J^T) R^-1 and CG iterations, with and "
                "without the preconditioner, for every sketch type over a grid of sketch sizes "
                "and widths, on sphere inputs and on ill-conditioned ones (clustered points, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...bench.spec import RunSpec
 from ..entry import Entry, Shown, Sizes, Table
+from ..papers import CITE
 from ..plot import Panel, Plot, Series
 from ..toolkit import color, pow2
 
@@ -113,13 +114,19 @@ def show(rows: list[dict], verdict: str, reason: str) -> Shown:
          "crossover": {str(c): list(x) for c, x in cross.items()}}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['BPSW']}, abstract: second-order algorithms \"incur a daunting slowdown "
+          "in the cost per iteration (inverting the Hessian matrix of the loss "
+          "function)\"; earlier work gave \"an [O(mn^2)]-time second-order algorithm\", "
+          "which they speed up with \"a Fast-JL type dimension reduction to precondition "
+          "the underlying Gram matrix\", \"achieving an [Õ(mn)]-time backpropagation "
+          "algorithm\"")
+
 ENTRY = Entry(
     id="sketch.vs_exact", kind="claim", paper="BPSW",
     statement="Sketched Gauss-Newton costs less per iteration than an exact Gauss-Newton step.",
-    source='van den Brand, Peng, Song, Weinstein, ITCS 2021, as described in the abstract of '
-           'Deng, Hu, Song, Weinstein, Zhuo 2022: they "use a Fast-JL type dimension reduction to '
-           'precondition the underlying Gram matrix"; second-order algorithms "incur a '
-           'daunting slowdown in the cost per iteration"',
+    source=SOURCE,
     experiment="Per-step counted operations and seconds of sketched_gn (CountSketch, default "
                "size) and of exact Gauss-Newton with the bit-parallel Gram "
                "(verify_sublin.core.bitgram), same network and data, at b = 0 (c = 0) and "

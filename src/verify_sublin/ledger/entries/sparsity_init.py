@@ -122,13 +122,20 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                   **{f"slope_c{c:g}": e for c, e in slopes.items()}}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['DHSWZ']}: E|S_i(0)| = m Q(b) is an identity (each inner product with "
+          "x_i is N(0, 1)); the shift b = sqrt(c ln m) and the bound m^(1-alpha), alpha ="
+          f" c/2, are {SOURCE_RECONSTRUCTED}. {CITE['REVIEW']}: \"The shifted parameter "
+          "should be appropriately chosen (typically, [formula omitted in the source]) to"
+          " ensure sparsity in the activations\"; the algorithm identifies activated "
+          "neurons \"leveraging the sparsity of shifted ReLU activations\"")
+
 ENTRY = Entry(
     id="sparsity.init", kind="sanity", paper="DHSWZ",
     statement="With b = sqrt(c ln m), each input fires few neurons at initialisation: "
               "E|S_i(0)| = m Q(b) <= m^(1-alpha), alpha = c/2.",
-    source=f"{CITE['DHSWZ']}, identity E|S_i(0)| = m Q(b); the bound m^(1-alpha) is "
-           f"{SOURCE_RECONSTRUCTED}. Review: \"leveraging the sparsity of shifted ReLU "
-           "activations\"",
+    source=SOURCE,
     experiment="Draw W ~ N(0, I), n inputs on the sphere; count |S_i(0)| over m and c.",
     rule=f"Mean |S_i(0)| over the n inputs within {SIGMAS:g} standard errors of "
          "a mean of m Q(b), and max |S_i(0)| <= m^(1-c/2), at every size.",

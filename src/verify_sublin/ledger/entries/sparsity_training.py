@@ -115,13 +115,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                   "max_flip_fraction_out": v.flip_out[0]}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['DHSWZ']}, abstract: \"each iteration corresponds to modifying a small "
+          f"subset of the nodes in the tree\"; {CITE['REVIEW']}: the method \"proposes only "
+          "updating active neurons\"; the bound m^(1-alpha) on |S_i(t)| is "
+          f"{SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
     id="sparsity.training", kind="claim", paper="DHSWZ",
     statement="Fire sets stay within the bound during training: |S_i(t)| <= m^(1-alpha) for "
               "all t, and few activations flip per step.",
-    source=f"{CITE['DHSWZ']}, abstract: \"each iteration corresponds to modifying a small subset "
-           "of the nodes in the tree\"; the bound m^(1-alpha) on |S_i(t)| is "
-           f"{SOURCE_RECONSTRUCTED}",
+    source=SOURCE,
     experiment="Train with Gauss-Newton (sublinear method, exact Gram) on synthetic and real "
                "data; record |S_i(t)| and |S_i(t+1) symmetric-difference S_i(t)| per step.",
     rule=f"No fire set exceeds m^(1-c/2) at any step; flips per step <= {FLIP_FRACTION_MAX:g} "

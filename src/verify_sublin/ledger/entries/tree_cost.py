@@ -124,11 +124,17 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  rule, lines, {"query_constant_max": max(q), "update_constant_max": u}, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['ASZZ']}; the bounds O(|S_i| log m) and O(n (d + log m)) are "
+          f"{SOURCE_RECONSTRUCTED}. {CITE['REVIEW']}: \"a binary search tree structure with"
+          " sublinear time complexity per iteration enables fast updates and queries on "
+          "non-zero Jacobian entries\"")
+
 ENTRY = Entry(
     id="tree.cost", kind="sanity", paper="ASZZ",
     statement="Query(i, b) costs O(|S_i| log m); Update(r) costs O(n (d + log m)).",
-    source=f"{CITE['ASZZ']}; the bounds O(|S_i| log m) and O(n (d + log m)) are "
-           f"{SOURCE_RECONSTRUCTED}",
+    source=SOURCE,
     experiment="Count node visits of query_all and of an update of the union; time them "
                "next to the floor product.",
     rule="Visits within the structural bound; n inner products per updated neuron.",

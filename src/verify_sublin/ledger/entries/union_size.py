@@ -130,12 +130,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
          **{f"fraction_c{c:g}": u for c, u in v.top.items()}})
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['DHSWZ']}, abstract: \"each iteration corresponds to modifying a small "
+          f"subset of the nodes in the tree\"; {CITE['REVIEW']}: the method \"proposes only "
+          "updating active neurons\"; the size m (1 - (1 - Q(b))^n) of the union is "
+          "derived here, not taken from the paper")
+
 ENTRY = Entry(
     id="union.size", kind="claim", paper="DHSWZ",
     statement="Each iteration modifies a small subset of the neurons: the union U of the fire "
               "sets, about m (1 - (1 - Q(b))^n), grows sublinearly in m.",
-    source=f"{CITE['DHSWZ']}, abstract: \"each iteration corresponds to modifying a small "
-           "subset of the nodes in the tree\"",
+    source=SOURCE,
     experiment="|U| at initialisation against m (n = 64) and against n (fixed m), beside the "
                "model m (1 - (1 - Q(b))^n).",
     rule=f"Fitted exponent of |U| in m has its 95% interval below {EXPONENT_MAX:g} at "

@@ -112,13 +112,19 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  "by 2x at every step, to 1e-8, in every seed.", [table, note], figures, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['DHSWZ']}, abstract: \"a typical neural network with [m = poly(n)] "
+          f"parameters\"; the width formula is {SOURCE_RECONSTRUCTED}. {CITE['REVIEW']} "
+          "(meta-review): \"the paper relies on very heavily overparameterized networks, "
+          "requiring width of the network polynomially large in term of the number of "
+          "data points\"")
+
 ENTRY = Entry(
     id="width.requirement", kind="claim", paper="DHSWZ",
     statement="Width m = Omega(max(lambda^-4 n^4, lambda^-2 n^2 d log(16 n / rho))) suffices "
               "for the 2x contraction.",
-    source=f"{CITE['DHSWZ']}; the width formula is {SOURCE_RECONSTRUCTED}. Meta-review: "
-           "\"the paper relies on very heavily overparameterized networks, requiring width of "
-           "the network polynomially large in term of the number of data points\"",
+    source=SOURCE,
     experiment="Smallest m at which Gauss-Newton still contracts by 2x per step (all seeds), "
                "against the theorem's width formula evaluated with the exact lambda.",
     rule="untestable at the theorem's width; the empirical threshold is reported.",

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...bench.spec import RunSpec
+from ..entry import SOURCE_RECONSTRUCTED
+from ..papers import CITE
 from ..toolkit import Entry, Panel, Plot, Series, Shown, Sizes, Table, color, group, loglog_fit
 
 #: seeds per width (full profile), consecutive successful widths that fix m*, relative
@@ -93,12 +95,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                  "fitted exponent of m* in n: " + "; ".join(answers), rule, [table], figures, plot)
 
 
+#: where the statement comes from: the papers and reviews, quoted where their texts
+#: state it ([...] marks our words or a formula the source omits)
+SOURCE = (f"{CITE['REVIEW']}: \"the width is polynomial in the number of training points\"; "
+          "the meta-review: \"requiring width of the network polynomially large in term of"
+          " the number of data points\"; the theorem's n^(4 / (1 - 2c)) follows from the "
+          f"width formula, which is {SOURCE_RECONSTRUCTED}")
+
 ENTRY = Entry(
     id="width.scaling", kind="question", paper="DHSWZ",
     statement="How does the width that works in practice grow with n, beside the theorem's "
               "n^(4 / (1 - 2c))?",
-    source='ICLR 2025 review of Deng et al. [DHSWZ]: "the width is polynomial in the number of '
-           'training points"',
+    source=SOURCE,
     experiment="Smallest width m* (grid 2^(j/2), 2^3..2^17) from which Gauss-Newton (mu = 0) "
                f"contracts by 2x at every step to {WIDTH_TOL:g} in every seed. Full: n in {{8, "
                f"..., 128}}, c in {{0, 0.2, 0.4}}, sphere-random (d = 16) and diabetes (d = 10), "
