@@ -98,11 +98,13 @@ def full_report(tmp_path_factory):
 def test_every_table_of_the_full_report_is_well_formed(full_report):
     text, page, results = full_report
     tables = _md_tables(text)
-    # every table the claims produce, plus one verdict table per kind (claims, sanity
-    # checks, questions) and the failed runs' table if any, reaches the report
+    # every table the claims produce, plus the methods table, one verdict table per kind
+    # (claims, sanity checks, questions) and the failed runs' table if any, reaches the
+    # report
     kinds = len({CLAIMS[v.claim_id].kind for v, _ in results})
     failed = any(not r.ok for _, records in results for r in records)
-    expected = kinds + failed + sum(isinstance(d, Table) for v, _ in results for d in v.details)
+    expected = 1 + kinds + failed + sum(isinstance(d, Table) for v, _ in results
+                                        for d in v.details)
     assert len(tables) == expected
     assert any("\\|S_i" in line for line in text.splitlines() if line.startswith("|"))
     for header, rows in tables:
@@ -114,7 +116,7 @@ def test_every_table_of_the_full_report_is_well_formed(full_report):
     for rows in parsed.tables:
         assert len(set(rows)) == 1, rows
     # the verdict tables have one row per entry, a verdict class on each verdict cell
-    assert sum(len(t) for t in parsed.tables[:kinds]) == kinds + len(CLAIMS)
+    assert sum(len(t) for t in parsed.tables[1:kinds + 1]) == kinds + len(CLAIMS)
     assert page.count('class="v-') >= len(CLAIMS)
 
 
@@ -222,3 +224,22 @@ def test_progress_line_keeps_the_sizes_and_waits_for_the_eta():
     assert [line.endswith("ETA ?)") for line in lines] == (
         [True] * (ETA_AFTER_RUNS - 1) + [False, False])
     assert lines[-1].endswith("ETA 0:42)")
+
+
+def test_every_method_and_preset_is_described_in_the_methods_table():
+    """The report's methods table has a row for every registered method and preset, so
+    a new one cannot reach the report undescribed."""
+    from verify_sublin.core.trainers import METHODS, PRESETS
+    from verify_sublin.ledger.notation import METHOD_ROWS
+    names = {row.name for row in METHOD_ROWS}
+    assert set(METHODS) | set(PRESETS) <= names | {"sublinear_gn"}, (
+        (set(METHODS) | set(PRESETS)) - names)
+    assert all(row.ingredient and row.memory and row.cost for row in METHOD_ROWS)
+
+
+def test_the_report_defines_its_notation_and_methods(full_report):
+    text, _, _ = full_report
+    section = text.split("## Notation and methods\n")[1].split("\n## ")[0]
+    for symbol in ("Q(b)", "S_i", "U = S_1", "floor", "alpha = c/2"):
+        assert symbol in section, symbol
+    assert "| sublinear cache implicit |" in section and "this project's" in section

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..ledger.legacy import LegacyPlot
+from ..ledger.notation import METHOD_ROWS, NOTATION
 from ..ledger.outcome import ReportModel
 from ..ledger.papers import REFERENCES
 from ..ledger.plot import Plot
@@ -287,7 +288,7 @@ def write_report(model: ReportModel, outdir: str | Path) -> tuple[Path, Path]:
     cache = FigureCache(outdir)
     kinds = [k for k in KIND_TABLES if any(o.entry.kind == k for o in model.outcomes)]
     ids = [o.verdict.claim_id for o in model.outcomes]
-    toc = ["- [Papers](#papers)",
+    toc = ["- [Papers](#papers)", "- [Notation and methods](#notation-and-methods)",
            *(f"- [{KIND_TABLES[k][0]}](#{anchor(KIND_TABLES[k][0])})" for k in kinds),
            f"- [{LIMITS_TITLE}](#{anchor(LIMITS_TITLE)})",
            "- [Figures across claims](#figures-across-claims)",
@@ -297,6 +298,12 @@ def write_report(model: ReportModel, outdir: str | Path) -> tuple[Path, Path]:
     used = {o.entry.paper for o in model.outcomes}
     blocks.append(("p", "\n".join(f"- **[{tag}]** {ref}" for tag, ref in REFERENCES.items()
                                   if tag in used or tag == "DHSWZ")))
+    blocks += [("h2", "Notation and methods"), ("p", NOTATION),
+               ("p", "Every method and variant measured here: what it computes, which paper "
+                     "ingredient it implements or whether it is this project's, its memory, "
+                     "and its cost per step in the terms the operation counter counts."),
+               ("table", ["method", "computes", "implements", "memory", "cost per step"],
+                [list(row) for row in METHOD_ROWS])]
     blocks += _tables(model, kinds)
     blocks += [("h2", LIMITS_TITLE), ("p", _limits(model.largest_m)),
                ("h2", "Figures across claims")]
