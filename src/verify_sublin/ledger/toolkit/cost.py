@@ -22,9 +22,22 @@ from ..plot import Plot, Series, Text
 from ..rules import exponent_at_most, worst
 from .base import color, loglog
 
-__all__ = ["COUNT_SEEDS", "CPI_EXPONENT_TOL", "CPI_RULE", "AxisFit", "CpiValues",
-           "axis_verdict", "count_runs", "cpi_decide", "cpi_plot", "cpi_shown", "cpi_values",
-           "on_axis", "speed_runs"]
+__all__ = [
+    "COUNT_SEEDS",
+    "CPI_EXPONENT_TOL",
+    "CPI_RULE",
+    "AxisFit",
+    "CpiValues",
+    "axis_verdict",
+    "count_runs",
+    "cpi_decide",
+    "cpi_headline",
+    "cpi_plot",
+    "cpi_shown",
+    "cpi_values",
+    "on_axis",
+    "speed_runs",
+]
 
 #: slack on the claimed exponent
 CPI_EXPONENT_TOL = 0.1
@@ -162,10 +175,28 @@ def cpi_shown(v: CpiValues, claimed: str, notes: list) -> Shown:
             figures[f"time_exp_{f.axis}_c{f.c:g}"] = f.time.exponent
         table.add(f.c, f.label, f.ops, f.time or "not timed", f"{f.claimed:.3f}",
                   f"<= {f.const:.3g}", axis_verdict(f))
-    measured = ", ".join(f"{k.replace('ops_exp_', '')}={val:.2f}" for k, val in figures.items()
-                         if k.startswith("ops_exp"))
-    return Shown(claimed, "fitted exponents of counted ops: " + measured, CPI_RULE,
-                 [table, *notes], figures, cpi_plot(v))
+    return Shown(claimed, cpi_headline(v), CPI_RULE, [table, *notes], figures, cpi_plot(v))
+
+
+_SEVERITY = {"fails": 0, "inconclusive": 1, "holds": 2}
+
+
+def cpi_headline(v: CpiValues) -> str:
+    """The deciding axis first, in words, then the others' exponents against the claimed:
+    'along n at c = 0.4 the counted work grows as n^1.87 [1.80, 1.95], where the claim
+    allows n^1.05 (+ 0.1); the other axes (fitted vs claimed): m 0.78 vs 0.76, ...'."""
+    if not v.fits:
+        return "no axis with two sizes"
+    order = sorted(v.fits, key=lambda f: (_SEVERITY.get(axis_verdict(f), 1),
+                                          -(f.ops.exponent - f.claimed)))
+    first, rest = order[0], order[1:]
+    text = (f"along {first.label} at c = {first.c:g} the counted work grows as {first.axis}^"
+            f"{first.ops.exponent:.2f} [{first.ops.low:.2f}, {first.ops.high:.2f}], where the "
+            f"claim allows {first.axis}^{first.claimed:.2f} (+ {CPI_EXPONENT_TOL:g})")
+    if rest:
+        text += ("; the other axes (fitted vs claimed exponent): " + ", ".join(
+            f"{f.label} c={f.c:g} {f.ops.exponent:.2f} vs {f.claimed:.2f}" for f in rest))
+    return text
 
 
 def cpi_plot(v: CpiValues) -> Plot:
