@@ -7,6 +7,7 @@ import contextlib
 import io
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -637,8 +638,9 @@ def _bad_values(tmp_path):
         o.backend: ["bogus", ""],
         o.entry_ids: ["", ",", " , ", "nope", "tree.correctness,nope"],
         o.methods: ["newton", "", "ggn,"],
-        o.folder: [str(existing_file), ""],
-        o.store_file: [str(a_dir)],
+        # an existing file, under a file, under /proc, on a read-only file system (/sys)
+        o.folder: [str(existing_file), "", str(existing_file / "sub"), "/proc/x/y", "/sys/x"],
+        o.store_file: [str(a_dir), str(existing_file / "s.sqlite"), "/proc/s.sqlite"],
         o.existing_store: [str(tmp_path / "missing.sqlite"), str(a_dir)],
         o.scheduler: ["not an address", "tcp:/x"],
         o.verdict_words: ["bogus", "fails,nope"],
@@ -1005,3 +1007,18 @@ def test_an_interrupt_just_after_a_lease_is_taken_leaves_no_lease(tmp_path, monk
         execute([PlannedRun(spec, run_key(spec, "numpy", "tiny"))], store, "tiny")
     with sqlite3.connect(tmp_path / "r.sqlite") as con:
         assert con.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+
+
+def test_reading_a_store_leaves_no_files_beside_it(tmp_path, capsys):
+    """report, export and compare open a store no process writes as immutable: no -shm
+    or -wal file appears beside it (a committed store stays as committed)."""
+    src = Path(__file__).resolve().parents[1] / "reports" / "large" / "results.sqlite"
+    db = tmp_path / "results.sqlite"
+    shutil.copyfile(src, db)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["report", "--store", str(db), "--out", str(tmp_path / "r")]) == 0
+    assert main(["export", "--store", str(db), "--out", str(tmp_path / "e")]) == 0
+    assert main(["compare", str(db), str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    after = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("r", "e"))
+    assert after == before == ["results.sqlite"]

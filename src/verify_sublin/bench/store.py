@@ -100,9 +100,11 @@ class ResultStore:
     store's application id (or, for stores of the first schema, the tables must have
     the store's columns); anything else is refused with `StoreError` and left unchanged.
 
-    With ``readonly=True`` the store is opened read-only (URI ``mode=ro``; where the
-    directory is read-only and SQLite's WAL index is missing, ``immutable=1``), for
-    `report`, `export` and `reproduce`; nothing is ever written.
+    With ``readonly=True`` the store is opened read-only, for `report`, `export`,
+    `compare` and `reproduce`, and nothing is ever written, not even SQLite's shared-memory
+    index: a store no process is writing (no ``-wal`` file beside it, as a committed
+    store) is opened ``immutable=1``, which leaves no ``-shm`` or ``-wal`` file behind;
+    one being written is opened ``mode=ro`` so that the runs committed so far are seen.
 
     A row whose JSON columns do not decode is skipped by `runs` and returned by `get` as
     a failed run naming the damage; its id is listed in `malformed`.
@@ -163,8 +165,11 @@ class ResultStore:
                     os.unlink(tmp + suffix)
 
     def _readonly_uri(self) -> str:
-        """`mode=ro`, or `immutable=1` where SQLite cannot open the WAL index read-only."""
-        for uri in (self._file_uri("mode=ro"), self._file_uri("immutable=1")):
+        """`immutable=1` for a store no process is writing (no -wal file beside it),
+        else `mode=ro` (or `immutable=1` where SQLite cannot open the WAL index)."""
+        writing = Path(str(self.path) + "-wal").exists()
+        order = ("mode=ro", "immutable=1") if writing else ("immutable=1", "mode=ro")
+        for uri in (self._file_uri(q) for q in order):
             try:
                 with closing(sqlite3.connect(uri, uri=True)) as con:
                     con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()

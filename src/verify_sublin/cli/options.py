@@ -13,7 +13,9 @@ Cost: the converters are O(length of the value); none imports the ledger unless 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,23 +225,45 @@ def methods(name: str, value) -> list[str]:
     return names
 
 
+def _can_write_in(name: str, path: Path, shown: Path | None = None) -> None:
+    """Refuse `path` (a folder to create or fill) unless it could be created and written:
+    its nearest existing ancestor must be a directory in which a folder can be made (a
+    scratch folder is made and removed at once: nothing is left). Catches a path under a
+    file (/dev/null/x), under /proc, on a read-only file system or without permission."""
+    base = path
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise InputError(name, f"{shown or path}, which lies under the file {base}",
+                         "a path whose folder can be created")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".verify-sublin-", dir=base))
+    except OSError as exc:
+        raise InputError(name, f"{shown or path} ({base} is not writable: {exc.strerror})",
+                         "a path whose folder can be created and written") from None
+
+
 def folder(name: str, value) -> Path:
-    """A folder to write into: new, or an existing directory (never an existing file)."""
+    """A folder to write into: new or an existing directory (never an existing file),
+    that can be created and written (checked now, before any run; nothing is written)."""
     path = Path(value)
     if not str(value).strip():
         raise InputError(name, repr(value), "a folder path")
     if path.exists() and not path.is_dir():
         raise InputError(name, f"the existing file {path}", "a folder (new or existing)")
+    _can_write_in(name, path)
     return path
 
 
 def store_file(name: str, value) -> Path | None:
-    """A store to create or extend ('' for the default): never a directory."""
+    """A store to create or extend ('' for the default): never a directory, in a folder
+    that can be created and written."""
     if not str(value).strip():
         return None
     path = Path(value)
     if path.is_dir():
         raise InputError(name, f"the directory {path}", "a results database file")
+    _can_write_in(name, path.parent, path)
     return path
 
 
