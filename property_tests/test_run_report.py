@@ -352,3 +352,23 @@ def test_summary_figures_draw_one_backend(tmp_path):
         rows = profile_rows(store, "tiny", backend)
         assert [r["result"]["median"] for r in rows] == pytest.approx(want)
         assert {r["backend"] for r in rows} == {backend}
+
+
+def test_a_run_of_a_few_entries_updates_them_in_the_fuller_report(tiny_run, capsys):
+    """`run --claims a,b` into a folder holding the full report of the same store and
+    profile keeps every other entry in it (and its figures), updating those two."""
+    import json
+    before = json.loads((tiny_run / "verdicts.json").read_text())["verdicts"]
+    figures = sorted(p.name for p in tiny_run.glob("fig_*.png"))
+    assert main(["run", "--profile", "tiny", "--claims", "sparsity.init,tree.cost", "--out",
+                 str(tiny_run), "--quiet"]) == 0
+    after = json.loads((tiny_run / "verdicts.json").read_text())["verdicts"]
+    assert [v["claim"] for v in after] == [v["claim"] for v in before]
+    assert sorted(p.name for p in tiny_run.glob("fig_*.png")) == figures
+    assert "changed since the last run: none" in capsys.readouterr().out
+    # `report --claims` renders exactly those entries and leaves no other figure behind
+    assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(tiny_run),
+                 "--profile", "tiny", "--claims", "tree.cost"]) == 0
+    names = {p.name for p in tiny_run.glob("fig_*.png")}
+    assert names == {"fig_tree_cost.png"} | ({"fig_cost_per_iteration.png",
+                                              "fig_residual_and_time_to_eps.png"} & names)

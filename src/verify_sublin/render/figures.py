@@ -145,11 +145,13 @@ class FigureCache:
         except (OSError, ValueError):
             self.entries = {}
         self.hits = self.misses = 0
+        self.used: set[str] = set()
 
     def get(self, name: str, key: str) -> tuple[str, str] | None:
         e = self.entries.get(name)
         if e and e.get("key") == key and (self.outdir / name).exists():
             self.hits += 1
+            self.used.add(name)
             return name, e["caption"]
         return None
 
@@ -159,6 +161,7 @@ class FigureCache:
         fig.savefig(self.outdir / name, dpi=90)
         plt.close(fig)
         self.entries[name] = {"key": key, "caption": caption}
+        self.used.add(name)
         return name, caption
 
     def plot(self, name: str, plot: Plot) -> tuple[str, str]:
@@ -167,4 +170,10 @@ class FigureCache:
         return self.get(name, key) or self.put(name, key, draw(plot), plot.caption)
 
     def save(self) -> None:
+        """Write figures.json, after removing the figures this report did not use (a
+        report of other entries or another profile in the same folder leaves none of
+        its figures behind)."""
+        for name in set(self.entries) - self.used:
+            (self.outdir / name).unlink(missing_ok=True)
+            del self.entries[name]
         self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
