@@ -130,3 +130,21 @@ def test_a_plugin_written_for_the_old_api_still_works_and_is_told_the_replacemen
     row = next(line for line in (out / "report.md").read_text().splitlines()
                if line.startswith("| [plugin.legacy]"))
     assert "**consistent**" in row
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_s_workers_load_the_plugins_too(tmp_path, registries):
+    """With --scheduler the plugin files reach every worker of the cluster (sent as text
+    and loaded there), so a plugin method's runs finish on Dask as on --jobs workers."""
+    distributed = pytest.importorskip("distributed", reason="the test extra has it")
+    plugin = tmp_path / "my_plugin.py"
+    shutil.copyfile(EXAMPLE, plugin)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert main(["--plugin", str(plugin), "run", "--claims", "plugin.gd_half", "--profile",
+                     "tiny", "--out", str(out), "--quiet", "--scheduler",
+                     cluster.scheduler_address]) == 0
+    runs = list(ResultStore(out / "results.sqlite").runs())
+    assert runs and all(r["status"] == "done" for r in runs), [r["error"] for r in runs]
+    assert "gd_half" in {r["params"]["method"] for r in runs}

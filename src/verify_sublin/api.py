@@ -82,7 +82,6 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
     from .bench.store import ResultStore
     from .core.backend import resolve_backend
     from .ledger.plan import plan
-    from .plugins import load_plugins
 
     backend = resolve_backend(backend).name      # InputError says why CuPy is unusable
     out = Path(out)
@@ -90,9 +89,8 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
     store_path = Path(store) if store else out / "results.sqlite"
     results = ResultStore(store_path)
     slots = max(1, min(jobs, _cores(), len(planned)))
-    # local workers load the same plugins, so that plugin experiments unpickle there
-    setup = (load_plugins, ([str(Path(p).resolve()) for p in plugins],))
-    executor = make_executor(slots, scheduler or None, setup)
+    # every worker loads the same plugins, so that plugin experiments run there too
+    executor = make_executor(slots, scheduler or None, plugins)
     t0 = time.perf_counter()
     if log:
         capped = f" (--jobs {jobs} capped)" if slots < jobs and not scheduler else ""

@@ -36,6 +36,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -225,9 +226,11 @@ class LocalProcessExecutor:
 
 
 class DaskExecutor:
-    """Runs tasks on a Dask distributed cluster (the coordinator keeps the store)."""
+    """Runs tasks on a Dask distributed cluster (the coordinator keeps the store). The
+    sweep's plugin files (`plugins`) are sent to every worker, running or joining later,
+    and loaded there (`dask_plugins.PluginFiles`), as local workers load them."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, plugins=()):
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -239,6 +242,8 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             raise InputError("--scheduler", repr(address),
                              f"a reachable Dask scheduler ({type(exc).__name__}: {exc})") from None
+        from .dask_plugins import PluginFiles      # also loads installed entry points
+        self._client.register_plugin(PluginFiles(plugins))
         info = self._client.scheduler_info()
         self.slots = max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
@@ -256,11 +261,16 @@ class DaskExecutor:
     terminate = close
 
 
-def make_executor(jobs: int = 1, scheduler: str | None = None, setup: tuple | None = None):
+def make_executor(jobs: int = 1, scheduler: str | None = None, plugins=()):
     """The executor for `--jobs N` / `--scheduler ADDRESS` (in-process for jobs = 1);
-    `setup` (function, args) prepares each local worker process (see
-    `LocalProcessExecutor`)."""
+    every worker, local or on the cluster, loads the plugin files `plugins` (and the
+    installed entry points) as it starts, so that plugin methods and experiments run
+    there too."""
+    plugins = [str(Path(p).resolve()) for p in plugins]
     if scheduler:
-        return DaskExecutor(scheduler)
+        return DaskExecutor(scheduler, plugins)
     jobs = check_int("--jobs", jobs, minimum=1)
-    return InProcessExecutor() if jobs == 1 else LocalProcessExecutor(jobs, setup)
+    if jobs == 1:
+        return InProcessExecutor()
+    from ..plugins import load_plugins            # also loads installed entry points
+    return LocalProcessExecutor(jobs, (load_plugins, (plugins,)))
