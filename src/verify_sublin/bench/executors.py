@@ -36,8 +36,8 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from ..core.errors import InputError, check_int
@@ -242,7 +242,7 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             raise InputError("--scheduler", repr(address),
                              f"a reachable Dask scheduler ({type(exc).__name__}: {exc})") from None
-        from .dask_plugins import PluginFiles      # also loads installed entry points
+        from .dask_plugins import PluginFiles  # also loads installed entry points
         self._client.register_plugin(PluginFiles(plugins))
         info = self._client.scheduler_info()
         self.slots = max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
@@ -272,5 +272,5 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, plugins=()):
     jobs = check_int("--jobs", jobs, minimum=1)
     if jobs == 1:
         return InProcessExecutor()
-    from ..plugins import load_plugins            # also loads installed entry points
+    from ..plugins import load_plugins  # also loads installed entry points
     return LocalProcessExecutor(jobs, (load_plugins, (plugins,)))
