@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from . import options as o
 from .options import Option
 
@@ -22,6 +24,7 @@ OPTIONS = [
 
 
 def main(args) -> int:
+    from ..bench.experiments import EXPERIMENTS
     from ..bench.store import ResultStore
     from ..render.export import export_tables
     from .summary import warn_malformed
@@ -30,6 +33,11 @@ def main(args) -> int:
     for out in export_tables(store, args.out, args.format):
         print(out)
     warn_malformed(store.malformed)
+    unknown = sorted({r["experiment"] for r in store.runs()} - set(EXPERIMENTS))
+    if unknown:
+        print(f"verify-sublin: warning: runs of experiments this process does not know "
+              f"({', '.join(unknown)}) are exported untyped and in no entry's verdicts: a "
+              "plugin's? load it with --plugin", file=sys.stderr)
     return 0
 
 

@@ -21,8 +21,10 @@ def main(args: argparse.Namespace) -> int:
     for name, version in versions().items():
         print(f"  {name}: {version}")
     import numba
+
+    from ..core import kernels  # noqa: F401  (selects the threading layer, as every run does)
     print(f"  numba threading layer: {numba.config.THREADING_LAYER} "
-          f"({numba.get_num_threads()} threads)")
+          f"({numba.get_num_threads()} threads; the layer the kernels run with)")
     print("backends:")
     for name, usable, why in backend_report():
         print(f"  {name:17} {'usable' if usable else 'NOT usable':10} {why}")

@@ -32,7 +32,9 @@ OPTIONS = [
            "memory"),
     Option(("--fail-on",), "", o.verdict_words,
            "exit with status 1 when any entry gets one of these comma-separated verdicts "
-           "(e.g. fails,inconclusive); empty: exit 0", metavar="VERDICTS"),
+           "(e.g. inconclusive); empty: exit 0. The correct report has failing claims, so "
+           "as a CI gate use `compare --fail-on-change` against a committed reference",
+           metavar="VERDICTS"),
 ]
 
 
