@@ -7,6 +7,12 @@ Rules: integers and booleans must match exactly; other numbers within 1e-9 relat
 has no measured fields: every figure of it is compared as computed. Non-timing runs are
 re-run with BLAS and numba limited to one thread, as the runner makes them, so their
 numbers are bitwise reproducible on the same machine and library versions.
+
+A timing run is made twice, the first time untimed (numba compiles, or loads, its
+kernels then: the stored run was timed after that too), and its times are compared as
+ratios to the floor product timed in the same process (the result's ``floor`` field,
+where its type has one): a machine merely slower or busier than the one that made the
+run then reproduces, within `time_factor`, what the run measured relative to its floor.
 """
 
 from __future__ import annotations
@@ -21,7 +27,39 @@ from .provenance import git_commit
 from .schema import Result, is_measured, measured_fields
 from .store import ResultStore
 
-__all__ = ["compare_results", "reproduce"]
+__all__ = ["FLOOR_FIELDS", "compare_results", "relative_to_floor", "reproduce"]
+
+#: the fields of a timing result that time the floor product X W^T in the same process
+FLOOR_FIELDS = ("floor", "seconds_floor")
+
+
+def relative_to_floor(result: dict, measured: Mapping[str, str]) -> dict:
+    """The result with every measured time divided by its floor (the floor itself left
+    out); unchanged if it has no floor.
+
+    >>> relative_to_floor({"median": 0.2, "floor": 0.1, "ops": 7}, {"median": "time",
+    ...                                                               "floor": "time"})
+    {'median': 2.0, 'ops': 7}
+    """
+    floor = next((result[f] for f in FLOOR_FIELDS if isinstance(result.get(f), (int, float))
+                  and result[f] > 0), None)
+    if floor is None:
+        return result
+
+    times = [path for path, kind in measured.items() if kind == "time"]
+
+    def scale(value, path):
+        if isinstance(value, dict):
+            return {k: scale(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [scale(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                is_measured(path, times):
+            return value / floor
+        return value
+
+    return {k: scale(v, k) for k, v in result.items() if k not in FLOOR_FIELDS}
+
 
 def compare_results(stored: Any, now: Any, time_factor: float = 3.0, path: str = "",
                     out: dict | None = None, measured: Iterable[str] = ()) -> dict:
@@ -104,6 +142,8 @@ def reproduce(store: ResultStore, run_id: int, experiments: Mapping[str, Any],
                          "a run of an experiment this version knows")
     exp = experiments[row["experiment"]]
     threads = None if exp.timing else 1
+    if exp.timing:          # compile (or load) the kernels first: the run was timed after
+        run_isolated(exp.run, row["params"], row["seed"], threads, row["backend"])
     status, payload = run_isolated(exp.run, row["params"], row["seed"], threads,
                                    row["backend"])
     kind = getattr(exp, "result", None)
@@ -115,6 +155,8 @@ def reproduce(store: ResultStore, run_id: int, experiments: Mapping[str, Any],
     else:
         stored = kind.from_dict(row["result"]).to_dict() if kind is not None else row["result"]
         now = payload.to_dict() if isinstance(payload, Result) else payload
+        if exp.timing and isinstance(stored, dict) and isinstance(now, dict):
+            stored, now = relative_to_floor(stored, measured), relative_to_floor(now, measured)
         cmp = compare_results(stored, now, time_factor, measured=measured)
     return {"run_id": run_id, "experiment": row["experiment"], "params": row["params"],
             "seed": row["seed"], "stored_commit": row["git_commit"], "commit": git_commit(),

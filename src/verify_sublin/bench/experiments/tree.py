@@ -47,10 +47,15 @@ def tree_check(p: dict, seed: int) -> dict:
 
 def tree_cost(p: dict, seed: int) -> dict:
     """Counted node visits of query_all and of an update of the union, with times and
-    the floor product. Parameters m, n, d, c."""
+    the floor product. The tree's kernels are compiled (or loaded) on a small tree first,
+    untimed: the first run of a sweep timed numba's compilation before. Parameters m, n,
+    d, c."""
     m, n, d = int(p["m"]), int(p["n"]), int(p["d"])
     X, _ = sphere_data(n, d, seed=seed)
     net = _net(p, d, seed + 1)
+    small = CorrelationTree(net.W[:64].copy(), X, net.shift)
+    small.query_all()
+    small.update(np.arange(2), net.W[:2] + 0.01)
     floor = floor_time(X, net.W, 3)
     t0 = time.perf_counter()
     tree = CorrelationTree(net.W, X, net.shift)
@@ -89,6 +94,7 @@ def hsr_cost(p: dict, seed: int) -> dict:
     b = shift_for(m, float(p["c"]))
     W = np.random.default_rng(seed).standard_normal((m, d))
     X = _unit_queries(q, d, seed + 1)
+    HalfSpaceTree(W[:64].copy(), leaf_size=int(p.get("leaf_size", 8)))   # compile, untimed
     t0 = time.perf_counter()
     tree = HalfSpaceTree(W, leaf_size=int(p.get("leaf_size", 8)))
     build = time.perf_counter() - t0
