@@ -23,10 +23,10 @@ import numpy as np
 
 from ..ledger.plot import Panel, Plot
 
-__all__ = ["FigureCache", "draw", "legend_outside", "plot_key"]
+__all__ = ["FigureCache", "draw", "fit", "legend_outside", "overflow", "plot_key", "squeeze"]
 
-#: legend font size at the report's width (points)
-LEGEND_FONTSIZE = 6
+#: legend font size (points): about 10 px in the page at the figures' 90 dpi
+LEGEND_FONTSIZE = 8
 
 
 def legend_outside(ax) -> None:
@@ -101,11 +101,55 @@ def _panel(fig, ax, panel: Panel) -> None:
 
 
 def draw(plot: Plot):
-    """The matplotlib figure of `plot` (the caller saves and closes it)."""
+    """The matplotlib figure of `plot`, laid out so that nothing is clipped (`fit`); the
+    caller saves and closes it."""
     fig = plt.figure(figsize=plot.size)
     for k, panel in enumerate(plot.panels):
         _panel(fig, fig.add_subplot(plot.rows, plot.cols, k + 1), panel)
+    fit(fig)
     return fig
+
+
+def overflow(fig) -> float:
+    """How far (inches) any text of the figure (legends, labels, titles, ticks) reaches
+    beyond its right or left edge; 0 when everything is inside."""
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    reach = 0.0
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        if box is not None:
+            reach = max(reach, box.x1 - width, -box.x0)
+    return max(0.0, reach) / fig.dpi
+
+
+def squeeze(fig) -> float:
+    """How much wider (inches) the figure must be for every axes to stay at least as
+    wide as the legend placed beside it (tight_layout shrinks an axes to make room for
+    its legend; a long legend would leave a sliver of plot)."""
+    renderer = fig.canvas.get_renderer()
+    need = 0.0
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            lw = legend.get_window_extent(renderer).width
+            need = max(need, lw - ax.get_window_extent(renderer).width)
+    return max(0.0, need) / fig.dpi
+
+
+def fit(fig, tries: int = 3) -> None:
+    """Lay the figure out tightly, widening it while a legend placed outside its axes
+    (`legend_outside`) is wider than the axes, or a label still reaches beyond the
+    edge. Cost: a few layouts."""
+    fig.tight_layout()
+    for _ in range(tries):
+        cols = max(1, len({round(ax.get_position().x0, 3) for ax in fig.axes}))
+        extra = max(overflow(fig), cols * squeeze(fig))
+        if extra <= 0.01:
+            return
+        w, h = fig.get_size_inches()
+        fig.set_size_inches(w + extra + 0.1, h)
+        fig.tight_layout()
 
 
 def _plain(obj):
@@ -157,7 +201,7 @@ class FigureCache:
 
     def put(self, name: str, key: str, fig, caption: str) -> tuple[str, str]:
         self.misses += 1
-        fig.tight_layout()              # makes room for legends outside the axes too
+        fit(fig)                        # makes room for legends outside the axes too
         fig.savefig(self.outdir / name, dpi=90)
         plt.close(fig)
         self.entries[name] = {"key": key, "caption": caption}

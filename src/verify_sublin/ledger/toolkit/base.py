@@ -71,9 +71,20 @@ def expected_fire(m: int, c: float) -> float:
     return m * norm.sf(shift_for(int(m), c))
 
 
+#: 20 distinct colours: matplotlib's ten default ones ("C0".."C9", tab10), then their
+#: lighter companions of the tab20 map
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+            "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+
+
 def color(k: int) -> str:
-    """The k-th colour of the default cycle ("C0".."C9")."""
-    return f"C{k % 10}"
+    """The k-th of 20 distinct colours (the first ten are matplotlib's default cycle).
+
+    >>> color(0), color(10), len({color(k) for k in range(20)})
+    ('#1f77b4', '#aec7e8', 20)
+    """
+    return _COLOURS[k % len(_COLOURS)]
 
 
 def loglog(series: Sequence[Series], xlabel: str, ylabel: str, **kw) -> Panel:
