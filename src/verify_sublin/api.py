@@ -61,7 +61,7 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
 
     Parameters
     ----------
-    profile : {"tiny", "quick", "full", "large"}
+    profile : {"tiny", "quick", "full", "large", "study"}
     entries : entry ids, or None for the profile's entries
     out : the report folder; `store` defaults to ``out/results.sqlite``
     recompute : redo runs already stored

@@ -15,7 +15,8 @@ EXAMPLES = ("verify-sublin run --profile quick --out reports/latest",
 OPTIONS = [
     Option(("--profile",), "quick", o.profile,
            "quick (<= 3 min on 2 cores, indicative), full (<= 60 min with --jobs 2), large "
-           "(widths to m = 2^24, about 30 min, --jobs 1), tiny (the tests' sizes)"),
+           "(widths to m = 2^24, about 30 min, --jobs 1), study (the long grids, its own "
+           "report), tiny (the tests' sizes)"),
     Option(("--claims",), None, o.entry_ids, "comma-separated entry ids (default: all)",
            late=True),
     Option(("--out",), "reports/latest", o.folder, "output folder"),

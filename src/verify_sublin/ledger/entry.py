@@ -29,8 +29,10 @@ __all__ = ["KINDS", "PROFILES", "SAME", "SOURCE_RECONSTRUCTED", "Entry", "Result
            "Sizes", "SizesAt", "Table", "Verdict"]
 
 #: tiny: the test suite's sizes; quick: small sizes, indicative verdicts; full: the
-#: committed report; large: widths to m = 2^24 for the entries that have a large column.
-PROFILES = ("tiny", "quick", "full", "large")
+#: committed report; large: widths to m = 2^24 for the entries that have a large column;
+#: study: the grids too long for the full profile's hour, for the entries that have a
+#: study column (its report is committed beside full and large).
+PROFILES = ("tiny", "quick", "full", "large", "study")
 
 #: "claim": a statement the papers make; "sanity": an identity or known fact the
 #: experiments rely on (it checks the machinery, not the papers); "question": a
@@ -78,8 +80,8 @@ class SizesAt:
 class Sizes:
     """The sizes an entry runs at: one row per parameter, one value per profile.
 
-    `profiles` names the columns (tiny, quick, full by default; add "large" for an
-    entry of the large profile); `SAME` repeats the value to its left. An entry runs
+    `profiles` names the columns (tiny, quick, full by default; add "large" or "study"
+    for an entry of those profiles); `SAME` repeats the value to its left. An entry runs
     at exactly the profiles of its table.
 
     >>> sz = Sizes(m=([2**8, 2**10], [2**10, 2**14], SAME), n=(8, 32, 64))
