@@ -243,3 +243,23 @@ def test_the_report_defines_its_notation_and_methods(full_report):
     for symbol in ("Q(b)", "S_i", "U = S_1", "floor", "alpha = c/2"):
         assert symbol in section, symbol
     assert "| sublinear cache implicit |" in section and "this project's" in section
+
+
+def test_what_was_learned_is_built_from_the_entries_figures(full_report):
+    """The report opens with findings; each follows its entry's figures: change a figure
+    and the sentence changes with it, remove it and the sentence goes."""
+    from verify_sublin.ledger.learned import findings
+    text, _, results = full_report
+    figures = {v.claim_id: dict(v.figures) for v, _ in results}
+    said = findings(figures)
+    assert len(said) >= 5
+    section = text.split("## What was learned\n")[1].split("\n## ")[0]
+    assert all(s in section for s in said)
+    assert text.index("## What was learned") < text.index("## Papers")
+    figures["union.size"]["fraction_c0.4"] = 0.125
+    union = next(s for s in findings(figures) if "(union.size)" in s)
+    assert "|U| = 0.12 m" in union and "m / |U| = 8.0x" in union and union not in said
+    figures["tree.benefit"]["tree_over_cache_min"] = 7.25
+    assert any("7.2-" in s or "7.3-" in s for s in findings(figures))
+    del figures["cost.end_to_end"]
+    assert not any("(cost.end_to_end)" in s for s in findings(figures))

@@ -17,6 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..ledger.learned import findings
 from ..ledger.legacy import LegacyPlot
 from ..ledger.notation import METHOD_ROWS, NOTATION
 from ..ledger.outcome import ReportModel
@@ -288,13 +289,20 @@ def write_report(model: ReportModel, outdir: str | Path) -> tuple[Path, Path]:
     cache = FigureCache(outdir)
     kinds = [k for k in KIND_TABLES if any(o.entry.kind == k for o in model.outcomes)]
     ids = [o.verdict.claim_id for o in model.outcomes]
-    toc = ["- [Papers](#papers)", "- [Notation and methods](#notation-and-methods)",
+    toc = ["- [What was learned](#what-was-learned)", "- [Papers](#papers)",
+           "- [Notation and methods](#notation-and-methods)",
            *(f"- [{KIND_TABLES[k][0]}](#{anchor(KIND_TABLES[k][0])})" for k in kinds),
            f"- [{LIMITS_TITLE}](#{anchor(LIMITS_TITLE)})",
            "- [Figures across claims](#figures-across-claims)",
            "- Entries: " + " · ".join(f"[{i}](#{anchor(i)})" for i in ids),
            "- [Failed runs](#failed-runs)"]
-    blocks = [*_header(model), ("p", "**Contents**\n\n" + "\n".join(toc)), ("h2", "Papers")]
+    learned = findings({o.verdict.claim_id: o.verdict.figures for o in model.outcomes})
+    blocks = [*_header(model), ("h2", "What was learned"),
+              ("p", ("Indicative (small sizes). " if model.indicative else "")
+               + "Each sentence is built from the named figures of the entry it cites."
+               if learned else "No entry of this report has the figures a finding needs."),
+              *([("p", "\n".join(f"- {s}" for s in learned))] if learned else []),
+              ("p", "**Contents**\n\n" + "\n".join(toc)), ("h2", "Papers")]
     used = {o.entry.paper for o in model.outcomes}
     blocks.append(("p", "\n".join(f"- **[{tag}]** {ref}" for tag, ref in REFERENCES.items()
                                   if tag in used or tag == "DHSWZ")))
