@@ -228,6 +228,10 @@ def _fake(spec, bad: bool) -> dict:
         return {"b": 1.0, "n": p["n"], "residual0": 1.0, "contraction": contraction,
                 "residual": [0.9**k if bad else 0.1**k for k in range(1, len(contraction) + 1)],
                 "error": None}
+    if e == "deep_layers":
+        layer = {"variance": [0.5, 1.0, 2.0], "sizes": [0.0 if bad else 1.0, 4.0, 9.0],
+                 "silent": p["n"] // 2 if bad else 0}
+        return {"b": 1.0, "n": p["n"], "layers": [layer] * p["depth"], "floor": 0.5 if bad else 0.0}
     if e == "deep_merge":
         return {"rows": {str(k): {"merge_threshold": (k - 1) * p["n"], "mean": 0.01 * k,
                                   "median": 0.01, "merges": 1, "total_ops": 1e6,

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from ..fitting import LogLogFit, loglog_fit
 from .base import group, pow2
 
-__all__ = ["DECIDING", "METHODS", "SCALING_NOTE", "SHIFTS", "SILENT_MEAN", "MethodFits", "below",
-           "method_fits", "scaling", "silent_layers", "speed_groups", "unless_silent"]
+__all__ = ["DECIDING", "METHODS", "SCALE_WORDS", "SCALING_NOTE", "SHIFTS", "SILENT_MEAN", "MethodFits",
+           "below", "method_fits", "scaling", "silent_layers", "speed_groups", "unless_silent",
+           "worst_first"]
 
 #: the scale that decides every multi-layer entry: the paper's architecture, hidden layers
 #: scaled by the constant 1 / sqrt(m q(b)) (reconstructed: the abstract gives no scale)
@@ -34,6 +35,10 @@ SCALING_NOTE = ("Decided at the paper's architecture: every hidden layer scaled 
                 "the abstract gives no scale). The normalised net (scaling=\"normalized\", "
                 "each hidden layer divided by its norm per input) is this project's ablation, "
                 "shown beside it and never deciding.")
+
+#: how a headline names each scale
+SCALE_WORDS = {"fixed": "at the paper's fixed scale (reconstructed)",
+               "normalized": "the normalised net (this project's ablation)"}
 
 #: the shifts c the deep entries run: one inside the convergence theorem (c < 1/2), one far
 #: outside it
@@ -82,6 +87,16 @@ def unless_silent(verdict: str, silent: Sequence[tuple[int, int, float]]) -> tup
                                      for k, m, x in silent)
 
 
+def worst_first(per: dict) -> dict:
+    """{c: (verdict, note)} reordered from the least favourable verdict to the most.
+
+    >>> list(worst_first({0.4: ("holds", ""), 0.85: ("inconclusive", "")}))
+    [0.85, 0.4]
+    """
+    rank = ("fails", "inconclusive", "holds-with-caveat", "holds")
+    return dict(sorted(per.items(), key=lambda kv: rank.index(kv[1][0])))
+
+
 def scaling(params: dict) -> str:
     """A deep run's scaling: "normalized" unless its parameters name another.
 
@@ -115,3 +130,4 @@ def method_fits(ms: Sequence[int], rows: Sequence) -> MethodFits:
                       loglog_fit(tx, [t for x in rows for t in x.times]),
                       loglog_fit(ms, [x.claimed_cost for x in rows]),
                       loglog_fit(ms, [max(1, x.init_ops) for x in rows]))
+
