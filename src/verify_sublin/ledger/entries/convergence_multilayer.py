@@ -28,8 +28,8 @@ DEPTH, STEPS, TOL = 3, 20, 1e-10
 #: the scalings run: per-input normalised layers, and the paper's fixed 1 / sqrt(m q(b))
 SCALINGS = ("normalized", "fixed")
 
-# Budget: quick ~10 s (24 training runs ~3 s, 24 deep_layers runs ~5 s), full ~150 s (48
-# training runs 106 s stored; 48 deep_layers runs, one draw and forward pass each, ~40 s).
+# Budget (measured): quick ~6 s (24 training runs ~5 s, 24 deep_layers runs ~1.3 s), full
+# ~130 s (48 training runs 106 s stored; 48 deep_layers runs, a draw and a forward pass, 21 s).
 SIZES = Sizes(
     #   tiny          quick                 full
     m=([2**7, 2**8], [2**8, 2**9, 2**10], [2**9, 2**10, 2**11, 2**12]),
@@ -142,7 +142,7 @@ ENTRY = Entry(
                "and 0.85, several m and seeds, at the paper's fixed scale (reconstructed; "
                "decides) and the normalised net (this project's ablation); the same initial "
                "nets layer by layer (deep_layers: pre-activation variance, silent inputs). "
-               "Budget: quick ~10 s, full ~150 s.",
+               "Budget: quick ~6 s, full ~130 s.",
     rule=f"Every step contracts to <= {CONTRACTION_MAX:g} at the largest m, decided over "
          f"c < {C_THEOREM_MAX:g}, at the paper's fixed scale (reconstructed).",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)

@@ -15,8 +15,8 @@ from ..toolkit.spread import bootstrap_note
 #: deep_merge: the merge periods compared (steps between merges of the pending updates)
 MERGE_PERIODS = (1, 2, 3, 4, 6)
 
-# Budget (timed runs, one at a time): quick ~35 s (8 fixed-scale speed runs ~22 s, 2 merge
-# runs ~10 s), full ~400 s (20 speed runs ~300 s, the largest 52 s each; 2 merge runs ~100 s).
+# Budget (timed runs, one at a time): quick ~35 s (8 fixed-scale speed runs ~27 s, 2 merge
+# runs ~9 s), full ~400 s (20 speed runs 303 s, the largest 52 s each; 2 merge runs 98 s).
 SIZES = Sizes(
     #   tiny          quick                         full
     #: 2^15 left out: three copies of two 2^15 x 2^15 layers, 48 GiB, beyond our machines

@@ -129,7 +129,7 @@ ENTRY = Entry(
     experiment="Counted operations of deep_sublinear's construction and of its steps over m "
                "(the deep_step_speed runs of cpi.multilayer), at the paper's fixed scale "
                "(reconstructed; decides) and the normalised net (this project's ablation; full "
-               "only). Budget: no runs of its own (cpi.multilayer's: quick ~22 s, full ~300 s).",
+               "only). Budget: no runs of its own (cpi.multilayer's speed runs: quick ~27 s, full 303 s).",
     rule="At the paper's fixed scale (reconstructed), the step's exponent interval below the "
          "construction's exponent and the construction dearer than a step at the largest m.",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
