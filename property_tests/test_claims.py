@@ -228,6 +228,10 @@ def _fake(spec, bad: bool) -> dict:
         return {"b": 1.0, "n": p["n"], "residual0": 1.0, "contraction": contraction,
                 "residual": [0.9**k if bad else 0.1**k for k in range(1, len(contraction) + 1)],
                 "error": None}
+    if e == "deep_layers":
+        layer = {"variance": [0.5, 1.0, 2.0], "sizes": [0.0 if bad else 1.0, 4.0, 9.0],
+                 "silent": p["n"] // 2 if bad else 0}
+        return {"b": 1.0, "n": p["n"], "layers": [layer] * p["depth"], "floor": 0.5 if bad else 0.0}
     if e == "deep_merge":
         return {"rows": {str(k): {"merge_threshold": (k - 1) * p["n"], "mean": 0.01 * k,
                                   "median": 0.01, "merges": 1, "total_ops": 1e6,
@@ -297,6 +301,49 @@ def test_claim_rule_on_synthetic_runs(claim_id):
     if claim.kind == "question":        # the two inputs give two different answers
         assert good.measured.split(":")[0] != bad.measured.split(":")[0]
         assert "fails" not in good.rule and "holds" not in good.rule
+
+
+def _deep_records(claim_id, bad_scaling=None, **row_changes):
+    """Good synthetic records of a multi-layer entry; the runs at `bad_scaling` (if any)
+    made bad, and `row_changes` (field -> function of (row, params)) applied to
+    deep_sublinear's rows of the fixed-scale runs."""
+    entry = ENTRIES[claim_id]
+    records = _records(entry, bad=False)
+    for r, b in zip(records, _records(entry, bad=True)):
+        sc = r.spec.params.get("scaling", "normalized")
+        if sc == bad_scaling:
+            r.result = b.result
+        if row_changes and sc == "fixed" and r.spec.experiment == "deep_step_speed":
+            row = r.result.rows["deep_sublinear"]
+            row = dataclasses.replace(row, **{k: f(row, r.spec.params) for k, f in row_changes.items()})
+            r.result = dataclasses.replace(r.result, rows={**r.result.rows, "deep_sublinear": row})
+    return entry.evaluate(records, "tiny")
+
+
+@pytest.mark.parametrize("claim_id", ["cpi.multilayer", "init.multilayer", "convergence.multilayer"])
+def test_multilayer_entries_are_decided_at_the_papers_fixed_scale(claim_id):
+    """The normalised net is an ablation: bad there and good at the fixed scale holds;
+    bad at the fixed scale fails whatever the normalised net does."""
+    assert _deep_records(claim_id, bad_scaling="normalized").verdict == "holds"
+    assert _deep_records(claim_id, bad_scaling="fixed").verdict == "fails"
+
+
+@pytest.mark.parametrize("claim_id", ["cpi.multilayer", "init.multilayer"])
+def test_multilayer_cost_never_passes_on_a_silent_layer(claim_id):
+    """A cheap step on a layer where fewer than one neuron fires per input (on average)
+    says nothing about the claimed cost: inconclusive, naming the layer and the width."""
+    smallest = min(ENTRIES[claim_id].sizes.at("tiny").m)
+    verdict = _deep_records(claim_id, layer_sizes_mean=lambda row, p: (
+        (row.layer_sizes_mean[0], 0.5) if p["m"] == smallest else row.layer_sizes_mean))
+    assert verdict.verdict == "inconclusive", verdict.measured
+    assert "layer 2 silent at m = 2^8" in verdict.measured + verdict.rule, verdict.measured
+
+
+def test_init_multilayer_fails_when_a_step_costs_the_construction():
+    """A step that costs at least the construction at the largest m refutes "m^2 only at
+    initialisation", even when its exponent is lower."""
+    verdict = _deep_records("init.multilayer", init_ops=lambda row, p: int(row.total_ops))
+    assert verdict.verdict == "fails", verdict.measured
 
 
 def test_plain_relu_time_gain_without_fewer_operations_is_a_caveat():

@@ -33,12 +33,15 @@ tree.benefit                m = 2^18, n = 64, d = 32, c = 0.85: the tree's step 
                             cache's |U| n: a memory-traffic margin, not the tiny sizes'
                             1.5x of overheads, which faster code could erase); fails, or
                             holds-with-caveat if it still beats the full scan (timed)
-cpi.multilayer              c = 0 (plain ReLU) at m = 2^8, 2^9, depth 2: deep_sublinear's
-                            counted operations grow as fast as deep_dense's (fails)
-init.multilayer             the same c = 0 runs: the step's exponent is not below the
-                            construction's (fails)
-convergence.multilayer      the tiny profile (m = 2^7, 2^8, depth 3, n = d = 8): deep
-                            Gauss-Newton contracts less than 2x per step (fails)
+cpi.multilayer              c = 0 (plain ReLU) at m = 2^8, 2^9, depth 2, at the paper's
+                            fixed scale (which decides): deep_sublinear's counted
+                            operations grow as fast as deep_dense's (fails)
+init.multilayer             the same c = 0 runs: half of every layer fires, so the
+                            step's exponent (1.97) is not below the construction's
+                            (1.96) and a step costs 1.7x the construction (fails)
+convergence.multilayer      the tiny profile (m = 2^7, 2^8, depth 3, n = d = 8): at the
+                            fixed scale deep Gauss-Newton contracts less than 2x per
+                            step (fails)
 hsr.weights                 d = 16 at b = 0 (c = 0), m = 2^8..2^12: every box of the
                             kd-tree is cut, more work than a scan, exponent above 1
                             (fails)

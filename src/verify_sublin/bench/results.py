@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .schema import Result, absent_if_none, measured_fields, memory, timed
 
 __all__ = [
+    "DeepLayer", "DeepLayers",
     "DeepMerge", "DeepRow", "DeepStepSpeed", "DeepTraining", "DuplicateInputs", "ExactVsSketch",
     "FailureRow", "FireSetsInit", "FitSummary", "HsrCost", "ImplicitBias", "KrrCompare",
     "LambdaRow", "MergeRow", "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result",
@@ -441,3 +442,28 @@ class DeepTraining(Result):
     residual: tuple[float, ...]
     contraction: tuple[float, ...]
     error: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepLayer(Result):
+    """One layer of ``deep_layers``, over the n inputs: the variance of the layer's
+    pre-activations given the input (||u_{l-1}(x)||^2; 1 for the first layer) and the
+    fire-set sizes |S_l(x)|, as (min, median, max), and how many inputs it is silent on
+    (empty fire set)."""
+
+    variance: tuple[float, ...]
+    sizes: tuple[float, ...]
+    silent: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepLayers(Result):
+    """``deep_layers``: the initial deep net of ``deep_training``'s problem, layer by layer,
+    and the residual that inputs silent at the last layer leave (||y on them|| over the
+    initial residual: Gauss-Newton cannot move their outputs while they stay silent)."""
+
+    b: float
+    n: int
+    layers: tuple[DeepLayer, ...]
+    floor: float
+

@@ -30,7 +30,7 @@ from typing import Any
 from .. import results as R
 from ..results import Result
 from .common import clustered_sphere
-from .deep import deep_merge, deep_step_speed, deep_training
+from .deep import deep_layers, deep_merge, deep_step_speed, deep_training
 from .kernel import duplicate_inputs, krr_compare, ntk_lambda, theorem_width
 from .sketch import sketch_conditioning, sketch_failure
 from .sparsity import fire_sets_init, refresh_drift, step_counts, training, training_timed
@@ -106,6 +106,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("deep_step_speed", deep_step_speed, R.DeepStepSpeed, timing=True),
     Experiment("deep_merge", deep_merge, R.DeepMerge, timing=True),
     Experiment("deep_training", deep_training, R.DeepTraining),
+    Experiment("deep_layers", deep_layers, R.DeepLayers),
 )
 
 #: name -> Experiment: the built-in list and what plugins add.

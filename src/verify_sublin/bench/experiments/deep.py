@@ -1,7 +1,10 @@
 """Experiments on the multi-layer network: per-step speed of deep_dense against
-deep_sublinear, the merge period, and deep Gauss-Newton's contraction."""
+deep_sublinear, the merge period, deep Gauss-Newton's contraction, and the initial net's
+layers (pre-activation variance and silent inputs)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from ...core.trainers import make_trainer
 from .common import _train
@@ -53,3 +56,29 @@ def deep_training(p: dict, seed: int) -> dict:
     contraction = [res.contraction for res in done]
     return {"b": net.shift, "n": int(p["n"]), "residual0": r0, "residual": residual,
             "contraction": contraction, "error": error}
+
+
+def deep_layers(p: dict, seed: int) -> dict:
+    """The initial net of `deep_training`'s problem (same m, n, d, depth, c, scaling and
+    seed: the same net and data), layer by layer over the n inputs: the pre-activation
+    variance given the input, ||u_{l-1}(x)||^2 (exactly 1 at layer 1 and under the
+    normalised scale; about 1 on average at the fixed scale), the fire-set sizes, the
+    inputs with an empty fire set, and the residual floor ||y_S|| / ||f(0) - y|| of the
+    inputs S silent at the last layer (their outputs are 0 and their Jacobian rows vanish).
+
+    Parameters: m, n, d, depth, c, scaling. Cost: the draw O((L - 1) m^2) and one forward
+    pass O(n m d + (L - 1) n m^2)."""
+    from ..speed_deep import deep_problem
+    net, X, y, _ = deep_problem(int(p["m"]), int(p["n"]), int(p["d"]), int(p["depth"]),
+                                float(p["c"]), seed, p.get("scaling", "normalized"))
+    Zs, Us, _ = net.forward_pass(X)
+    layers = []
+    for Z, U in zip(Zs, Us):
+        var, sizes = np.sum(U * U, axis=1), np.sum(Z > net.shift, axis=1)
+        layers.append({"variance": np.quantile(var, [0, 0.5, 1]).tolist(),
+                       "sizes": np.quantile(sizes, [0, 0.5, 1]).tolist(),
+                       "silent": int(np.sum(sizes == 0))})
+    silent = np.sum(Zs[-1] > net.shift, axis=1) == 0
+    f = np.maximum(Zs[-1] - net.shift, 0.0) @ net.a / np.sqrt(net.m)      # net.forward(X)
+    floor = float(np.linalg.norm(y[silent]) / np.linalg.norm(f - y))
+    return {"b": net.shift, "n": int(p["n"]), "layers": layers, "floor": floor}
