@@ -27,7 +27,8 @@ MIN_REPEATS = 5
 #: what the 95% intervals of fitted exponents measure, said once beside every fit
 bootstrap_note = (
     "The 95% intervals of fitted exponents are percentile bootstraps over the measured "
-    "points (the 3 to 7 sizes of a fit, repetitions as separate points): they measure how well one "
+    "points (the 3 to 7 sizes of a fit, repetitions as separate points): they measure how "
+    "well one "
     "straight line fits those sizes, that is the curvature of the local slope over the "
     "range run, far more than sampling error.")
 
