@@ -56,7 +56,7 @@ class _Checker(html.parser.HTMLParser):
 
 #: the report's table of each kind of entry, and the verdict words it may show
 _TABLES = {"claim": ("## Claims of the papers",
-                     "holds|holds-with-caveat|fails|inconclusive|untestable"),
+                     "holds|holds-with-caveat|fails|inconclusive|untestable|not tested"),
            "sanity": ("## Sanity checks of the machinery", "consistent|inconsistent|inconclusive"),
            "question": ("## Reviewers' questions", "answer|inconclusive")}
 
