@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..toolkit import CITE, Entry, Shown, Table, pow2
-from ..toolkit.spread import Spread
+from ..toolkit.spread import MIN_REPEATS, Spread
 from .tree_benefit import SIZES, VARIANTS, runs
 
 #: the variants compared: the tree, this project's tree-free cache of the union, a full
@@ -39,10 +39,15 @@ def ratios(v: Values, slow: str, fast: str) -> list[tuple[float, float, float]]:
 
 
 def span(rs: list[tuple[float, float, float]]) -> str:
-    """'4.3-18x (quartiles 3.9-21x)': the range of the median ratios, and of the
-    quartile ratios."""
-    return (f"{min(r[0] for r in rs):.2g}-{max(r[0] for r in rs):.2g}x (quartile ratios "
-            f"{min(r[1] for r in rs):.2g}-{max(r[2] for r in rs):.2g}x)")
+    """The range of the median ratios, and of the quartile ratios, to 2 digits.
+
+    >>> span([(4.34, 3.3, 5.0), (17.55, 12.0, 20.4)])
+    '4.3-18x (quartile ratios 3.3-20x)'
+    """
+    def g(x: float) -> str:
+        return f"{float(f'{x:.2g}'):g}"
+    return (f"{g(min(r[0] for r in rs))}-{g(max(r[0] for r in rs))}x (quartile ratios "
+            f"{g(min(r[1] for r in rs))}-{g(max(r[2] for r in rs))}x)")
 
 
 def decide(v: Values) -> tuple[str, str]:
@@ -64,12 +69,16 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                   f"{t[TREE_IMPLICIT].median / t[CACHE_IMPLICIT].median:.2f}")
     measured = "no run had both the tree and the cache"
     if cache and scan:
+        faster = (f"an exact tree-free cache of the union is {span(cache)} faster per step "
+                  "than the tree" if min(r[0] for r in cache) > 1 else
+                  f"the tree takes {span(cache)} the time per step of an exact tree-free "
+                  "cache of the union")
         slower = (f"is {span(scan)} slower than" if min(r[0] for r in scan) > 1
                   else f"takes {span(scan)} the time of")
-        measured = (f"in full-batch Gauss-Newton with a fixed second layer, an exact "
-                    f"tree-free cache of the union is {span(cache)} faster per step than the "
-                    f"tree, and the tree {slower} a full rescan (medians of {k} steps, "
-                    f"{v.seeds} seed{'s' if v.seeds > 1 else ''}, one data set per size)")
+        few = "" if k >= MIN_REPEATS else f", fewer than {MIN_REPEATS}"
+        measured = (f"in full-batch Gauss-Newton with a fixed second layer, {faster}, and "
+                    f"the tree {slower} a full rescan (medians of {k} steps{few}, {v.seeds} "
+                    f"seed{'s' if v.seeds > 1 else ''}, one data set per size)")
     rule = ("untestable: a conditional lower bound (under SETH / OVC) says nothing a finite "
             "experiment can refute, and the times of one implementation bound nothing. "
             "What the data show instead (tree.benefit's runs): where the only weights that "
