@@ -145,5 +145,6 @@ def union_plot(runs: list[UnionRun], n0: int) -> Plot | None:
             panels.append(loglog(series, xlabel, "|U| / m",
                                  title=f"n = {n0}" if axis == "m" else f"m = {pow2(m0)}"))
     return Plot(panels, "Union of the fire sets at initialisation, |U| / m: dots measured, "
-                        "solid the Monte Carlo value of P_w(max_i <w, x_i> > b), dashed the "
-                        "independence approximation 1 - (1 - Q(b))^n.") if panels else None
+                        "solid the identity's prediction (Monte Carlo over w for the same "
+                        "inputs), dashed the independence approximation 1 - (1 - Q(b))^n."
+                ) if panels else None
