@@ -131,9 +131,10 @@ ENTRY = Entry(
                "beside m p_hat, p_hat a Monte Carlo estimate of P_w(max_i <w, x_i> > b) over "
                f"{MC_FACTOR} draws of w per neuron of the largest width for the same inputs "
                f"(union_probability, its own seed {MC_SEED}), and the independence "
-               "approximation m (1 - (1 - Q(b))^n). Budget: Monte Carlo about 1.3 us per draw "
-               "at n = 64, d = 32: full ~30 s (2^24 draws at n = 64, 2^20 per n of the n "
-               "sweep), large ~6 min (2^28 draws).",
+               "approximation m (1 - (1 - Q(b))^n). Budget of the Monte Carlo (about 1.1-1.2 us "
+               "per draw at n = 64, d = 32, 2.6 us at n = 256): quick ~2 s, full ~26 s "
+               "(2^24 draws at n = 64: 18 s; 2^20 per n of the n sweep: 8 s), large ~5.5 "
+               "min (2^28 draws at n = 64: 321 s).",
     rule=f"Every measured |U| within {SIGMAS:g} standard deviations (binomial spread and "
          "Monte Carlo error) of m p_hat.",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
