@@ -56,7 +56,7 @@ class _Checker(html.parser.HTMLParser):
 
 #: the report's table of each kind of entry, and the verdict words it may show
 _TABLES = {"claim": ("## Claims of the papers",
-                     "holds|holds-with-caveat|fails|inconclusive|untestable"),
+                     "holds|holds-with-caveat|fails|inconclusive|untestable|not tested"),
            "sanity": ("## Sanity checks of the machinery", "consistent|inconsistent|inconclusive"),
            "question": ("## Reviewers' questions", "answer|inconclusive")}
 
@@ -153,7 +153,7 @@ def test_run_summary_and_fail_on(tiny_run, capsys):
     assert main(["run", "--profile", "tiny", "--out", str(tiny_run), "--quiet",
                  "--fail-on", present[0]]) == 1
     out = capsys.readouterr().out
-    counts = dict((v, n) for n, v in re.findall(r"(\d+) ([a-z-]+)",
+    counts = dict((v, n) for n, v in re.findall(r"(\d+) ([a-z][a-z -]*[a-z])",
                                                 out.split("verdicts: ")[1].split("\n")[0]))
     assert {v: int(n) for v, n in counts.items()} == {
         v: sum(e["verdict"] == v for e in saved) for v in present}

@@ -22,7 +22,8 @@ __all__ = [
     "FailureRow", "FireSetsInit", "FitSummary", "HsrCost", "ImplicitBias", "KrrCompare",
     "LambdaRow", "MergeRow", "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result",
     "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow", "StepCounts", "StepSpeed",
-    "TheoremWidth", "TimeToEps", "Training", "TreeCheck", "TreeCost", "Tried", "WidthSearch", "WidthTrial",
+    "TheoremWidth", "TimeToEps", "Training", "TreeCheck", "TreeCost", "Tried", "UnionPoint",
+    "UnionProbability", "WidthSearch", "WidthTrial",
     "absent_if_none", "measured_fields", "memory", "timed",
 ]
 
@@ -467,3 +468,26 @@ class DeepLayers(Result):
     layers: tuple[DeepLayer, ...]
     floor: float
 
+# ------------------------------------------------------------------- union
+@dataclass(frozen=True, kw_only=True)
+class UnionPoint(Result):
+    """One (m, c) of ``union_probability``."""
+
+    m: int
+    c: float
+    b: float
+    p: float                      #: Monte Carlo estimate of P_w(max_i <w, x_i> > b)
+    se: float                     #: its standard error sqrt(p (1 - p) / samples)
+    Q: float                      #: Q(b), the standard normal tail at b
+    independence: float           #: 1 - (1 - Q(b))^n, as if the inputs were independent
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnionProbability(Result):
+    """``union_probability``: the probability that a neuron joins the union of the fire
+    sets of fixed inputs, per (m, c)."""
+
+    rows: tuple[UnionPoint, ...]
+    n: int
+    d: int
+    samples: int

@@ -33,7 +33,14 @@ from .common import clustered_sphere
 from .deep import deep_layers, deep_merge, deep_step_speed, deep_training
 from .kernel import duplicate_inputs, krr_compare, ntk_lambda, theorem_width
 from .sketch import sketch_conditioning, sketch_failure
-from .sparsity import fire_sets_init, refresh_drift, step_counts, training, training_timed
+from .sparsity import (
+    fire_sets_init,
+    refresh_drift,
+    step_counts,
+    training,
+    training_timed,
+    union_probability,
+)
 from .timed import exact_vs_sketch, step_speed, time_to_eps_run
 from .tree import hsr_cost, tree_check, tree_cost
 from .width import implicit_bias, phase_cell, shift_sweep, width_search, width_trial
@@ -107,6 +114,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("deep_merge", deep_merge, R.DeepMerge, timing=True),
     Experiment("deep_training", deep_training, R.DeepTraining),
     Experiment("deep_layers", deep_layers, R.DeepLayers),
+    Experiment("union_probability", union_probability, R.UnionProbability),
 )
 
 #: name -> Experiment: the built-in list and what plugins add.

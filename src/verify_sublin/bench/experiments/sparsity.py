@@ -1,6 +1,7 @@
-"""Experiments on the fire sets: their sizes at initialisation, a training run's
-per-step series (residual, contraction, fire sets, flips, counts), counted operations of
-the first steps, and the drift of the sublinear method's cached inner products."""
+"""Experiments on the fire sets: their sizes at initialisation, the probability that a
+neuron joins their union (Monte Carlo over w), a training run's per-step series
+(residual, contraction, fire sets, flips, counts), counted operations of the first
+steps, and the drift of the sublinear method's cached inner products."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from scipy.stats import norm
 
 from ...core.data import sphere_data
 from ...core.firesets import stream_forward
+from ...core.model import shift_for
 from ...core.trainers import make_trainer
 from .common import _backend, _data, _net, _train
 
@@ -27,6 +29,35 @@ def fire_sets_init(p: dict, seed: int) -> dict:
     return {"sizes": sizes.tolist(), "mean": float(sizes.mean()), "max": int(sizes.max()),
             "min": int(sizes.min()), "mQ": m * q, "Q": q, "b": net.shift,
             "bound": m ** (1 - float(p["c"]) / 2), "union": int(pat.size)}
+
+
+def union_probability(p: dict, seed: int) -> dict:
+    """P_w(max_i <w, x_i> > b) for w ~ N(0, I_d) and the inputs X = sphere_data(n, d,
+    data_seed) (those of `fire_sets_init` run with seed = data_seed), by Monte Carlo over
+    `samples` independent draws of w (generator seeded by `seed`), at the shift
+    b = sqrt(c ln m) of every (m, c) with m in `ms` and c in `cs`; given X the m neurons
+    join the union independently, so E|U| = m P exactly and |U| is binomial. Each row:
+    the estimate p, its standard error sqrt(p (1 - p) / samples), Q(b) and the
+    independence approximation 1 - (1 - Q(b))^n. Cost O(samples n d), in chunks of at
+    most 2^22 inner products."""
+    n, d, k = int(p["n"]), int(p["d"]), int(p["samples"])
+    X, _ = sphere_data(n, d, seed=int(p["data_seed"]))
+    points = [(int(m), float(c)) for m in p["ms"] for c in p["cs"]]
+    bs = np.array([shift_for(m, c) for m, c in points])
+    rng = np.random.default_rng(seed)
+    above = np.zeros(len(points), dtype=np.int64)
+    chunk = max(1, 2**22 // n)
+    for start in range(0, k, chunk):
+        size = min(chunk, k - start)
+        top = np.sort((rng.standard_normal((size, d)) @ X.T).max(axis=1))
+        above += size - np.searchsorted(top, bs, side="right")
+    rows = []
+    for (m, c), b, hits in zip(points, bs, above):
+        q, est = float(norm.sf(b)), float(hits) / k
+        rows.append({"m": m, "c": c, "b": float(b), "p": est,
+                     "se": float(np.sqrt(est * (1 - est) / k)), "Q": q,
+                     "independence": float(-np.expm1(n * np.log1p(-q)))})
+    return {"n": n, "d": d, "samples": k, "rows": rows}
 
 
 def training(p: dict, seed: int) -> dict:
