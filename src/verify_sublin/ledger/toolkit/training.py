@@ -20,7 +20,7 @@ from ..plot import HLine, Plot, Series
 from ..verdict import Table
 from .base import color, loglog, pow2
 
-__all__ = ["beyond_words", "by_group", "fit_words", "flip_fraction", "flip_plot", "flip_tables",
+__all__ = ["beyond_words", "by_group", "fit_text", "fit_words", "flip_fraction", "flip_plot", "flip_tables",
            "group_fits", "reading", "span", "steps_plot", "steps_tables", "steps_to", "steps_words",
            "trend_series"]
 
@@ -40,10 +40,10 @@ def steps_to(res, eps: float) -> int | None:
     return None
 
 
-def group_fits(points: dict) -> dict:
+def group_fits(points: dict, min_sizes: int = 2) -> dict:
     """{group: [(size, value), ...]} -> {group: LogLogFit of value in size, or None when
-    the group has fewer than two distinct sizes}, in sorted order of the groups."""
-    return {k: loglog_fit(*zip(*v)) if len({x for x, _ in v}) >= 2 else None
+    the group has fewer than `min_sizes` distinct sizes}, in sorted order of the groups."""
+    return {k: loglog_fit(*zip(*v)) if len({x for x, _ in v}) >= max(2, min_sizes) else None
             for k, v in sorted(points.items())}
 
 
@@ -59,6 +59,18 @@ def reading(fit: LogLogFit | None, limit: float, below: str, above: str) -> str:
     return below if fit.high < limit else above if fit.low >= limit else "unclear"
 
 
+def fit_text(fit: LogLogFit | None) -> str:
+    """'0.000 [0.000, 0.000]': the fit as `LogLogFit` prints it, without negative zeros.
+
+    >>> fit_text(LogLogFit(-1e-17, 1, -2e-17, 0.0, 5, 5)), fit_text(None)
+    ('0.000 [0.000, 0.000]', '-')
+    """
+    if fit is None:
+        return "-"
+    z = [0.0 if abs(x) < 5e-4 else x for x in (fit.exponent, fit.low, fit.high)]
+    return f"{z[0]:.3f} [{z[1]:.3f}, {z[2]:.3f}]"
+
+
 def span(xs: Iterable[float], fmt: str = "{:.2f}") -> str:
     """'lo to hi' of the values in `fmt` (one value when they print alike)."""
     xs = list(xs)
@@ -66,15 +78,14 @@ def span(xs: Iterable[float], fmt: str = "{:.2f}") -> str:
     return lo if lo == hi else f"{lo} to {hi}"
 
 
-def trend_series(groups: dict, style_of=lambda key: "o-") -> list[Series]:
-    """{label key: [(size, value), ...]} -> per group the median over the points at
-    each size (a labelled line) and the points themselves (faint dots)."""
+def trend_series(groups: dict, style_of=lambda label: "o-") -> list[Series]:
+    """{label: [(size, value), ...]} -> per group the median over the points at each
+    size (a labelled line, style ``style_of(label)``) and the points themselves (dots)."""
     out = []
-    for k, (key, pts) in enumerate(groups.items()):
+    for k, (label, pts) in enumerate(groups.items()):
         sizes = sorted({x for x, _ in pts})
         med = [float(np.median([y for x, y in pts if x == s])) for s in sizes]
-        out.append(Series(sizes, med, key if isinstance(key, str) else " ".join(map(str, key)),
-                          style_of(key), color(k)))
+        out.append(Series(sizes, med, label, style_of(label), color(k)))
         out.append(Series([x for x, _ in pts], [y for _, y in pts], None, ".", color(k), 0.5))
     return out
 
@@ -91,16 +102,18 @@ def steps_words(ts: list) -> str:
         f" ({miss} not reached)" if miss else "")
 
 
-def fit_words(fits: dict, steps: dict, method: str) -> str:
-    """Per data set of `method`: the fit of T in n, and T at the smallest and largest n.
+def fit_words(fits: dict, steps: dict, method: str, limit: float) -> str:
+    """Per data set of `method`: the fit of T in n, its reading against `limit`, and T at
+    the smallest and the largest n.
 
     fits: (data, method) -> LogLogFit or None; steps: (data, method) -> {n: [T per seed]}."""
     out = []
     for (ds, m), f in fits.items():
         if m == method:
             ts = steps[ds, m]
-            out.append(f"{f or '-'} on {ds} (T {steps_words(ts[min(ts)])} at n = {min(ts)}, "
-                       f"{steps_words(ts[max(ts)])} at n = {max(ts)})")
+            out.append(f"{fit_text(f)} ({reading(f, limit, 'flat', 'grows')}) on {ds} (T "
+                       f"{steps_words(ts[min(ts)])} at n = {min(ts)}, {steps_words(ts[max(ts)])} at "
+                       f"n = {max(ts)})")
     return ", ".join(out) or "no run"
 
 
@@ -137,7 +150,7 @@ def flip_tables(rows: dict, fits: dict, c_max: float, limit: float) -> list[Tabl
     ft = Table(["c", "data", "exponent of the flip fraction in m [95%]", "widths, runs", "reading",
                 "role"])
     for (c, ds), f in fits.items():
-        ft.add(f"{c:g}", ds, f or "-", f"{f.sizes}, {f.points}" if f else "-",
+        ft.add(f"{c:g}", ds, fit_text(f), f"{f.sizes}, {f.points}" if f else "-",
                reading(f, limit, "shrinks", "does not shrink"),
                "decides" if c < c_max else "beside (outside the theorem)")
     rt = Table(["c", "data", "m", "runs", "steps", "max_t max_i |S_i(t)| / m^(1-c/2)",
@@ -151,12 +164,14 @@ def flip_tables(rows: dict, fits: dict, c_max: float, limit: float) -> list[Tabl
 
 def flip_plot(rows: dict, c_max: float, bound: float) -> Plot:
     """sparsity.training: flip fractions and the largest fire set / bound against m."""
-    def style(key):
-        return "o-" if key[0] < c_max else "s--"
-    return Plot([loglog(trend_series(by_group(rows, 2), style), "width m",
-                        "worst-step flips / sum_i |S_i(t)|"),
-                 loglog(trend_series(by_group(rows, 1), style), "width m",
-                        "max_t max_i |S_i(t)| / m^(1-c/2)", hlines=[HLine(bound)], legend=False)],
+    def groups(k):
+        return {f"{ds} c={c:g}": pts for (c, ds), pts in by_group(rows, k).items()}
+
+    def style(label):
+        return "s--" if float(label.rsplit("c=", 1)[1]) >= c_max else "o-"
+    return Plot([loglog(trend_series(groups(2), style), "width m", "worst-step flips / sum_i |S_i(t)|"),
+                 loglog(trend_series(groups(1), style), "width m", "max_t max_i |S_i(t)| / m^(1-c/2)",
+                        hlines=[HLine(bound)], legend=False)],
                 "Activation flips relative to the fire sets (left) and the largest fire set "
                 "relative to the bound (right), against the width (dots: seeds; lines: medians; "
                 f"dashed: c >= {c_max:g}).")
@@ -167,7 +182,7 @@ def steps_tables(steps: dict, fits: dict, eps: float, limit: float) -> list[Tabl
     for Gauss-Newton and gradient descent (steps: (data, method) -> {n: [T per seed]})."""
     ft = Table(["data", "method", "exponent of T in n [95%]", "reading"])
     for (ds, m), f in fits.items():
-        ft.add(ds, m, f or "-", reading(f, limit, "flat", "grows with n"))
+        ft.add(ds, m, fit_text(f), reading(f, limit, "flat", "grows with n"))
     st = Table(["data", "n", "log2(n / eps)", "Gauss-Newton T (min..max over seeds)",
                 "gradient descent T (min..max over seeds)"])
     for ds in sorted({ds for ds, _ in steps}):
@@ -180,9 +195,10 @@ def steps_tables(steps: dict, fits: dict, eps: float, limit: float) -> list[Tabl
 
 def steps_plot(steps: dict, eps: float) -> Plot:
     """iterations.count: T against n per data set and method."""
-    pts = {" ".join(k): [(n, t) for n, ts in v.items() for t in ts if t is not None]
-           for k, v in steps.items()}
-    return Plot([loglog(trend_series(pts, lambda key: "s--" if key.endswith("gd") else "o-"),
+    name = {"gd": "gradient descent", "sublinear_gn": "Gauss-Newton"}
+    pts = {f"{ds}, {name.get(m, m)}": [(n, t) for n, ts in v.items() for t in ts if t is not None]
+           for (ds, m), v in steps.items()}
+    return Plot([loglog(trend_series(pts, lambda label: "s--" if label.endswith("descent") else "o-"),
                         "n", f"steps to {eps:g} x the initial residual")],
                 "Steps to reach eps against n: Gauss-Newton (solid) and gradient descent "
                 "(dashed), per data set (dots: seeds; lines: medians).")
