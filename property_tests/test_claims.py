@@ -17,6 +17,7 @@ from verify_sublin.bench.experiments import EXPERIMENTS, typed_result
 from verify_sublin.bench.spec import RunRecord, RunSpec, run_key
 from verify_sublin.core.model import shift_for
 from verify_sublin.core.sketch import _DEFAULT_FACTOR
+from verify_sublin.ledger.entries import iterations_count as ic
 from verify_sublin.ledger.entry import KINDS, PROFILES
 from verify_sublin.ledger.fitting import LogLogFit, loglog_fit
 from verify_sublin.ledger.registry import ENTRIES
@@ -139,10 +140,11 @@ def _fake(spec, bad: bool) -> dict:
             res = [0.9**k for k in range(1, 21)]
             contraction = [0.9] * 20
             seconds = [0.001] * 20
-        if p.get("tol") == 1e-12:             # iterations.count: quadratic vs linear convergence
-            res = [0.9**k for k in range(1, 61)] if bad else [1e-2, 1e-4, 1e-8, 1e-16]
-            contraction = [0.9] * 60 if bad else [1e-2, 1e-2, 1e-4, 1e-8]
-            seconds = [0.001] * len(res)
+        if e == "training" and p.get("tol") == ic.EPS and p.get("steps") in (ic.STEPS, ic.GD_STEPS):
+            # iterations.count: Gauss-Newton's T flat in n (bad: T = n), the control's T ~ n^0.5
+            t = 4 * int(math.sqrt(n)) if method == "gd" else n if bad else 3
+            res = [0.5] * (t - 1) + [ic.EPS / 10]
+            contraction, seconds = [0.5] * t, [0.001] * t
         mean_fire = [fire * (1 + (0.9 * k if bad else 0.0)) for k in range(len(res))]
         return {"b": b, "m": m, "n": n, "d": p["d"], "build_seconds": 0.0, "residual0": 1.0,
                 "error": None, "residual": res, "contraction": contraction[:len(res)],

@@ -8,14 +8,19 @@ count: every rule fails on one. The configurations:
 ==========================  ===========================================================
 claim                       real failing configuration (outcome)
 ==========================  ===========================================================
-sparsity.training           width m = 2^6, c = 0.4, sphere teacher, n = d = 8: a Gauss-
-                            Newton step flips far more than 10% of the activations
-                            (fails)
+sparsity.training           random labels on n = 256 sphere inputs (d = 8) at widths
+                            m = 2^6, 2^7 below n, c = 0.4: training pushes a fire set
+                            past m^(1-c/2) (1.36x at 2^6, 1.11x at 2^7); fails. (The
+                            flip fraction shrinks with m at every c < 1/2 tried, plain
+                            ReLU c = 0 included: exponents -0.45..-0.59 at m = 2^4..2^12;
+                            it grows only at c = 1.2, outside the theorem.)
 convergence.rate            width m = 2^6 at c = 0.4, 0.6, 0.85, n = 8, d = 4: steps
                             contract less than 2x or stop on an input with an empty
                             fire set (fails)
-iterations.count            width m = 2^7, n = 8..32: some runs never reach 1e-12 in 60
-                            steps (fails)
+iterations.count            Gauss-Newton on random labels at a width too small for the
+                            largest n (m = 2^10, d = 8, n = 8..128, 3 seeds): T grows
+                            from 3-4 steps at n = 8 to 10-12 at n = 128, exponent 0.36
+                            [0.27, 0.44], at or above 0.1 (fails)
 sketch.conditioning         clustered inputs at c = 0.85 with m = 2^12, n = 32, d = 16
                             (the quick profile's size), kappa(J J^T) = 2.6e3: the
                             Gaussian sketch at its default size s = 4n leaves kappa 10.4,
@@ -67,6 +72,7 @@ import pytest
 
 from verify_sublin.bench.experiments import EXPERIMENTS
 from verify_sublin.bench.spec import RunRecord, RunSpec
+from verify_sublin.ledger.entries import iterations_count, sparsity_training
 from verify_sublin.ledger.registry import ENTRIES
 
 #: claims no experiment tests: untestable (width.requirement, lower_bound.dsws) or not tested
@@ -88,9 +94,11 @@ def _changed(claim_id, keep=lambda s: True, **params):
 
 #: claim -> (runs, outcomes accepted)
 REAL_FAILURES = {
-    "sparsity.training": (lambda: _changed("sparsity.training", m=2**6), {"fails"}),
+    "sparsity.training": (lambda: [sparsity_training.spec("sphere-random", 256, 8, m, 0.4, seed)
+                                   for m in (2**6, 2**7) for seed in (2, 3)], {"fails"}),
     "convergence.rate": (lambda: _changed("convergence.rate", m=2**6), {"fails"}),
-    "iterations.count": (lambda: _changed("iterations.count", m=2**7), {"fails"}),
+    "iterations.count": (lambda: [iterations_count.spec("sublinear_gn", "sphere-random", n, 8, 2**10, seed)
+                                  for n in (8, 16, 32, 64, 128) for seed in (0, 1, 2)], {"fails"}),
     "sketch.conditioning": (lambda: _changed(
         "sketch.conditioning", keep=lambda s: s.params.get("inputs") == "clustered"
         and s.params["c"] == 0.85, m=2**12, n=32, d=16), {"fails"}),
