@@ -419,10 +419,14 @@ def test_executors_give_identical_results(tmp_path):
 
 
 def test_reproduce_matches_a_stored_run(tmp_path, capsys):
+    """Every run of a fresh store reproduces, timing runs (tree.cost's builds and queries,
+    first made in a cold process) included: their times are compared as ratios to a floor
+    measured in the same process, after compiling."""
     out = tmp_path / "o"
-    assert main(["run", "--profile", "tiny", "--claims", "ntk.lambda,tree.correctness",
+    assert main(["run", "--profile", "tiny", "--claims", "ntk.lambda,tree.correctness,tree.cost",
                  "--out", str(out), "--quiet"]) == 0
     store = ResultStore(out / "results.sqlite")
+    assert any(row["experiment"] == "tree_cost" for row in store.runs())
     for row in store.runs():
         assert main(["reproduce", str(row["id"]), "--store", str(out / "results.sqlite")]) == 0
     # a tampered figure is caught

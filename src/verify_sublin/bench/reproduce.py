@@ -33,6 +33,12 @@ __all__ = ["FLOOR_FIELDS", "compare_results", "relative_to_floor", "reproduce"]
 FLOOR_FIELDS = ("floor", "seconds_floor")
 
 
+def _floor(result: dict) -> float | None:
+    """The floor time of a timing result (seconds), or None."""
+    return next((result[f] for f in FLOOR_FIELDS if isinstance(result.get(f), (int, float))
+                 and result[f] > 0), None)
+
+
 def relative_to_floor(result: dict, measured: Mapping[str, str]) -> dict:
     """The result with every measured time divided by its floor (the floor itself left
     out); unchanged if it has no floor.
@@ -41,8 +47,7 @@ def relative_to_floor(result: dict, measured: Mapping[str, str]) -> dict:
     ...                                                               "floor": "time"})
     {'median': 2.0, 'ops': 7}
     """
-    floor = next((result[f] for f in FLOOR_FIELDS if isinstance(result.get(f), (int, float))
-                  and result[f] > 0), None)
+    floor = _floor(result)
     if floor is None:
         return result
 
@@ -62,10 +67,12 @@ def relative_to_floor(result: dict, measured: Mapping[str, str]) -> dict:
 
 
 def compare_results(stored: Any, now: Any, time_factor: float = 3.0, path: str = "",
-                    out: dict | None = None, measured: Iterable[str] = ()) -> dict:
+                    out: dict | None = None, measured: Iterable[str] = (),
+                    slack: float = 0.01) -> dict:
     """Walk both results (JSON-ready dicts); `measured`: the dotted paths of the fields
-    measured on the machine (`bench.schema.measured_fields` of the result type). Returns
-    dict(compared, times_compared, mismatches).
+    measured on the machine (`bench.schema.measured_fields` of the result type), equal
+    when within a factor `time_factor` or `slack` apart (10 ms; in units of the floor when
+    the times are ratios to it). Returns dict(compared, times_compared, mismatches).
 
     >>> compare_results({"a": 1, "seconds": 1.0}, {"a": 1, "seconds": 2.0},
     ...                 measured=["seconds"])["mismatches"]
@@ -85,12 +92,12 @@ def compare_results(stored: Any, now: Any, time_factor: float = 3.0, path: str =
             bad("different keys")
         for k in sorted(set(stored) & set(now)):
             compare_results(stored[k], now[k], time_factor, f"{path}.{k}" if path else k, out,
-                            measured)
+                            measured, slack)
     elif isinstance(stored, list) and isinstance(now, list):
         if len(stored) != len(now):
             bad("different lengths")
         for i, (a, b) in enumerate(zip(stored, now)):
-            compare_results(a, b, time_factor, f"{path}[{i}]", out, measured)
+            compare_results(a, b, time_factor, f"{path}[{i}]", out, measured, slack)
     elif isinstance(stored, bool) or isinstance(now, bool) or stored is None or now is None \
             or isinstance(stored, str) or isinstance(now, str):
         out["compared"] += 1
@@ -104,8 +111,8 @@ def compare_results(stored: Any, now: Any, time_factor: float = 3.0, path: str =
         a, b = float(stored), float(now)
         if is_measured(path, measured):
             out["times_compared"] += 1
-            close = abs(a - b) <= 0.01 or (a > 0 and b > 0
-                                               and 1 / time_factor <= b / a <= time_factor)
+            close = abs(a - b) <= slack or (a > 0 and b > 0
+                                                and 1 / time_factor <= b / a <= time_factor)
             if not close:
                 bad(f"time within a factor {time_factor:g} or 10 ms")
         else:
@@ -155,9 +162,11 @@ def reproduce(store: ResultStore, run_id: int, experiments: Mapping[str, Any],
     else:
         stored = kind.from_dict(row["result"]).to_dict() if kind is not None else row["result"]
         now = payload.to_dict() if isinstance(payload, Result) else payload
-        if exp.timing and isinstance(stored, dict) and isinstance(now, dict):
+        slack = 0.01                # seconds: below it, times are the scheduler's noise
+        if exp.timing and isinstance(stored, dict) and isinstance(now, dict) and _floor(stored):
+            slack /= _floor(stored)            # the same 10 ms, in units of the floor
             stored, now = relative_to_floor(stored, measured), relative_to_floor(now, measured)
-        cmp = compare_results(stored, now, time_factor, measured=measured)
+        cmp = compare_results(stored, now, time_factor, measured=measured, slack=slack)
     return {"run_id": run_id, "experiment": row["experiment"], "params": row["params"],
             "seed": row["seed"], "stored_commit": row["git_commit"], "commit": git_commit(),
             "match": not cmp["mismatches"], **cmp}
