@@ -108,9 +108,9 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                                  yerr=([s - c.low for s, c in zip(share, cis)],
                                        [c.high - s for s, c in zip(share, cis)])))
     plot = Plot([Panel(series, "sketch rows per input s / n",
-                       f"share of the seeds run with kappa > {KAPPA_LIMIT:g} (95% Wilson)", xscale="log2")],
-                "Share of the seeds run in which the sketch fails to precondition, against s / n, every "
-                "type at the same s.")
+                       f"seeds with kappa > {KAPPA_LIMIT:g} / seeds run", xscale="log2")],
+                "Share of the seeds run in which the sketch fails to precondition (kappa > "
+                f"{KAPPA_LIMIT:g}), with its 95% Wilson interval, against s / n, every type at the same s.")
     return Shown("sketching brings more hyper-parameters: sketch size and failure probability",
                  measured,
                  f"answer: per sketch type and size s / n (the same s for every type), the number of "
