@@ -54,9 +54,9 @@ def runs(s) -> list[RunSpec]:
 class Values:
     #: per sketch type: the s / n it needs and its default (`toolkit.sketch.needed_sizes`)
     sketch: list
-    #: per CG tolerance, loosest first: (tol, worst contraction, steps, seconds, kept 2x)
+    #: per CG tolerance, loosest first: (tol, worst contraction, steps, CG iterations, kept 2x)
     tols: list
-    #: per refresh period (0: never): (period, steps, drift, output drift, seconds, residual ratio)
+    #: per refresh period (0: never): (period, steps, drift, output drift, residual ratio)
     drifts: list
 
 
@@ -64,7 +64,7 @@ def values(results) -> Values:
     sketch = sk.needed_sizes(results.of("sketch_conditioning"), SKETCH_KAPPA_MAX)
     tols = sk.tolerance_rows(results.of("training"), CONTRACTION_MAX)
     drifts = [(r.params["refresh_every"], r.result.steps, r.result.drift, r.result.output_drift,
-               r.result.seconds, r.result.residual_ratio)
+               r.result.residual_ratio)
               for r in sorted(results.of("refresh_drift"), key=lambda r: r.params["refresh_every"])]
     return Values(sketch, tols, drifts)
 
@@ -109,10 +109,10 @@ def decide(v: Values) -> tuple[str, str]:
 
 def show(v: Values, verdict: str, reason: str) -> Shown:
     drift_table = Table(["full recompute", f"steps (eta = {DRIFT_ETA:g})", "residual after / before",
-                         "max |cached - exact| inner product", "max output drift", "seconds of the steps"])
-    for k, steps, drift, output_drift, seconds, ratio in v.drifts:
+                         "max |cached - exact| inner product", "max output drift"])
+    for k, steps, drift, output_drift, ratio in v.drifts:
         drift_table.add({0: "never", 1: "every step"}.get(k, f"every {k} steps"), steps, "-" if ratio
-                        is None else f"{ratio:.1e}", f"{drift:.2e}", f"{output_drift:.2e}", f"{seconds:.3f}")
+                        is None else f"{ratio:.1e}", f"{drift:.2e}", f"{output_drift:.2e}")
     _, measured, rule = _answer(v)
     return Shown(f"defaults adequate: default sketch sizes give kappa <= {SKETCH_KAPPA_MAX:g}; CG "
                  f"tol {CG_TOL_CHECKED:g} keeps the 2x contraction; no refresh needed (drift < "
@@ -131,7 +131,7 @@ ENTRY = Entry(
               "the defaults (sizes per type, CG tol 1e-10, no periodic refresh) are adequate.",
     source=SOURCE,
     experiment="Sketch sizes (the sketch.conditioning runs, every type at the same s / n), CG "
-               f"tolerance grid {TOLS[0]:g}..{TOLS[-1]:g} with contraction and time, and the drift of "
+               f"tolerances {TOLS[0]:g}..{TOLS[-1]:g} with contraction and CG iterations, and the drift of "
                f"the cached inner products over {DRIFT_STEPS} steps at step size {DRIFT_ETA:g}. Update "
                "schedule tried, on this project's tree-free cache (fire_sets=\"cache\") with implicit "
                "pre-activations: the inner products <w_r, x_i> of the changed neurons are updated "
@@ -140,8 +140,8 @@ ENTRY = Entry(
                "or never. The cache has no tree, so no other rebuild period exists; the papers' tree "
                "holds the same inner products in its leaves and takes the same incremental update, so "
                "this period is its update frequency too. Full: m = 2^16, n = 64, d = 32; "
-               "quick: m = 2^12, n = 32. Budget beyond sketch.conditioning's runs: full ~80 s (the drift "
-               "runs check the cache against the weights after every step), quick ~10 s.",
+               "quick: m = 2^12, n = 32. Budget beyond sketch.conditioning's runs: full ~31 s measured (the "
+               "drift runs check the cache against the weights after every step), quick ~2 s.",
     rule=answer_words(f"the s / n that keeps kappa <= {SKETCH_KAPPA_MAX:g} within each type's default; "
                       f"2x contraction at tol {CG_TOL_CHECKED:g}; drift < {DRIFT_MAX:g} without refresh."),
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)

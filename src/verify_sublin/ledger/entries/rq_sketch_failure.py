@@ -20,7 +20,7 @@ from ..toolkit.sketch import S_OVER_N, SKETCH_KINDS, mp_kappa, row_s_over_n
 KAPPA_LIMIT = 10.0
 #: the sizes of the sketch entries' table run here: up to s = 8n (at 16n every type sits
 #: near kappa 2.7 in sketch.conditioning, nothing to count, and a Gaussian seed there
-#: costs ~25 s more at m = 2^14)
+#: costs ~15 s more at m = 2^14)
 SIZES_RUN = tuple(r for r in S_OVER_N if r <= 8)
 
 SIZES = Sizes(
@@ -28,7 +28,7 @@ SIZES = Sizes(
     m=(2**8, 2**10, 2**14),
     n=(8, 16, 64),
     d=(4, 8, 32),
-    #: seeds per type; full: the dense sketches (Gaussian, SRHT) take ~25 s a seed at
+    #: seeds per type; full: the dense sketches (Gaussian, SRHT) take ~17 s a seed at
     #: m = 2^14, so they get fewer seeds (wider intervals) within the budget
     seeds=(dict.fromkeys(SKETCH_KINDS, 3), dict.fromkeys(SKETCH_KINDS, 6),
            {"countsketch": 50, "tensor": 50, "gaussian": 6, "srht": 6}),
@@ -133,9 +133,9 @@ ENTRY = Entry(
                "initialisation (mu = 0), per sketch type at the same sketch sizes s / n in "
                f"{{{', '.join(map(str, SIZES_RUN))}}} (the sketch entries' table up to 8n). Full: "
                "m = 2^14, n = 64, d = 32, c = 0.4, 50 seeds for CountSketch and the tensor sketch, "
-               "6 for Gaussian and SRHT; quick: m = 2^10, n = 16, 6 seeds. Budget: full ~170 s "
-               "(a seed with all four types ~27 s, the Gaussian's 960 rows most of it; 0.25 s for "
-               "CountSketch and the tensor sketch alone), quick ~3 s.",
+               "6 for Gaussian and SRHT; quick: m = 2^10, n = 16, 6 seeds. Budget: full ~120 s "
+               "measured (a seed with all four types ~17 s, the Gaussian's 960 rows most of it; 0.4 s "
+               "with CountSketch and the tensor sketch alone), quick ~1 s.",
     rule=f"answer: seeds with kappa > {KAPPA_LIMIT:g}, as a share of the seeds run with its Wilson "
          "interval.",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)

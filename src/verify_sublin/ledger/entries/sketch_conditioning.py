@@ -141,8 +141,8 @@ ENTRY = Entry(
                f"s / n in {{{', '.join(map(str, sk.S_OVER_N))}}} (the sketch entries' one table, not the "
                "library's per-type defaults) and over widths, on sphere inputs and on "
                "ill-conditioned ones (clustered points, diabetes, larger c). Full: m = 2^14, 2^16, "
-               "n = 64; quick: m = 2^12 (and 2^14 on sphere inputs), n = 32. Budget: full ~430 s "
-               "(the Gaussian sketch dominates: ~45 s a run at m = 2^14, ~135 s at 2^16), quick ~25 s.",
+               "n = 64; quick: m = 2^12 (and 2^14 on sphere inputs), n = 32. Budget: full ~210 s measured "
+               "(the Gaussian sketch dominates: 30 s a run at m = 2^14, 67 s at 2^16), quick ~12 s.",
     rule=f"kappa <= {SKETCH_KAPPA_MAX:g} at s = {sk.RULE_S_OVER_N}n for every type where kappa(J J^T) > "
          f"{ILL_CONDITIONED_KAPPA:g}; never above the unpreconditioned kappa.",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
