@@ -69,20 +69,17 @@ def values(results) -> Values:
     return Values(sketch, tols, drifts)
 
 
-def _drift0(v: Values) -> float | None:     # the drift without refresh (None: not run)
-    return next((x[2] for x in reversed(v.drifts) if x[0] == 0), None)
+def _drift0(v: Values, period: int = 0) -> float | None:   # the drift at a refresh period (0: never)
+    return next((x[2] for x in reversed(v.drifts) if x[0] == period), None)
 
 
 def _premise(v: Values) -> str:
     """The premise's rule: the default sketch sizes, the loose CG tolerance, no refresh."""
     ok, drift0 = {t: good for t, *_, good in v.tols}, _drift0(v)
-    return worst([_outcome(v.sketch, all(r is not None and r <= dflt for _, r, _, dflt in v.sketch)),
-                  _outcome(ok, ok.get(CG_TOL_CHECKED) and ok.get(min(TOLS))),
-                  _outcome(drift0 is not None, drift0 is not None and drift0 < DRIFT_MAX)])
-
-
-def _outcome(have, good) -> str:
-    return "inconclusive" if not have else "holds" if good else "fails"
+    outcome = lambda have, good: "inconclusive" if not have else "holds" if good else "fails"  # noqa: E731
+    return worst([outcome(v.sketch, all(r is not None and r <= dflt for _, r, _, dflt in v.sketch)),
+                  outcome(ok, ok.get(CG_TOL_CHECKED) and ok.get(min(TOLS))),
+                  outcome(drift0 is not None, drift0 is not None and drift0 < DRIFT_MAX)])
 
 
 def _answer(v: Values) -> tuple[str, str, str]:
@@ -90,8 +87,11 @@ def _answer(v: Values) -> tuple[str, str, str]:
     drift0 = _drift0(v)
     measured = "; ".join([
         f"sketch rows needed for kappa <= {SKETCH_KAPPA_MAX:g} on every input: {sk.needed_words(v.sketch)}",
-        sk.tolerance_words(v.tols), f"largest drift without refresh over {v.drifts[0][1]} steps at eta = "
-        f"{DRIFT_ETA:g}: {drift0:.1e}" if drift0 is not None else "no drift run"])
+        sk.tolerance_words(v.tols), f"{'no' if drift0 < DRIFT_MAX else 'a'} rebuild needed: the cached inner "
+        f"products, updated incrementally at every step and never recomputed, drift by {drift0:.1e} over "
+        f"{v.drifts[0][1]} steps at eta = "
+        f"{DRIFT_ETA:g} (recomputed every step: {_drift0(v, 1) or float('nan'):.1e})"
+        if drift0 is not None else "no drift run"])
     rule = (f"holds if all three hold: for every sketch type the smallest s / n of the table "
             f"{sk.S_OVER_N} at which kappa <= {SKETCH_KAPPA_MAX:g} on every input of sketch.conditioning is "
             "at most the library's default s / n for that type (4 for the Gaussian, 2 ln n for the SRHT, "
