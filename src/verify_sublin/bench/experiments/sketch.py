@@ -15,10 +15,10 @@ from .common import _inputs, _net
 
 
 def sketch_sizes(p: dict, kind: str, n: int, N: int) -> list[tuple]:
-    """(factor, s / n, s) of each sketch size of a run, one of the two given:
-    ``s_over_n``, rows per input, the same for every type (s = ceil(r n), the SRHT's
-    capped at N = m d, where it is an orthogonal transform: factor None), or
-    ``factors``, the library's size factors (`default_size`: f n for the Gaussian,
+    """(factor, s / n, s) of each sketch size of a run, from whichever of the two it
+    gives: ``s_over_n``, sketch rows per input, the same for every type (s = ceil(r n);
+    the SRHT's capped at N = m d, where it is an orthogonal transform; factor None), or
+    ``factors``, the library's size factors (`default_size`: f n rows for the Gaussian,
     f n ln n for the others; s / n None). Cost O(sizes).
 
     >>> sketch_sizes({"s_over_n": [2, 4]}, "countsketch", 64, 2**20)
@@ -34,8 +34,8 @@ def sketch_sizes(p: dict, kind: str, n: int, N: int) -> list[tuple]:
 
 def sketch_conditioning(p: dict, seed: int) -> dict:
     """Exact condition number of the preconditioned Gauss-Newton operator and CG
-    iterations with and without the preconditioner, per sketch type and size factor, at
-    the initial weights.
+    iterations with and without the preconditioner, per sketch type and size, at the
+    initial weights.
 
     Parameters: m, n, d, c, kinds, factors or s_over_n (`sketch_sizes`), tol, mu, inputs
     ("sphere", "clustered" or a data set name), spread. Cost O(n m d) for the Gram,
@@ -78,8 +78,8 @@ def sketch_conditioning(p: dict, seed: int) -> dict:
 
 
 def sketch_failure(p: dict, seed: int) -> dict:
-    """The exact preconditioned condition number per sketch type and size factor at
-    one seed (`sketch_conditioning`, without the CG solve's diagnostics).
+    """The exact preconditioned condition number per sketch type and size at one
+    seed (`sketch_conditioning`, without the CG solve's diagnostics).
 
     Parameters: as sketch_conditioning (m, n, d, c, kinds, factors or s_over_n, mu)."""
     res = sketch_conditioning(dict(p, tol=1e-6), seed)
