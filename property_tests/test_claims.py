@@ -16,7 +16,6 @@ from scipy.stats import norm
 from verify_sublin.bench.experiments import EXPERIMENTS, typed_result
 from verify_sublin.bench.spec import RunRecord, RunSpec, run_key
 from verify_sublin.core.model import shift_for
-from verify_sublin.core.sketch import _DEFAULT_FACTOR
 from verify_sublin.ledger.entries import iterations_count as ic
 from verify_sublin.ledger.entry import KINDS, PROFILES
 from verify_sublin.ledger.fitting import LogLogFit, loglog_fit
@@ -192,9 +191,9 @@ def _fake(spec, bad: bool) -> dict:
                 for b in p["bs"]]
         return {"rows": rows, "separation": 0.5, "n": p["n"]}
     if e == "sketch_conditioning":
-        rows = [{"kind": k, "factor": f, "s": 100, "kappa": 50.0 if bad else 3.0,
+        rows = [{"kind": k, "s_over_n": r, "s": math.ceil(r * p["n"]), "kappa": 50.0 if bad else 3.0,
                  "iterations": 10, "estimate": 3.0, "stop": "converged"}
-                for k in p["kinds"] for f in sorted(set(p["factors"]) | {_DEFAULT_FACTOR[k]})]
+                for k in p["kinds"] for r in p["s_over_n"]]
         return {"rows": rows, "kappa_unpreconditioned": 1e3, "b": 1.0,
                 "iterations_unpreconditioned": 40, "stop_unpreconditioned": "converged",
                 "d": p["d"]}
@@ -203,7 +202,7 @@ def _fake(spec, bad: bool) -> dict:
                 "error": None, "b": 1.0}
     if e == "refresh_drift":
         return {"drift": 1e-6 if bad else 1e-15, "output_drift": 1e-15, "seconds": 0.1,
-                "steps": 4}
+                "steps": p["steps"], "residual_ratio": 1e-4}
     if e == "shift_sweep":
         ok = not bad or p["c"] >= 0.48
         return {"b": 1.0, "mean_fire": 10.0, "fire_fraction": 0.01, "lambda_G0": 1e-3,

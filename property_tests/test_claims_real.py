@@ -21,10 +21,13 @@ iterations.count            Gauss-Newton on random labels at a width too small f
                             largest n (m = 2^10, d = 8, n = 8..128, 3 seeds): T grows
                             from 3-4 steps at n = 8 to 10-12 at n = 128, exponent 0.36
                             [0.27, 0.44], at or above 0.1 (fails)
-sketch.conditioning         clustered inputs at c = 0.85 with m = 2^12, n = 32, d = 16
-                            (the quick profile's size), kappa(J J^T) = 2.6e3: the
-                            Gaussian sketch at its default size s = 4n leaves kappa 10.4,
-                            above 10 (fails)
+sketch.conditioning         clustered inputs at c = 1.2 (alpha = 0.6, within the papers'
+                            range) with m = 2^12, n = 32, d = 4, kappa(J J^T) = 1.3e5: a
+                            few neurons fire per input, and the tensor sketch hashes each
+                            neuron's block of d entries as one unit, so two blocks that
+                            collide collide in full; at s = 8n rows it leaves kappa 14.5
+                            (14.4 at 16n: more rows barely help), above 10, where the
+                            Gaussian and the SRHT sit at Marchenko-Pastur's 4.4 (fails)
 cpi.sketched_gn             n = 4, 8 at m = 2^9, d = 8 (tiny profile, n axis): counted
                             operations grow as n^1.9 where m n d + n^3 grows as n^1.0,
                             because conjugate gradients take about n iterations (fails)
@@ -101,7 +104,7 @@ REAL_FAILURES = {
                                   for n in (8, 16, 32, 64, 128) for seed in (0, 1, 2)], {"fails"}),
     "sketch.conditioning": (lambda: _changed(
         "sketch.conditioning", keep=lambda s: s.params.get("inputs") == "clustered"
-        and s.params["c"] == 0.85, m=2**12, n=32, d=16), {"fails"}),
+        and s.params["c"] == 0.85, m=2**12, n=32, d=4, c=1.2), {"fails"}),
     "cpi.sketched_gn": (lambda: _changed(
         "cpi.sketched_gn", keep=lambda s: s.params["m"] == 2**9 and s.params["d"] == 8),
         {"fails"}),

@@ -215,11 +215,12 @@ class KrrCompare(Result):
 # ------------------------------------------------------------------ sketches
 @dataclass(frozen=True, kw_only=True)
 class SketchRow(Result):
-    """One (sketch type, size factor) of ``sketch_conditioning``; `error` when the
-    sketch could not be formed."""
+    """One (sketch type, size) of ``sketch_conditioning``; `error` when the sketch could
+    not be formed. The size was given as the library's size factor or as s / n."""
 
     kind: str
-    factor: float
+    factor: float | None = absent_if_none()
+    s_over_n: float | None = absent_if_none()
     s: int
     kappa: float | None = absent_if_none()
     iterations: int | None = absent_if_none()
@@ -243,7 +244,8 @@ class SketchConditioning(Result):
 @dataclass(frozen=True, kw_only=True)
 class FailureRow(Result):
     kind: str
-    factor: float
+    factor: float | None = absent_if_none()
+    s_over_n: float | None = absent_if_none()
     s: int
     kappa: float | None
     error: str | None
@@ -333,6 +335,7 @@ class RefreshDrift(Result):
     output_drift: float
     seconds: float = timed()
     steps: int
+    residual_ratio: float | None = absent_if_none()   #: ||f - y|| after the steps / before
 
 
 # ----------------------------------------------------------------- practice

@@ -130,15 +130,18 @@ def refresh_drift(p: dict, seed: int) -> dict:
     """Rounding drift of the cached pre-activations of the implicit sublinear method
     over `steps` steps (stopping once the residual is below tol times the initial one:
     the steps before convergence, where the weights still move), with and without
-    periodic refresh; the largest max |cached - exact| after any step.
+    periodic refresh; the largest max |cached - exact| after any step, and the residual
+    after the steps over the initial one.
 
-    Parameters: m, n, d, c, steps, refresh_every, fire_sets, tol (default 0: all steps).
+    Parameters: m, n, d, c, steps, refresh_every, fire_sets, tol (default 0: all steps),
+    eta (the step size; default 1, a full Gauss-Newton step, which converges in a few
+    steps: eta < 1 keeps the weights moving for 1 / eta times as many).
     Cost per step: the step plus O(|U| n d) for the exact inner products."""
     X, y = sphere_data(int(p["n"]), int(p["d"]), seed=seed)
     net = _net(p, int(p["d"]), seed + 1)
     t = make_trainer("sublinear_gn", net, X, y, fire_sets=p.get("fire_sets", "cache"),
                      preactivations="implicit", refresh_every=int(p["refresh_every"]),
-                     mu=float(p.get("mu", 1e-9)))
+                     mu=float(p.get("mu", 1e-9)), eta=float(p.get("eta", 1.0)))
     r0, tol = t.residual, float(p.get("tol", 0.0))
     seconds, drift, output_drift, done = 0.0, 0.0, 0.0, 0
     for _ in range(int(p["steps"])):
@@ -157,4 +160,5 @@ def refresh_drift(p: dict, seed: int) -> dict:
         else:
             drift = max(drift, float(np.abs(t.outputs - exact).max()))
         output_drift = max(output_drift, float(np.abs(t.outputs - exact).max()))
-    return {"drift": drift, "output_drift": output_drift, "seconds": seconds, "steps": done}
+    return {"drift": drift, "output_drift": output_drift, "seconds": seconds, "steps": done,
+            "residual_ratio": t.residual / r0 if r0 else 0.0}

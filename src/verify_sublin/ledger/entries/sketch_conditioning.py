@@ -3,13 +3,12 @@ condition number O(1) where J J^T is ill-conditioned."""
 
 from __future__ import annotations
 
-from collections import defaultdict, namedtuple
+from collections import namedtuple
 
 from ...bench.spec import RunSpec
 from ..entry import SOURCE_RECONSTRUCTED, Entry, Shown, Sizes, Table
-from ..plot import HLine, Panel, Plot, Series
-from ..toolkit import CITE, color, pow2
-from ..toolkit.sketch import SKETCH_KINDS, at_default_size, default_kappas
+from ..toolkit import CITE, pow2
+from ..toolkit import sketch as sk
 
 #: preconditioned condition number counted as O(1)
 SKETCH_KAPPA_MAX = 10.0
@@ -26,7 +25,6 @@ SIZES = Sizes(
     m_ill=([2**9], [2**12], [2**14, 2**16]),   # the ill-conditioned inputs (quick: 3-minute budget)
     n=(8, 32, 64),
     d=(4, 16, 32),
-    factors=([1.0, 4.0], [0.5, 1.0, 2.0, 4.0, 8.0], [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]),
 )
 
 
@@ -34,22 +32,21 @@ def runs(s) -> list[RunSpec]:
     specs = []
     for inputs, c, d in INPUTS:
         for m in s.m if inputs == "sphere" else s.m_ill:
-            params = {"m": m, "n": s.n, "d": d or s.d, "c": c, "kinds": list(SKETCH_KINDS),
-                      "factors": s.factors, "tol": 1e-10, "mu": 0.0}
-            if inputs != "sphere":          # the sphere runs keep their earlier keys
-                params["inputs"] = inputs
+            params = {"m": m, "n": s.n, "d": d or s.d, "c": c, "kinds": list(sk.SKETCH_KINDS),
+                      "s_over_n": list(sk.S_OVER_N), "tol": 1e-10, "mu": 0.0,
+                      **({"inputs": inputs} if inputs != "sphere" else {})}
             specs.append(RunSpec("sketch_conditioning", params, seed=7))
     return specs
 
 
-#: a run: inputs, c, m, kappa(J J^T) and CG iterations unpreconditioned, SketchRow per sketch
-Run = namedtuple("Run", "inputs c m kappa0 iterations0 rows")
+#: a run: inputs, c, m, n, kappa(J J^T) and CG iterations unpreconditioned, SketchRow per sketch
+Run = namedtuple("Run", "inputs c m n kappa0 iterations0 rows")
 #: the runs by (inputs, c, m), and the worst-conditioned one (largest kappa0, then m)
 Values = namedtuple("Values", "runs worst")
 
 
 def values(results) -> Values:
-    xs = [Run(r.params.get("inputs", "sphere"), r.params["c"], r.params["m"],
+    xs = [Run(r.params.get("inputs", "sphere"), r.params["c"], r.params["m"], r.params["n"],
               r.result.kappa_unpreconditioned, r.result.iterations_unpreconditioned, r.result.rows)
           for r in results]
     return Values(sorted(xs, key=lambda x: (x.inputs, x.c, x.m)), max(xs, key=lambda x: (x.kappa0, x.m)))
@@ -57,7 +54,7 @@ def values(results) -> Values:
 
 def sketch_verdict(cases) -> tuple[str, str]:
     """The conditioning rule. cases: (unpreconditioned kappa, {kind: preconditioned kappa
-    at its default size}) per input.
+    at s = RULE_S_OVER_N n rows}) per input.
 
     >>> sketch_verdict([(500.0, {"srht": 4.0}), (2.0, {"srht": 1.5})])[0]
     'holds'
@@ -85,49 +82,43 @@ def sketch_verdict(cases) -> tuple[str, str]:
 
 
 def decide(v: Values) -> tuple[str, str]:
-    return sketch_verdict([(x.kappa0, default_kappas(x.rows)) for x in v.runs])
+    return sketch_verdict([(x.kappa0, sk.kappas_at(x.rows, x.n, sk.RULE_S_OVER_N)) for x in v.runs])
 
 
 def show(v: Values, verdict: str, reason: str) -> Shown:
+    r, w = sk.RULE_S_OVER_N, v.worst
     table = Table(["inputs", "c", "m", "kappa(J J^T)", "CG iterations without preconditioner",
-                   "sketch", "s (factor x n)", "kappa(R^-T J J^T R^-1)", "CG iterations with it"])
-    skipped, worst_ill = [], defaultdict(float)
+                   "sketch", "s", "kappa(R^-T J J^T R^-1)", "CG iterations with it"])
+    skipped, worst_ill = [], {}
     for x in v.runs:
         for row in x.rows:
             if row.error is not None:
-                skipped.append(f"{row.kind} x{row.factor:g} at m={pow2(x.m)}, {x.inputs}: {row.error}")
-            elif at_default_size(row):
+                skipped.append(f"{row.kind} at s = {row.s} (m={pow2(x.m)}, {x.inputs}): {row.error}")
+            elif row.s_over_n == r:
                 if x.kappa0 > ILL_CONDITIONED_KAPPA:
-                    worst_ill[row.kind] = max(worst_ill[row.kind], row.kappa)
+                    worst_ill[row.kind] = max(worst_ill.get(row.kind, 0.0), row.kappa)
                 table.add(x.inputs, f"{x.c:g}", pow2(x.m), f"{x.kappa0:.3g}", x.iterations0, row.kind,
-                          f"{row.s} ({row.factor:g})", f"{row.kappa:.2f}", row.iterations)
-    refused = [f"Refused ({len(skipped)}, infeasible sketches): " + "; ".join(sorted(skipped))]
-    details = [table, *(refused if skipped else []),
-               "A Gaussian sketch of s = 4n rows has, by the Marchenko-Pastur law, a preconditioned "
-               "condition number near ((1 + 1/2) / (1 - 1/2))^2 = 9, so its default size sits at the "
-               "threshold."]
+                          row.s, f"{row.kappa:.2f}", row.iterations)
+    details = [f"Every type at s = {r}n rows (the rule's size; n = {w.n}):", table,
+               *([f"Refused ({len(skipped)}, infeasible sketches): " + "; ".join(sorted(skipped))]
+                 if skipped else []),
+               f"The preconditioned kappa against s / n, every type at the same s, over all {len(v.runs)} "
+               "inputs and widths:", sk.size_table((x.n, x.rows) for x in v.runs), sk.mp_note(w.n)]
     n_ill = sum(x.kappa0 > ILL_CONDITIONED_KAPPA for x in v.runs)
-    measured = (f"{n_ill} of {len(v.runs)} inputs ill-conditioned (kappa(J J^T) up to "
-                f"{max(x.kappa0 for x in v.runs):.3g}); worst preconditioned kappa there at the "
-                "default size: " + ", ".join(f"{k} {val:.2f}" for k, val in sorted(worst_ill.items())))
-    rule = ("At this library's default sketch size of every type: holds if on every input whose "
+    top = max(worst_ill.items(), key=lambda kv: kv[1], default=("none", float("nan")))
+    measured = (f"at s = {r}n rows the worst preconditioned kappa on the {n_ill} of {len(v.runs)} inputs "
+                f"that are ill-conditioned (kappa(J J^T) up to {max(x.kappa0 for x in v.runs):.3g}) is "
+                f"{top[1]:.2f} ({top[0]}); per type: " + ", ".join(f"{k} {val:.2f}" + (
+                    f" (Marchenko-Pastur: {sk.mp_kappa(r):.2f})" if k == "gaussian" else "")
+                    for k, val in sorted(worst_ill.items())))
+    rule = (f"At s = {r}n sketch rows for every type (n inputs): holds if on every input whose "
             f"unpreconditioned kappa(J J^T) exceeds {ILL_CONDITIONED_KAPPA:g} the exact condition number of "
             f"R^-T (J J^T) R^-1 is <= {SKETCH_KAPPA_MAX:g} and on every input it is at most the "
             "unpreconditioned one; holds-with-caveat if only the second part fails (on well-conditioned "
             f"inputs the preconditioner costs iterations); fails if some type exceeds {SKETCH_KAPPA_MAX:g} "
             f"on an ill-conditioned input; inconclusive without ill-conditioned inputs. Here: {reason}.")
-    w = v.worst
-    curves = [(k, kind, [x for x in w.rows if x.kind == kind and x.kappa is not None])
-              for k, kind in enumerate(SKETCH_KINDS)]
-    plot = Plot([
-        Panel([Series([x.s for x in rows], [x.kappa for x in rows], kind, "o-", color(k))
-               for k, kind, rows in curves if rows], "sketch size s", "kappa after preconditioning",
-              xscale="log", yscale="log", hlines=[HLine(w.kappa0)]),
-        Panel([Series([x.s for x in rows], [x.iterations for x in rows], kind, "o-", color(k))
-               for k, kind, rows in curves if rows], "sketch size s", "CG iterations to 1e-10",
-              xscale="log", hlines=[HLine(w.iterations0)], legend=False)],
-        f"Conditioning and CG iterations against the sketch size on the worst-conditioned input "
-        f"({w.inputs}, c = {w.c:g}, m = {pow2(w.m)}); dashed: without a preconditioner.")
+    plot = sk.size_plot(w.rows, w.kappa0, w.iterations0, f"the worst-conditioned input ({w.inputs}, "
+                        f"c = {w.c:g}, m = {pow2(w.m)}, n = {w.n})")
     return Shown("kappa of the preconditioned system = O(1), so O(log 1/eps) iterations", measured,
                  rule, details, {f"kappa_ill_{k}": val for k, val in worst_ill.items()}, plot)
 
@@ -146,10 +137,13 @@ ENTRY = Entry(
               "number O(1), hence O(log 1/eps) CG iterations.",
     source=SOURCE,
     experiment="Exact condition number of R^-T (J J^T) R^-1 and CG iterations, with and "
-               "without the preconditioner, for every sketch type over a grid of sketch sizes "
-               "and widths, on sphere inputs and on ill-conditioned ones (clustered points, "
-               "diabetes, larger c).",
-    rule=f"kappa <= {SKETCH_KAPPA_MAX:g} at each type's default size where kappa(J J^T) > "
+               "without the preconditioner, for every sketch type at the same sketch sizes "
+               f"s / n in {{{', '.join(map(str, sk.S_OVER_N))}}} (the sketch entries' one table, not the "
+               "library's per-type defaults) and over widths, on sphere inputs and on "
+               "ill-conditioned ones (clustered points, diabetes, larger c). Full: m = 2^14, 2^16, "
+               "n = 64; quick: m = 2^12 (and 2^14 on sphere inputs), n = 32. Budget: full ~210 s measured "
+               "(the Gaussian sketch dominates: 30 s a run at m = 2^14, 67 s at 2^16), quick ~12 s.",
+    rule=f"kappa <= {SKETCH_KAPPA_MAX:g} at s = {sk.RULE_S_OVER_N}n for every type where kappa(J J^T) > "
          f"{ILL_CONDITIONED_KAPPA:g}; never above the unpreconditioned kappa.",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
 
