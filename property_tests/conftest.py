@@ -29,6 +29,20 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture
+def registries():
+    """Methods, entries, experiments and loaded plugins as they were before the test."""
+    from verify_sublin import plugins
+    from verify_sublin.bench.experiments import EXPERIMENTS
+    from verify_sublin.core.trainers import METHODS
+    from verify_sublin.ledger.registry import ENTRIES
+    saved = dict(METHODS), dict(ENTRIES), dict(EXPERIMENTS), dict(plugins._LOADED)
+    yield
+    for reg, old in zip((METHODS, ENTRIES, EXPERIMENTS, plugins._LOADED), saved):
+        reg.clear()
+        reg.update(old)
+
+
 @pytest.fixture(scope="session")
 def tiny_report(tmp_path_factory):
     """The tiny profile run once per test session (every entry, every run, the report):

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from verify_sublin import make_trainer, shift_for, sphere_data
-from verify_sublin.bench.experiments import EXPERIMENTS
 from verify_sublin.bench.store import ResultStore
 from verify_sublin.cli import main
 from verify_sublin.core.errors import InputError
@@ -20,16 +19,6 @@ from verify_sublin.core.trainers import METHODS
 from verify_sublin.ledger.registry import ENTRIES as CLAIMS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_gd_half.py"
-
-
-@pytest.fixture
-def registries():
-    from verify_sublin import plugins
-    saved = dict(METHODS), dict(CLAIMS), dict(EXPERIMENTS), dict(plugins._LOADED)
-    yield
-    for reg, old in zip((METHODS, CLAIMS, EXPERIMENTS, plugins._LOADED), saved):
-        reg.clear()
-        reg.update(old)
 
 
 def test_plugin_file_adds_a_method_and_a_claim_that_reaches_the_report(tmp_path, registries,

@@ -9,7 +9,7 @@ NAME = "compare"
 HELP = ("verdicts and headline figures of two stores or report folders, side by side, "
         "differences marked")
 EXAMPLES = ("verify-sublin compare reports/latest reports/full",
-            "verify-sublin compare old.sqlite new.sqlite --profile quick --fail-on-change")
+            "verify-sublin compare OLD.sqlite NEW.sqlite --profile quick --fail-on-change")
 
 OPTIONS = [
     Option(("a",), None, o.results_path,
