@@ -249,6 +249,12 @@ def _tables(model: ReportModel, kinds: list[str]) -> list[tuple]:
     return blocks
 
 
+def _sentence(text: str) -> str:
+    """`text` ending with one full stop (a measured sentence may already end with one)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "?", "!")) else f"{text}."
+
+
 def _section(o, model: ReportModel, cache: FigureCache) -> list[tuple]:
     e, v = o.entry, o.verdict
     title = KIND_TABLES[e.kind][0]
@@ -257,7 +263,7 @@ def _section(o, model: ReportModel, cache: FigureCache) -> list[tuple]:
                     f"**Source:** {e.source}. **Statement:** {e.statement}"),
               ("p", f"**Experiment:** {e.experiment}"),
               ("p", f"**Verdict: {v.verdict}**{' (indicative)' if model.indicative else ''}. "
-                    f"Claimed: {v.claimed}. Measured: {v.measured}."),
+                    f"Claimed: {_sentence(v.claimed)} Measured: {_sentence(v.measured)}"),
               ("p", f"**Rule:** {v.rule}")]
     if v.details:
         blocks.append(("lines", v.details))

@@ -117,9 +117,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
     series.append(Series(t, 0.5**t, "2x per step", "--", "k"))
     plot = Plot([Panel(series, "iteration", "||f - y||", yscale="log", ylim=(1e-17, 10))],
                 "Residual against iteration for every convergence run (all m, seeds).")
+    at_max = {c: max(x[0] for (cc, _, m), rows in v.groups.items() if cc == c and m == v.mmax
+                     for x in rows) for c in worst_c}
+    inside = [c for c in sorted(worst_c) if c < C_THEOREM_MAX]
+    outside = [c for c in sorted(worst_c) if c >= C_THEOREM_MAX]
+    measured = (f"at the largest width m = {pow2(v.mmax)} the worst step contracts the residual "
+                f"by {', '.join(f'{at_max[c]:.3g} at c = {c:g}' for c in inside)} (the claim: "
+                f"<= {CONTRACTION_MAX:g}; over all widths {', '.join(f'{worst_c[c]:.3g}' for c in inside)})")
+    if outside:
+        measured += (f"; outside the theorem's c < {C_THEOREM_MAX:g}: "
+                     + ", ".join(f"{at_max[c]:.3g} at c = {c:g}" for c in outside))
     return Shown("||f_{t+1} - y|| <= ||f_t - y|| / 2 each step, T = O(log(n / eps))",
-                 "; ".join(f"c={c:g}: worst per-step ratio {w:.3g}"
-                           for c, w in sorted(worst_c.items())),
+                 measured,
                  rule, [table, halvings, WIDTH_VS_SHIFT],
                  {"worst_contraction": max(worst_c.values()),
                   **{f"worst_c{c:g}": w for c, w in worst_c.items()}}, plot)

@@ -127,8 +127,8 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                 "Half-space reporting over the weights: counted work per query against m with the "
                 "m^(1 - 1/d) reference, and seconds per query of the tree, a scan and the correlation tree.")
     return Shown("half-space reporting over the weights: m^(1 - Theta(1/d)) + k per query",
-                 "fitted exponents of the work per query in m: " + "; ".join(
-                     f"d={d}: {f} (1 - 1/d = {1 - 1 / d:.2f})" for d, f in v.fits.items()),
+                 "the work per query grows as m^e with e " + "; ".join(
+                     f"{f} at d = {d} (1 - 1/d = {1 - 1 / d:.2f})" for d, f in v.fits.items()),
                  rule, [intro, table],
                  {"exponents": {str(d): f.as_dict() for d, f in v.fits.items()},
                   "scan_over_tree_at_largest_m": {str(d): x for d, x in v.beats.items()}}, plot)

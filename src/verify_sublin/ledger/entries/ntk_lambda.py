@@ -62,9 +62,9 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                       f"{row.lam / row.lower if row.lower > 0 else inf:.3g}",
                       f"{row.upper / row.lam if row.lam > 0 else inf:.3g}")
     lo, hi = v.lower_slack, v.upper_slack
-    measured = (f"{sum(v.inside)}/{len(v.inside)} inside; lambda exceeds the lower bound by "
-                f"{min(lo):.3g}..{max(lo):.3g}x and sits below the upper bound by "
-                f"{min(hi):.3g}..{max(hi):.3g}x")
+    measured = (f"lambda_min lies in the range in {sum(v.inside)} of {len(v.inside)} (data set, "
+                f"shift) cases, {min(lo):.3g} to {max(lo):.3g} times the lower end and "
+                f"{min(hi):.3g} to {max(hi):.3g} times below the upper end")
     rule = ("consistent if lambda_min of the exactly computed shifted NTK lies in the stated "
             "range for every data set and shift; inconsistent otherwise. The slack factors say "
             "how loose each end is. The upper end holds for any inputs (lambda_min <= H_ii = "

@@ -58,9 +58,18 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
             "and gives nothing; undamped Gauss-Newton cannot solve the singular system and says "
             "so; damped Gauss-Newton converges to the least-squares fit (the two outputs "
             "coincide, each at the mean label).")
-    measured = "; ".join(f"{lab}: mu = 0 {'stops with a diagnosis' if c else 'does not stop cleanly'}"
-                         f", mu > 0 {'reaches' if ok else 'misses'} the least-squares floor"
-                         for lab, (c, ok) in sorted(v.answers.items()))
+    answers = {(("stops with a diagnosis" if c else "does not stop cleanly"),
+                ("reaches" if ok else "misses")) for c, ok in v.answers.values()}
+    if len(answers) == 1:
+        (stop, reach), = answers
+        measured = (f"with two identical inputs (lambda_min = 0), undamped Gauss-Newton {stop} "
+                    f"and damped Gauss-Newton {reach} the least-squares floor, whether their "
+                    f"labels are {' or '.join(sorted(v.answers))}")
+    else:
+        measured = "with two identical inputs (lambda_min = 0): " + "; ".join(
+            f"labels {lab}: mu = 0 {'stops with a diagnosis' if c else 'does not stop cleanly'}"
+            f", mu > 0 {'reaches' if ok else 'misses'} the least-squares floor"
+            for lab, (c, ok) in sorted(v.answers.items()))
     rule = ("answer, per label case: lambda_min of the exact NTK and of G_0; whether "
             "Gauss-Newton with mu = 0 stops with a NumericalError that names the diagnosis; "
             f"whether mu > 0 reaches the least-squares floor |y_1 - y_2| / sqrt 2 (within "

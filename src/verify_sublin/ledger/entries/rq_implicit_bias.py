@@ -81,9 +81,14 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
             "residual Gauss-Newton reaches; its movement is read with that in mind (residuals "
             "above).")
     m, last = v.rows[-1]
-    measured = ("exponent of the relative movement in m: "
-                + ", ".join(f"{k.upper()} {f}" for k, f in v.fits.items())
-                + f"; moved share GN {last.gn.moved_share:.2f}, GD {last.gd.moved_share:.2f} "
+    fits = list(v.fits.values())
+    overlap = len(fits) == 2 and max(f.low for f in fits) <= min(f.high for f in fits)
+    measured = (("Gauss-Newton and gradient descent move the weights alike" if overlap else
+                 "Gauss-Newton and gradient descent move the weights differently")
+                + ": the relative movement ||W_T - W_0|| / ||W_0|| falls as m^e with e "
+                + ", ".join(f"{f} for {k.upper()}" for k, f in v.fits.items())
+                + f" (the NTK picture: {NTK_MOVE_EXPONENT:g}), and the share of neurons that "
+                  f"moved is {last.gn.moved_share:.2f} (GN) and {last.gd.moved_share:.2f} (GD) "
                   f"at m = {pow2(m)}")
     rule = (f"answer: the fitted exponent in m of ||W_T - W_0||_F / ||W_0||_F for Gauss-Newton "
             f"and gradient descent from the same start (the NTK picture predicts "

@@ -93,9 +93,9 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
             table.add(f"{c:g}", f"{pow2(ms[0])}..{pow2(ms[-1])}", fit, f"{pred:.3f}",
                       f"{1 - c / 2:.3f}")
     zmax = max(abs(z) for z in v.zscores)
-    measured = (f"mean |S_i|/(m Q(b)) in [{min(v.ratios):.3f}, {max(v.ratios):.3f}] "
-                f"(|z| <= {zmax:.2f} standard errors of a mean); "
-                f"max |S_i| / m^(1-c/2) <= {max(v.bound_ratio):.3f}")
+    measured = (f"the mean fire set is {min(v.ratios):.3f} to {max(v.ratios):.3f} times m Q(b) "
+                f"(within {zmax:.2f} standard errors of a mean, at every (m, c)), and the "
+                f"largest is at most {max(v.bound_ratio):.3f} m^(1-c/2)")
     rule = (f"consistent if, at every (m, c), the mean of |S_i(0)| over the n inputs is "
             f"within {SIGMAS:g} standard errors of a mean of m Q(b) "
             f"(|ratio - 1| <= {SIGMAS:g} sqrt((1 - Q) / (n m Q))) and the "

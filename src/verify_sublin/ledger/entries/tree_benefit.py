@@ -72,9 +72,16 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
             "step already knows, and a neuron outside it never fires again, so the "
             "tree-free cache of the live union is exact; the tree adds log m work per "
             "changed neuron and input.")
-    measured = (f"tree / tree-free time per step = {min(ratios):.2f}..{max(ratios):.2f} (explicit "
-                "weights)" + (f", {min(ratios_implicit):.2f}..{max(ratios_implicit):.2f} "
-                              "(implicit)" if ratios_implicit else ""))
+    largest = {}
+    for c, m, te, ce, se, *_ in _rows(v):
+        if m >= largest.get(c, (0,))[0]:
+            largest[c] = (m, te / ce, te / se)
+    measured = ("at the largest width the tree's step takes " + "; ".join(
+        f"{r:.2f}x the tree-free cache's and {sc:.2f}x a full rescan's at c = {c}, "
+        f"m = {pow2(m)}" for c, (m, r, sc) in sorted(largest.items()))
+        + f" (explicit weights; over all widths {min(ratios):.2f}..{max(ratios):.2f}x the "
+        "cache's" + (f", {min(ratios_implicit):.2f}..{max(ratios_implicit):.2f}x with "
+                     "implicit weights" if ratios_implicit else "") + ")")
     rule = ("at the largest m for each c: holds if the tree variant is no slower than the "
             "tree-free cache, holds-with-caveat if it beats only the full scan, fails if it "
             "beats neither (same pre-activation route, medians measured in one process).")

@@ -90,10 +90,10 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
     q = [x[2] for x in v.rows]
     u = max(x[5] for x in v.rows)
     inner_ok = [i for _, i in v.ok]
-    measured = (f"query visits = {min(q):.2f}..{max(q):.2f} x sum|S_i| log2 m; update "
-                f"visits per neuron per tree <= {u:.2f} x log2 M; "
-                f"{sum(inner_ok)}/{len(inner_ok)} updates computed exactly n inner products per "
-                "neuron")
+    measured = (f"a query visits {min(q):.2f} to {max(q):.2f} times sum |S_i| log2 m nodes (the "
+                f"bound: 2); an update refreshes at most {u:.2f} log2 M nodes per neuron and "
+                f"tree (the bound: 1), and {sum(inner_ok)} of {len(inner_ok)} updates computed "
+                "exactly n inner products per neuron")
     rule = ("consistent if every query visits at most 1 + 2 |S_i| log2 M nodes (M = m rounded "
             "up to a power of two), an update refreshes at most log2 M inner nodes per tree, and "
             "it computes exactly n inner products per updated neuron (one per tree); "
