@@ -25,7 +25,6 @@ from ..toolkit import (
     exponent_matches,
     local_slope,
     loglog_fit,
-    pow2,
     premise_answer,
     worst,
 )
@@ -59,7 +58,7 @@ class Values:
     slopes: list        #: (c, fit of |S_i(0)| in m, local slope of m Q(b), match) per c > 0
     fracs: list         #: nnz(J_t) / nnz(J_0) over every step of every training run
     dens: list          #: nnz(J_t) / (n m d) over the same steps
-    curves: list        #: (label, nnz(J_t) / (n m d Q(b)) per step) per training run
+    curves: list        #: (data set, c, nnz(J_t) / (n m d Q(b)) per step) per training run
 
 
 def values(results) -> Values:
@@ -77,8 +76,7 @@ def values(results) -> Values:
     fracs, dens, curves = [], [], []
     for r in results.of("training"):
         p, res = r.params, r.result
-        curves.append((f"{p['dataset']} m={pow2(p['m'])} c={p['c']}",
-                       np.array(res.mean_fire) / (p["m"] * norm.sf(res.b))))
+        curves.append((p["dataset"], p["c"], np.array(res.mean_fire) / (p["m"] * norm.sf(res.b))))
         fracs.extend(mf / res.mean_fire[0] for mf in res.mean_fire)
         dens.extend(mf / p["m"] for mf in res.mean_fire)
     return Values(bool(by_c), slopes, fracs, dens, curves)
@@ -110,6 +108,29 @@ def decide(v: Values) -> tuple[str, str]:
     return premise_answer(outcome, YES, PARTLY, NO, measured, rule)[0], outcome
 
 
+def _panels(curves) -> list[Panel]:
+    """One panel per data set; per shift c the median over runs at each step, with bars
+    from the lowest to the highest run (runs of different lengths: the steps they have)."""
+    panels = []
+    cs = sorted({c for _, c, _ in curves})
+    for ds in sorted({ds for ds, _, _ in curves}):
+        series = []
+        for k, c in enumerate(cs):
+            ys = [y for d, cc, y in curves if d == ds and cc == c]
+            if not ys:
+                continue
+            steps = range(max(len(y) for y in ys))
+            at = [[y[t] for y in ys if t < len(y)] for t in steps]
+            med = [float(np.median(a)) for a in at]
+            series.append(Series(list(steps), med, f"c = {c:g} ({len(ys)} runs)", "o-", color(k),
+                                 kind="errorbar", markersize=3,
+                                 yerr=([m - min(a) for m, a in zip(med, at)],
+                                       [max(a) - m for m, a in zip(med, at)])))
+        panels.append(Panel(series, "step", "nnz(J_t) / (n m d Q(b))", title=ds,
+                            hlines=[HLine(1.0)]))
+    return panels
+
+
 def show(v: Values, verdict: str, reason: str) -> Shown:
     if not v.has_init:
         return Shown("", "no finished run", "No run finished, so nothing can be decided.")
@@ -124,12 +145,10 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
         details.append(f"During training nnz(J_t) / nnz(J_0) stayed in [{min(v.fracs):.3f}, "
                        f"{max(v.fracs):.3f}] (density nnz / (n m d) between {min(v.dens):.2e} "
                        f"and {max(v.dens):.2e}).")
-    series = [Series(range(len(y)), y, label, "o-", color(k))
-              for k, (label, y) in enumerate(v.curves)]
-    plot = Plot([Panel(series, "step", "nnz(J_t) / (n m d Q(b))  (1 = its expectation at t = 0)",
-                       hlines=[HLine(1.0)])],
+    plot = Plot(_panels(v.curves),
                 "Jacobian density during training, relative to its expectation Q(b) at "
-                "initialisation.")
+                "initialisation: per data set and shift, the median over the runs (every width "
+                "and seed) at each step, bars from the lowest to the highest run.")
     return Shown("nnz(J)/(n m d) ~ Q(b) survives training; |S_i| grows as m^(1 - c/2)",
                  measured, rule, details,
                  {"nnz_fraction_min": min(v.fracs) if v.fracs else None,
