@@ -9,6 +9,7 @@ from ...bench.spec import RunSpec
 from ..papers import CITE
 from ..toolkit import CACHE_IMPLICIT, CONTRACTION_MAX, Entry, Shown, Sizes, answer_words, pow2
 from ..toolkit.review import Question
+from ..toolkit.spread import Spread
 
 #: the fraction of neurons that fire at b = 0
 RELU_FIRE_BAND = (0.45, 0.55)
@@ -39,9 +40,9 @@ def runs(s) -> list[RunSpec]:
                                  "dataset": "sphere-teacher", "n": n, "d": d, "m": m, "c": 0.0,
                                  "steps": 20, "tol": 1e-10}, seed=14),
             RunSpec("step_speed", {"method": "ggn", "options": {}, "m": m, "n": n, "d": d,
-                                   "c": 0.0, "steps": 3, "warmup": 1}, seed=14),
+                                   "c": 0.0, "steps": 5, "warmup": 1}, seed=14),
             RunSpec("step_speed", {"method": "sublinear_gn", "variant": "sublinear cache implicit",
-                                   "m": m, "n": n, "d": d, "c": 0.0, "steps": 3, "warmup": 1},
+                                   "m": m, "n": n, "d": d, "c": 0.0, "steps": 5, "warmup": 1},
                     seed=14)]
 
 
@@ -53,6 +54,7 @@ class Values:
     worst_contraction: float = 0.0  #: of the sublinear Gauss-Newton run
     speedup: float = 0.0            #: GGN / sublinear median seconds per step
     ops_ratio: float = 0.0          #: GGN / sublinear counted operations per step
+    spreads: tuple = ()             #: Spread of the step seconds of GGN and of sublinear
 
 
 def values(results) -> Values:
@@ -64,7 +66,8 @@ def values(results) -> Values:
     m = next(r.params["m"] for r in results)
     return Values(True, m, init.mean / m,
                   max(train.contraction) if train.contraction else float("inf"),
-                  ggn.median / sub.median, ggn.total_ops / sub.total_ops)
+                  ggn.median / sub.median, ggn.total_ops / sub.total_ops,
+                  (Spread.of(ggn.times), Spread.of(sub.times)))
 
 
 def _parts(v: Values) -> dict:
@@ -106,7 +109,8 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
     _, measured, rule = QUESTION.answer(*_premise(v))
     lines = [f"{k}: {'yes' if ok else 'no'}" for k, ok in _parts(v).items()]
     lines.append(f"time speed-up {v.speedup:.2f}x against {v.ops_ratio:.2f}x in counted "
-                 "operations")
+                 f"operations (a step of ggn {v.spreads[0].ms('steps')}, of the sublinear method "
+                 f"{v.spreads[1].ms('steps')}; one seed, ratio of medians in one process)")
     return Shown("b = 0: half the neurons fire, no sparsity to exploit; Gauss-Newton still "
                  "converges", measured, rule, lines,
                  {"fire_fraction": v.fire_fraction, "worst_contraction": v.worst_contraction,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
 from ..toolkit import CITE, SAME, Entry, Plot, Series, Shown, Sizes, Table, color, loglog, pow2, worst
+from ..toolkit.spread import Spread
 from ..toolkit.tree import TREE_CS
 
 #: the fire-set maintenance and pre-activation routes timed, in plot order
@@ -34,11 +35,13 @@ def runs(s) -> list[RunSpec]:
 class Values:
     medians: dict       #: (c, m, variant) -> median seconds per step
     cs: list            #: the shifts run, in plot order
+    spreads: dict       #: (c, m, variant) -> Spread of the seconds of its timed steps
 
 
 def values(results) -> Values:
-    return Values({(r.params["c"], r.params["m"], r.params["variant"]): r.result.median
-                   for r in results}, list(results.sizes.c))
+    key = [((r.params["c"], r.params["m"], r.params["variant"]), r.result) for r in results]
+    return Values({k: res.median for k, res in key}, list(results.sizes.c),
+                  {k: Spread.of(res.times) for k, res in key})
 
 
 def _rows(v: Values):
@@ -60,18 +63,21 @@ def decide(v: Values) -> tuple[str, str]:
 
 def show(v: Values, verdict: str, reason: str) -> Shown:
     table = Table(["c", "m", "tree / cache (explicit)", "tree / scan (explicit)",
-                   "tree / cache (implicit)", "tree ms", "cache ms"])
+                   "tree / cache (implicit)", "tree (explicit)", "cache (explicit)"])
     ratios, ratios_implicit = [], []
     for c, m, te, ce, se, ti, ci, _ in _rows(v):
         ratios.append(te / ce)
         if ti == ti and ci == ci:
             ratios_implicit.append(ti / ci)
         table.add(c, pow2(m), f"{te / ce:.2f}", f"{te / se:.2f}", f"{ti / ci:.2f}",
-                  f"{1e3 * te:.2f}", f"{1e3 * ce:.2f}")
+                  v.spreads[(c, m, VARIANTS[0])].ms("steps"),
+                  v.spreads[(c, m, VARIANTS[1])].ms("steps"))
     note = ("Every neuron a Gauss-Newton step changes is in the union of the fire sets the "
             "step already knows, and a neuron outside it never fires again, so the "
             "tree-free cache of the live union is exact; the tree adds log m work per "
-            "changed neuron and input.")
+            "changed neuron and input. Times: the median of each variant's timed steps "
+            "with their interquartile range, one seed and one data set (sphere) per size; the "
+            "ratios are of medians measured in one process.")
     largest = {}
     for c, m, te, ce, se, *_ in _rows(v):
         if m >= largest.get(c, (0,))[0]:
