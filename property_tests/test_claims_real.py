@@ -52,7 +52,11 @@ cost.end_to_end             the tiny sizes at c = 0.85 (m = 2^10, 2^12, n = 16, 
 
 width.requirement, lower_bound.dsws and hsr.preprocessing are `untestable` claims: their
 verdict says no experiment can refute them, and none is run to pretend otherwise.
-Sanity checks and questions are not claims and are not listed here.
+Sanity checks and questions are not claims and are not listed here, except the premise
+of rq.vs_first_order ("Gauss-Newton-type methods reach eps sooner"), whose answer is
+"no" on its tiny runs at width m = 2^2: inputs with empty fire sets make every
+Gauss-Newton system singular, so no Gauss-Newton method reaches eps on either data set
+(deterministic: no timing decides it).
 """
 
 from __future__ import annotations
@@ -126,3 +130,11 @@ def test_rule_fails_on_a_real_configuration(claim_id):
     assert specs, claim_id
     verdict = _evaluate(claim_id, specs)
     assert verdict.verdict in outcomes, (verdict.verdict, verdict.measured, verdict.rule)
+
+
+def test_vs_first_order_premise_fails_on_a_real_configuration():
+    """rq.vs_first_order's tiny runs at m = 2^2 (module docstring): "no" on both data sets."""
+    v = _evaluate("rq.vs_first_order", _changed("rq.vs_first_order", m=2**2))
+    assert v.verdict == "answer"
+    assert v.measured.startswith("Gauss-Newton-type methods did not reach eps sooner"), v.measured
+    assert v.measured.count("no Gauss-Newton method reached eps") == 2, v.measured
