@@ -75,7 +75,8 @@ def training_timed(p: dict, seed: int) -> dict:
 
     warmup (bool)
         First run the method (and the references below) for two steps on the same data
-        at m <= 1024, untimed, so that no compilation is timed.
+        at m <= 1024, untimed, so that no compilation is timed (once per method in a
+        process: compiled code stays loaded).
     cap_factor, cap_methods, cap_steps
         Reference runs made first, in this process, on the same data and network: each
         (method, options) of `cap_methods` constructed and stepped to tol (at most
@@ -101,12 +102,23 @@ def training_timed(p: dict, seed: int) -> dict:
     return out
 
 
+#: (method, options, backend) already warmed in this process: compiled code stays loaded
+_WARMED: set = set()
+
+
 def _warm(p: dict, seed: int) -> None:
-    """Two steps of the run's method and of its references at m <= 1024, untimed."""
+    """Two steps of the run's method and of its references at m <= 1024, untimed, once
+    per method, options and backend in a process."""
+    todo = [(method, options) for method, options in
+            [(p["method"], p.get("options", {})), *p.get("cap_methods", [])]
+            if (method, repr(sorted(dict(options).items())), _backend(p)) not in _WARMED]
+    if not todo:
+        return
     small = dict(p, m=min(int(p["m"]), 1024))
     X, y, _, _ = _data(small, seed)
     net = _net(small, X.shape[1], seed + 1)
-    for method, options in [(p["method"], p.get("options", {})), *p.get("cap_methods", [])]:
+    for method, options in todo:
+        _WARMED.add((method, repr(sorted(dict(options).items())), _backend(p)))
         try:
             make_trainer(method, net, X, y, backend=_backend(p), **dict(options)).run(2)
         except NumericalError:
