@@ -1,5 +1,6 @@
 """Baselines of the reviewer questions against independent computations: both layers
-trained, Adam, second-layer-only least squares, NTK kernel ridge regression."""
+trained, Adam, mini-batch SGD, second-layer-only least squares, NTK kernel ridge
+regression."""
 
 from __future__ import annotations
 
@@ -84,6 +85,83 @@ def test_adam_matches_a_plain_implementation(problem, train_a, eta):
         t.step()
         assert np.allclose(t.net.W, W, rtol=1e-11, atol=1e-13)
         assert np.allclose(t.net.a, a, rtol=1e-11, atol=1e-13)
+
+
+@settings(max_examples=25)
+@given(problem=problems(m_max=96), train_a=st.booleans(), batch=st.integers(1, 12),
+       eta=st.sampled_from([None, 0.3]), sgd_seed=st.integers(0, 2**16))
+def test_sgd_steps_match_a_dense_minibatch_gradient(problem, train_a, batch, eta, sgd_seed):
+    """Three SGD steps against the explicit Jacobian of the batch each step reports:
+    theta <- theta - eta (n / B) J_B^T (f_B - y_B); the default eta is (B / n) over the
+    largest lambda_max(G_0[B, B]) of the first epoch's batches (drawn from the same seed:
+    consecutive slices of one permutation, which the epoch's steps then use)."""
+    net, X, y = problem
+    n = X.shape[0]
+    B = min(batch, n)
+    if _silent(net, X):
+        with pytest.raises(NumericalError, match="no neuron fires|is zero"):
+            make_trainer("sgd", net, X, y, batch_size=batch, train_a=train_a, seed=sgd_seed).step()
+        return
+    J = np.hstack([dense_jacobian(net.W, net.a, X, net.shift)]
+                  + ([jacobian_a(net.W, X, net.shift)] if train_a else []))
+    G0 = J @ J.T
+    order = np.random.default_rng(sgd_seed).permutation(n)
+    epoch = [np.sort(order[k * B:(k + 1) * B]) for k in range(n // B)]
+    lam = max(np.linalg.eigvalsh(G0[np.ix_(b, b)])[-1] for b in epoch)
+    assume(lam > 1e-12)
+    t = make_trainer("sgd", net, X, y, batch_size=batch, train_a=train_a, seed=sgd_seed,
+                     **({} if eta is None else {"eta": eta}))
+    want_eta = B / n / lam if eta is None else eta
+    assert t.batch_size == B and t.eta == pytest.approx(want_eta, rel=1e-9)
+    W, a = net.W.copy(), net.a.copy()
+    for k in range(3):
+        t.step()
+        idx = t.last_batch
+        if k < n // B:
+            assert np.array_equal(idx, epoch[k]), "the first epoch's batches"
+        Xb = X[idx]
+        r = dense_outputs(W, a, Xb, net.shift) - y[idx]
+        gW = (dense_jacobian(W, a, Xb, net.shift).T @ r).reshape(W.shape)
+        ga = jacobian_a(W, Xb, net.shift).T @ r
+        W = W - want_eta * n / B * gW
+        if train_a:
+            a = a - want_eta * n / B * ga
+        assert np.allclose(t.net.W, W, rtol=1e-11, atol=1e-13)
+        assert np.allclose(t.net.a, a, rtol=1e-11, atol=1e-13)
+        assert t.residual == pytest.approx(np.linalg.norm(dense_outputs(W, a, X, net.shift) - y),
+                                           rel=1e-9, abs=1e-12)
+
+
+def test_sgd_epochs_cover_every_input_and_a_full_batch_is_gradient_descent():
+    X, y = sphere_data(12, 4, seed=5)
+    net = ShiftedReLUNet.init(200, 4, 0.3, seed=6)
+    t = make_trainer("sgd", net, X, y, batch_size=4, seed=9)
+    seen = []
+    for _ in range(6):                       # two epochs of three batches
+        t.step()
+        seen.append(t.last_batch.copy())
+    for e in (seen[:3], seen[3:]):
+        assert sorted(np.concatenate(e).tolist()) == list(range(12))
+    assert not all(np.array_equal(a, b) for a, b in zip(seen[:3], seen[3:])), "reshuffled"
+    sgd, gd = make_trainer("sgd", net, X, y, batch_size=12), make_trainer("gd", net, X, y)
+    assert sgd.eta == pytest.approx(gd.eta, rel=1e-12)
+    for a, b in zip(sgd.run(3), gd.run(3)):
+        assert a.residual_after == pytest.approx(b.residual_after, rel=1e-12)
+    assert np.allclose(sgd.net.W, gd.net.W, rtol=1e-12, atol=1e-15)
+
+
+def test_sgd_counts_and_times_only_its_batch():
+    """A step is charged B m inner products and the batch's fired entries, not the
+    full-batch forward pass that reports its residual."""
+    X, y = sphere_data(16, 4, seed=1)
+    net = ShiftedReLUNet.init(300, 4, 0.3, seed=2)
+    t = make_trainer("sgd", net, X, y, batch_size=4, seed=3)
+    res = t.step()
+    fired = int(np.sum(X[t.last_batch] @ net.W.T > net.shift))
+    assert res.counts["inner_products"] == 4 * 300 and res.counts["dense_flops"] == 0
+    assert res.counts["jacobian_nnz"] == fired * 4
+    assert res.claimed_terms == {"B m d": 4 * 300 * 4}
+    assert res.times["gram"] == res.times["solve"] == res.times["tree"] == 0.0
 
 
 @given(problem=problems(), mu=st.sampled_from([0.0, 1e-2]))

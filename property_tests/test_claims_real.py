@@ -64,7 +64,11 @@ experiment can refute them, and none is run to pretend otherwise. hsr.preprocess
 `not tested`: its mechanism and bound are not in the texts we have, so no structure is
 built. Sanity checks and questions are not claims and are not listed here; union.size is
 a sanity check (the identity E|U| = m P_w(max_i <w, x_i> > b)), and test_claims.py shows
-its rule refusing a wrong identity on its real runs.
+its rule refusing a wrong identity on its real runs. The premise of the question
+rq.vs_first_order ("Gauss-Newton-type methods reach eps sooner") is also listed below: its
+answer is "no" on its tiny runs at width m = 2^2, where inputs with empty fire sets make
+every Gauss-Newton system singular, so no Gauss-Newton method reaches eps on either data
+set (deterministic: no timing decides it).
 """
 
 from __future__ import annotations
@@ -141,3 +145,11 @@ def test_rule_fails_on_a_real_configuration(claim_id):
     assert specs, claim_id
     verdict = _evaluate(claim_id, specs)
     assert verdict.verdict in outcomes, (verdict.verdict, verdict.measured, verdict.rule)
+
+
+def test_vs_first_order_premise_fails_on_a_real_configuration():
+    """rq.vs_first_order's tiny runs at m = 2^2 (module docstring): "no" on both data sets."""
+    v = _evaluate("rq.vs_first_order", _changed("rq.vs_first_order", m=2**2))
+    assert v.verdict == "answer"
+    assert v.measured.startswith("Gauss-Newton-type methods did not reach eps sooner"), v.measured
+    assert v.measured.count("no Gauss-Newton method reached eps") == 2, v.measured

@@ -42,7 +42,7 @@ BAD_POS_FLOAT = st.sampled_from([-0.1, -1e9, float("nan"), float("inf"), "a", No
 BAD_REAL = st.sampled_from([float("nan"), float("inf"), -float("inf"), "a", None, [1.0], 1j, True])
 BAD_SEED = st.sampled_from([-1, 2**64, 1.5, "s", None, [1]])
 BAD_CHOICE = st.one_of(st.text(max_size=8).filter(lambda s: s not in {
-    "gd", "ggn", "sketched_gn", "sublinear_gn", "adam", "second_layer", "ntk_krr",
+    "gd", "ggn", "sketched_gn", "sublinear_gn", "adam", "second_layer", "ntk_krr", "sgd",
     "teacher", "random", "tree", "cache", "scan", "explicit", "implicit", "cholesky",
     "sketch", "gaussian", "srht", "countsketch", "tensor", "numpy", "diabetes", "digits",
     "sphere-teacher", "sphere-random"}), st.sampled_from([None, 3, 1.5, ["gd"]]))

@@ -55,6 +55,7 @@ def test_a_result_that_drifts_from_its_type_is_refused_naming_the_field():
 def test_measured_fields_are_the_machine_s_and_only_those():
     assert set(measured_fields(StepSpeed)) == {"median", "times", "phases", "floor"}
     assert measured_fields(TimeToEps)["peak_rss"] == "memory"
-    assert set(measured_fields(Training)) == {"build_seconds", "seconds"}
+    assert set(measured_fields(Training)) == {"build_seconds", "seconds", "time_cap",
+                                              "cap_reference"}
     assert is_measured("phases.gram", ["phases"]) and is_measured("times[3]", ["times"])
     assert not is_measured("total_ops", ["times", "phases"])

@@ -79,6 +79,7 @@ VARIANTS: dict[str, list[dict]] = {name: [{}] for name in TWO_LAYER_METHODS}
 VARIANTS["gd"] = [{}, {"train_a": True}]
 VARIANTS["ggn"] = [{}, {"train_a": True}]
 VARIANTS["adam"] = [{}, {"train_a": True}]
+VARIANTS["sgd"] = [{}, {"train_a": True, "batch_size": 3, "seed": 5}, {"batch_size": 100}]
 VARIANTS["sketched_gn"] = [{"sketch": k} for k in ("countsketch", "tensor", "gaussian", "srht")]
 VARIANTS["sublinear_gn"] = [
     {"fire_sets": "tree"}, {"fire_sets": "cache"}, {"fire_sets": "scan"},
@@ -203,6 +204,7 @@ BACKEND_VARIANTS: dict[str, list[dict]] = {
     "gd": [{}, {"train_a": True}],
     "ggn": [{"mu": 1e-3}, {"mu": 1e-3, "train_a": True}],
     "adam": [{"train_a": True}],
+    "sgd": [{"batch_size": 3, "seed": 2}, {"train_a": True, "batch_size": 2, "eta": 0.5}],
     "second_layer": [{"mu": 1e-6}],
     "ntk_krr": [{"mu": 1e-8}],
     "sketched_gn": [{"sketch": k, "mu": 1e-3} for k in ("countsketch", "tensor", "gaussian")],

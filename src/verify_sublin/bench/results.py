@@ -86,6 +86,12 @@ class Training(Result):
     train_mse: float | None = absent_if_none()
     test_mse: float | None = absent_if_none()
     test_var: float | None = absent_if_none()
+    #: ``training_timed`` with a cap: the run's time cap and the reference time it is a
+    #: multiple of (seconds, construction included)
+    time_cap: float | None = absent_if_none("time")
+    cap_reference: float | None = absent_if_none("time")
+    #: ``training_timed`` with kappa: lambda_max / lambda_min of G_0 = J J^T
+    kappa0: float | None = absent_if_none()
 
 
 @dataclass(frozen=True, kw_only=True)

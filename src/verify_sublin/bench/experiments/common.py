@@ -36,17 +36,22 @@ def _net(p: dict, d: int, seed: int) -> ShiftedReLUNet:
     return ShiftedReLUNet.init(int(p["m"]), d, _shift(p), seed=seed)
 
 
-def _train(trainer, steps: int, tol: float) -> tuple[list, str | None]:
-    """Step `trainer` until its residual is <= tol, `steps` steps are made, or a step
-    raises NumericalError; returns the StepResults and the error's text (or None)."""
+def _train(trainer, steps: int, tol: float, time_cap: float = math.inf,
+           spent: float = 0.0) -> tuple[list, str | None]:
+    """Step `trainer` until its residual is <= tol, `steps` steps are made, a step
+    raises NumericalError, or (with `time_cap`) `spent` plus the steps' own seconds
+    (`StepResult.total_time`) reach time_cap; returns the StepResults and the error's
+    text (or None)."""
     done = []
     for _ in range(steps):
-        if trainer.residual <= tol:
+        if trainer.residual <= tol or spent >= time_cap:
             break
         try:
-            done.append(trainer.step())
+            res = trainer.step()
         except NumericalError as exc:
             return done, str(exc)
+        done.append(res)
+        spent += res.total_time
     return done, None
 
 

@@ -5,12 +5,14 @@ steps, and the drift of the sublinear method's cached inner products."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 from scipy.stats import norm
 
 from ...core.data import sphere_data
+from ...core.errors import NumericalError
 from ...core.firesets import stream_forward
 from ...core.model import shift_for
 from ...core.trainers import make_trainer
@@ -60,12 +62,13 @@ def union_probability(p: dict, seed: int) -> dict:
     return {"n": n, "d": d, "samples": k, "rows": rows}
 
 
-def training(p: dict, seed: int) -> dict:
+def training(p: dict, seed: int, *, time_cap: float = math.inf) -> dict:
     """A training run: per-step residual, contraction, fire-set sizes, union, flips,
     counts and phase times; test error when the data set has a test split.
 
     Parameters: method, options, dataset, n, n_test, d, m, c, steps, tol (stop once
-    the residual is below tol times the initial residual, default 0)."""
+    the residual is below tol times the initial residual, default 0). `time_cap`: stop
+    also once construction plus the steps' seconds reach it (`training_timed`)."""
     X, y, Xt, yt = _data(p, seed)
     net = _net(p, X.shape[1], seed + 1)
     options = dict(p.get("options", {}))
@@ -73,7 +76,8 @@ def training(p: dict, seed: int) -> dict:
     trainer = make_trainer(p["method"], net, X, y, backend=_backend(p), **options)
     build = time.perf_counter() - t0
     r0 = trainer.residual
-    steps, error = _train(trainer, int(p["steps"]), float(p.get("tol", 0.0)) * r0)
+    steps, error = _train(trainer, int(p["steps"]), float(p.get("tol", 0.0)) * r0, time_cap,
+                          build)
     out = {
         "b": net.shift, "m": int(p["m"]), "n": X.shape[0], "d": X.shape[1], "build_seconds": build,
         "residual0": r0, "error": error,
@@ -96,8 +100,91 @@ def training(p: dict, seed: int) -> dict:
 
 
 def training_timed(p: dict, seed: int) -> dict:
-    """`training`, recorded as a timing experiment (its wall times are used)."""
-    return training(p, seed)
+    """`training`, recorded as a timing experiment (its wall times are used).
+
+    Optional parameters; a run without them is exactly `training`:
+
+    warmup (bool)
+        First run the method (and the references below) for two steps on the same data
+        at m <= 1024, untimed, so that no compilation is timed (once per method in a
+        process: compiled code stays loaded).
+    cap_factor, cap_methods, cap_steps
+        Reference runs made first, in this process, on the same data and network: each
+        (method, options) of `cap_methods` constructed and stepped to tol (at most
+        cap_steps steps, default 30; stopped once slower than the fastest so far). The
+        run then also stops once its construction plus steps take cap_factor times the
+        fastest reference's time to tol (if no reference reached tol: the longest time
+        one spent). Adds ``time_cap`` and ``cap_reference`` (seconds) to the result.
+    kappa (bool)
+        Adds ``kappa0``: the condition number of G_0 = J J^T at the initial weights,
+        computed after the run, untimed (O(n m d + n^2 m)).
+    """
+    if p.get("warmup"):
+        _warm(p, seed)
+    if "cap_factor" not in p:
+        out = training(p, seed)
+    else:
+        ref = _reference_seconds(p, seed)
+        cap = float(p["cap_factor"]) * ref
+        out = training(p, seed, time_cap=cap)
+        out.update(time_cap=cap, cap_reference=ref)
+    if p.get("kappa"):
+        out["kappa0"] = _kappa0(p, seed)
+    return out
+
+
+#: (method, options, backend) already warmed in this process: compiled code stays loaded
+_WARMED: set = set()
+
+
+def _warm(p: dict, seed: int) -> None:
+    """Two steps of the run's method and of its references at m <= 1024, untimed, once
+    per method, options and backend in a process."""
+    todo = [(method, options) for method, options in
+            [(p["method"], p.get("options", {})), *p.get("cap_methods", [])]
+            if (method, repr(sorted(dict(options).items())), _backend(p)) not in _WARMED]
+    if not todo:
+        return
+    small = dict(p, m=min(int(p["m"]), 1024))
+    X, y, _, _ = _data(small, seed)
+    net = _net(small, X.shape[1], seed + 1)
+    for method, options in todo:
+        _WARMED.add((method, repr(sorted(dict(options).items())), _backend(p)))
+        try:
+            make_trainer(method, net, X, y, backend=_backend(p), **dict(options)).run(2)
+        except NumericalError:
+            pass            # compiled what it reached
+
+
+def _reference_seconds(p: dict, seed: int) -> float:
+    """The fastest time to tol (construction included) of the `cap_methods` on the run's
+    data and network; the longest time spent if none reached tol. Cost: the references'
+    runs, each cut once slower than the fastest so far."""
+    X, y, _, _ = _data(p, seed)
+    net = _net(p, X.shape[1], seed + 1)
+    best, longest = math.inf, 0.0
+    for method, options in p["cap_methods"]:
+        t0 = time.perf_counter()
+        trainer = make_trainer(method, net, X, y, backend=_backend(p), **dict(options))
+        build = time.perf_counter() - t0
+        tol = float(p.get("tol", 0.0)) * trainer.residual
+        steps, _ = _train(trainer, int(p.get("cap_steps", 30)), tol, best, build)
+        spent = build + sum(s.total_time for s in steps)
+        if trainer.residual <= tol:
+            best = min(best, spent)
+        longest = max(longest, spent)
+        del trainer
+    return best if best < math.inf else longest
+
+
+def _kappa0(p: dict, seed: int) -> float:
+    """lambda_max / lambda_min of G_0 = J J^T at the run's initial weights (inf if
+    singular), from the dense fire pattern. Cost O(n m d + n^2 m)."""
+    X, _, _, _ = _data(p, seed)
+    net = _net(p, X.shape[1], seed + 1)
+    F = (X @ net.W.T > net.shift).astype(np.float64)
+    ev = np.linalg.eigvalsh((X @ X.T) * ((F * net.a**2) @ F.T) / net.m)
+    return float(ev[-1] / ev[0]) if ev[0] > 0 else math.inf
 
 
 def step_counts(p: dict, seed: int) -> dict:

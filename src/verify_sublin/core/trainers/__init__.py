@@ -25,11 +25,13 @@ from .options import (
     GGNOptions,
     KernelRidgeOptions,
     SecondLayerOptions,
+    SGDOptions,
     SketchedGNOptions,
     SublinearOptions,
     TrainerOptions,
 )
 from .presets import PRESETS, Preset
+from .sgd import MiniBatchSGD
 from .sketched import SketchedGaussNewton
 from .sublinear import SublinearGaussNewton
 
@@ -47,6 +49,7 @@ __all__ = [
     "GGNOptions",
     "KernelRidgeOptions",
     "Preset",
+    "SGDOptions",
     "SecondLayerOptions",
     "SketchedGNOptions",
     "SolverInfo",
@@ -62,7 +65,7 @@ __all__ = [
 METHODS: dict[str, type[Trainer]] = {
     cls.method: cls for cls in (GradientDescent, GramGaussNewton, SketchedGaussNewton,
                                 SublinearGaussNewton, Adam, SecondLayer, NTKKernelRidge,
-                                DeepDense, DeepSublinear)
+                                DeepDense, DeepSublinear, MiniBatchSGD)
 }
 
 #: The methods that train a `DeepShiftedReLUNet` (the others take a `ShiftedReLUNet`).
@@ -91,9 +94,9 @@ def make_trainer(method: str, net, X, y, *, options: TrainerOptions | None = Non
         (Gauss-Newton on the fired blocks only), "adam" (full batch), "second_layer"
         (only a trained, exact least squares), "ntk_krr" (kernel ridge regression with the
         exact shifted NTK), "deep_dense" and "deep_sublinear" (the multi-layer net: dense
-        reference and the subquadratic method, `DEEP_METHODS`), and the methods later
-        modules register; or the name of a preset (`PRESETS`): its method with its
-        options.
+        reference and the subquadratic method, `DEEP_METHODS`), "sgd" (mini-batch
+        stochastic gradient descent, `trainers.sgd`), and the methods later modules
+        register; or the name of a preset (`PRESETS`): its method with its options.
     net : ShiftedReLUNet or DeepShiftedReLUNet
         Initial network (a `DeepShiftedReLUNet` for `DEEP_METHODS`); the trainer works
         on its own copy.
@@ -107,7 +110,9 @@ def make_trainer(method: str, net, X, y, *, options: TrainerOptions | None = Non
         method's options type lists and documents its own (`trainers.options`):
 
         eta : float, optional
-            Step size (GD: 1 / lambda_max(G_0) by default; Gauss-Newton methods: 1).
+            Step size (GD: 1 / lambda_max(G_0) by default; SGD: batch_size / n over the
+            largest lambda_max of a first-epoch batch's block of G_0; Gauss-Newton
+            methods: 1).
         mu : float
             Damping of the Gauss-Newton system (G + mu I) g = r, >= 0.
         solver : {"cholesky", "sketch"}
@@ -123,9 +128,9 @@ def make_trainer(method: str, net, X, y, *, options: TrainerOptions | None = Non
         refresh_every : int
             Period (steps) of a full refresh of cached inner products; 0 = never.
         train_a : bool
-            Also train the second layer (gd, ggn, adam).
+            Also train the second layer (gd, ggn, adam, sgd).
         seed : int
-            Seed of the method's own randomness (sketches).
+            Seed of the method's own randomness (sketches, SGD's batches).
         backend : {"numpy", "cupy", "auto", "array_api_strict", "numpy_generic"}
             Array backend (see `verify_sublin.core.backend`): numpy runs the compiled
             kernels; any other the same trainers over the array-API fire-set operations
@@ -140,6 +145,9 @@ def make_trainer(method: str, net, X, y, *, options: TrainerOptions | None = Non
             deep_sublinear: pending rank-one terms per layer above which they are merged
             into the weights (0 = every step, k n = every k + 1 steps; default n, every
             second step: see `verify_sublin.core.trainers.deep`).
+        batch_size : int, optional
+            sgd: inputs per mini-batch (default max(1, n // 8); see
+            `verify_sublin.core.trainers.sgd`).
 
     An option the chosen method does not use must keep its default (`OPTION_DEFAULTS`);
     anything else is an `InputError` naming it. A name no method knows is a TypeError.
@@ -260,3 +268,5 @@ def _check_values(o: dict[str, Any]) -> None:
     check_seed("seed", o["seed"])
     if o["merge_threshold"] is not None:
         check_int("merge_threshold", o["merge_threshold"], minimum=0)
+    if o["batch_size"] is not None:
+        check_int("batch_size", o["batch_size"], minimum=1)

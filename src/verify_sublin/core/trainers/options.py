@@ -14,6 +14,7 @@ class                      method           fields beyond seed and backend
                                             max_iter, fire_sets, refresh_every,
                                             preactivations
 `AdamOptions`              adam             eta, train_a
+`SGDOptions`               sgd              eta, batch_size, train_a
 `SecondLayerOptions`       second_layer     eta, mu
 `KernelRidgeOptions`       ntk_krr          mu
 `DeepDenseOptions`         deep_dense       eta, mu, update
@@ -52,6 +53,7 @@ __all__ = [
     "GDOptions",
     "GGNOptions",
     "KernelRidgeOptions",
+    "SGDOptions",
     "SecondLayerOptions",
     "SketchedGNOptions",
     "SublinearOptions",
@@ -68,7 +70,7 @@ class TrainerOptions:
     """
 
     seed: int = 0
-    """Seed of the method's own randomness (the sketches), an int >= 0."""
+    """Seed of the method's own randomness (the sketches, SGD's batches), an int >= 0."""
     backend: str = "numpy"
     """Array backend (`verify_sublin.core.backend`): "numpy" runs the compiled kernels;
     "array_api_strict", "numpy_generic" and "cupy" the same step over the array-API
@@ -168,6 +170,20 @@ class AdamOptions(TrainerOptions):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SGDOptions(TrainerOptions):
+    """Mini-batch stochastic gradient descent (``sgd``); its seed draws the batches."""
+
+    eta: float | None = None
+    """Step size > 0 on the unbiased gradient (n / B) J_B^T (f_B - y_B); None: (B / n) /
+    lambda_B, lambda_B the largest lambda_max(G_0[B, B]) over the first epoch's batches
+    (a step is then W <- W - J_B^T (f_B - y_B) / lambda_B; `trainers.sgd`)."""
+    batch_size: int | None = None
+    """Inputs per mini-batch B, an int >= 1 (at most n is used); None: max(1, n // 8)."""
+    train_a: bool = False
+    """Also train the second layer a."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class SecondLayerOptions(TrainerOptions):
     """Training the second layer only (``second_layer``): one exact least-squares step."""
 
@@ -220,4 +236,5 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "sketch_factor": None, "tol": 1e-10, "max_iter": 100, "fire_sets": "tree",
     "refresh_every": 0, "train_a": False, "seed": 0, "backend": "numpy",
     "preactivations": "explicit", "update": "gn", "merge_threshold": None,
+    "batch_size": None,
 }
