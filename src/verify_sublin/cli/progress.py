@@ -33,8 +33,10 @@ def run_label(run) -> str:
     return " ".join(x for x in (sizes, run.spec.experiment, rest) if x)
 
 
-def printer(stream=sys.stderr):
-    """A progress callback for `api.run`."""
+def printer(stream=None):
+    """A progress callback for `api.run`, writing to `stream` (default: the current
+    sys.stderr, looked up when called: a default bound at import would outlive it)."""
+    stream = sys.stderr if stream is None else stream
     tty = stream.isatty()
 
     def show(ev: dict) -> None:
