@@ -126,36 +126,53 @@ def cost_per_iteration(records) -> Plot | None:
 
 
 def residual_and_time_to_eps(records) -> Plot | None:
-    """Residual against iteration of every training_timed run at the largest m, and the
-    seconds to reach each run's tolerance against m (runs that never reach it are
-    absent). None without training_timed runs."""
+    """Residual against iteration of the training_timed runs at the largest m (the lowest
+    seed of each method and data set), and the median over seeds of the seconds to reach
+    each run's tolerance against m (runs that never reach it are left out of the median;
+    a method none of whose runs reaches it is absent). A line style per data set when
+    there are several. None without training_timed runs."""
     timed = [r for r in records if r.experiment == "training_timed"]
     if not timed:
         return None
     mmax = max(r.params["m"] for r in timed)
     labels = sorted({r.params["label"] for r in timed})
+    datasets = sorted({r.params.get("dataset", "") for r in timed})
     colour = {lab: COLOURS[i % len(COLOURS)] for i, lab in enumerate(labels)}
+    dash = {ds: ("-", "--", ":", "-.")[i % 4] for i, ds in enumerate(datasets)}
+
+    def name(label, ds):
+        return label if len(datasets) == 1 else f"{label}, {ds}"
+
     top, tte, seen = [], defaultdict(list), set()
-    for r in sorted(timed, key=lambda r: (r.params["label"], r.params["n"])):
+    for r in sorted(timed, key=lambda r: (r.params["label"], r.params["n"], r.spec.seed)):
         p, res = r.params, r.result
+        ds = p.get("dataset", "")
         rel = np.array(res.residual) / res.residual0
-        if p["m"] == mmax and len(rel):
-            label = p["label"] if p["label"] not in seen else f"{p['label']} (n={p['n']})"
-            seen.add(p["label"])
-            top.append(Series(np.arange(1, len(rel) + 1), rel, label, "-", colour[p["label"]]))
-        cum = np.cumsum(res.seconds)
+        if p["m"] == mmax and len(rel) and (p["label"], ds) not in seen:
+            seen.add((p["label"], ds))
+            top.append(Series(np.arange(1, len(rel) + 1), rel, name(p["label"], ds), dash[ds],
+                              colour[p["label"]]))
         hit = np.flatnonzero(rel <= p["tol"])
         if hit.size:
-            tte[p["label"]].append((p["m"], float(cum[hit[0]])))
-    times = [Series([x[0] for x in pts], [x[1] for x in pts], name, "o-", colour[name])
-             for name, pts in ((n, sorted(v)) for n, v in sorted(tte.items()))]
+            tte[(p["label"], ds, p["m"])].append(float(np.cumsum(res.seconds)[hit[0]]))
+    times = []
+    for label in labels:
+        for ds in datasets:
+            pts = sorted((m, float(np.median(t))) for (lab, d, m), t in tte.items()
+                         if lab == label and d == ds)
+            if pts:
+                times.append(Series([x[0] for x in pts], [x[1] for x in pts], name(label, ds),
+                                    "o" + dash[ds], colour[label]))
+    seeds = len({r.spec.seed for r in timed})
     # an axes without a series keeps a linear y axis, as it always has
     return Plot([Panel(top, "iteration", "||f - y|| / ||f_0 - y||", xscale="log",
                        yscale="log" if top else "linear", title=f"m = {_m_label(mmax)}"),
                  Panel(times, "width m", "seconds to 1e-4 of the initial residual",
                        xscale="log2", yscale="log" if times else "linear")],
-                "Residual against iteration for every method at the largest m, and "
-                "time-to-eps against m (methods that never reached eps are absent).",
+                "Residual against iteration for every method at the largest m"
+                + (" (the lowest seed)" if seeds > 1 else "") + ", and time-to-eps against m"
+                + (f" (median over the seeds that reached it, of {seeds})" if seeds > 1 else "")
+                + "; methods that never reached eps are absent.",
                 rows=2, cols=1, size=(8, 7))
 
 
