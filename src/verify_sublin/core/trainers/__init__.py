@@ -76,6 +76,7 @@ _CHOICES = {
     "backend": BACKEND_CHOICES,
     "preactivations": ("explicit", "implicit"),
     "update": ("gn", "gd"),
+    "gram": ("pairs", "blas", "auto"),
 }
 
 
@@ -140,6 +141,10 @@ def make_trainer(method: str, net, X, y, *, options: TrainerOptions | None = Non
             deep_sublinear: pending rank-one terms per layer above which they are merged
             into the weights (0 = every step, k n = every k + 1 steps; default n, every
             second step: see `verify_sublin.core.trainers.deep`).
+        gram : {"pairs", "blas", "auto"}
+            ggn and second_layer: how the exact Gram is built from the fire sets (pair
+            sums, dense BLAS products of the fire masks, or chosen by their density);
+            the same Gram to rounding.
 
     An option the chosen method does not use must keep its default (`OPTION_DEFAULTS`);
     anything else is an `InputError` naming it. A name no method knows is a TypeError.
