@@ -8,8 +8,11 @@ initial network, to the last step; its regulariser is early stopping); kernel
 regression's and the second layer's path is a ridge grid (`RIDGES`, relative to the mean
 diagonal of their kernel, from 1 down to 1e-8, interpolation to rounding). Every point
 of every path is scored on the validation and the test split; `chosen` is the point of
-least validation MSE (`choose`, the more regularised of equals), the last point is
-interpolation (for Gauss-Newton: where it stopped). Cost in `shift_generalisation`.
+least validation MSE (`choose`, the more regularised of equals) among the fitted models
+(Gauss-Newton's iterates after at least one step: its initial network, the zero function
+when f_0 = 0, is scored but not a candidate, as no ridge reaches it either); the last
+point is interpolation (for Gauss-Newton: where it stopped). Cost in
+`shift_generalisation`.
 """
 
 from __future__ import annotations
@@ -113,14 +116,16 @@ def _gn_path(net, X, y, X_o, y_o, n_val, classes, p, train_a) -> dict:
         except NumericalError as exc:
             error = str(exc)
             break
-    return _fit(rows, time.perf_counter() - t0, error)
+    return _fit(rows, time.perf_counter() - t0, error, first=1)
 
 
-def _fit(rows, seconds, error=None) -> dict:
+def _fit(rows, seconds, error=None, first: int = 0) -> dict:
+    """The path's scores; `chosen` among the points from `first` on (all if fewer)."""
     path, train, val, test, wrong = zip(*rows)
+    first = first if len(rows) > first else 0
     return {"path": list(path), "train_mse": list(train), "val_mse": list(val),
             "test_mse": list(test), "test_error": None if wrong[0] is None else list(wrong),
-            "chosen": choose(val), "seconds": seconds, "error": error}
+            "chosen": first + choose(val[first:]), "seconds": seconds, "error": error}
 
 
 def _kernel_fit(K, K_o, f0, f0_o, y, y_o, n_val, classes, t0) -> dict:

@@ -76,8 +76,7 @@ def values(results) -> Values:
     for ds, init, m, meth, by, _ in costs:
         if init == "paired" and meth == DECIDING and m >= top.get(ds, (0,))[0]:
             top[ds] = (m, by["validated"])
-    var = {ds: sum(r.result.test_var for r in results if r.params["dataset"] == ds)
-           / sum(1 for r in results if r.params["dataset"] == ds) for ds in top}
+    var = G.mean_test_var(results)
     stopped = sum(1 for r in results for f in r.result.fits.values() if f.error)
     return Values(sorted({r.params["c"] for r in results}), mse, wrong, costs,
                   [(ds, m, c) for ds, (m, c) in sorted(top.items())], var, stopped,
@@ -97,11 +96,12 @@ def outcome(cost: G.Cost) -> str:
 
 def _premise(v: Values) -> tuple[str, str, str]:
     got = worst([outcome(c) for _, _, c in v.deciding]) if v.deciding else "inconclusive"
-    measured = (f"c = {C_PAPER:g} against c = {C_PLAIN:g} changes Gauss-Newton's test MSE (second "
-                "layer fixed, stopped at its best validation step) by " + ", ".join(
-                    f"{ds} {c.words()} (m = {pow2(m)})" for ds, m, c in v.deciding)
-                + " (mean of the paired differences over the splits, 95% t interval, relative "
-                "to the MSE at c = 0)")
+    at = f"m = {pow2(v.deciding[0][1])}; " if len({m for _, m, _ in v.deciding}) == 1 else ""
+    measured = (f"Gauss-Newton's test MSE at c = {C_PAPER:g} against c = {C_PLAIN:g} ({at}paired "
+                f"over {max((c.k for *_, c in v.deciding), default=0)} splits, 95% t "
+                "intervals): " + ", ".join(
+                    f"{ds} {c.words()}" + ("" if at else f" (m = {pow2(m)})")
+                    for ds, m, c in sorted(v.deciding, key=lambda x: -x[2].rel[0])))
     rule = (f"holds if on every data set the 95% t interval of the cost has its upper end at "
             f"most {COST_TOLERANCE:.0%}, fails if on some data set its lower end exceeds "
             f"{COST_TOLERANCE:.0%}, holds-with-caveat otherwise; the cost: Gauss-Newton's test "

@@ -18,7 +18,7 @@ from .base import HLine, Panel, Plot, Series, Table, color, pow2
 
 __all__ = ["DATA", "METHODS", "PROTOCOLS", "PROTOCOL_NOTE", "Cost", "against_c_table",
            "cost_table", "costs", "curves_plot", "describe", "error_table", "errors_by_cell",
-           "mean_at", "paired_cost", "score", "t_interval"]
+           "mean_at", "mean_test_var", "paired_cost", "score", "t_interval"]
 
 #: the methods of ``shift_generalisation``, with the words the tables use
 METHODS = {"ggn": "GN, a fixed", "ggn_train_a": "GN, both layers",
@@ -31,8 +31,8 @@ PROTOCOLS = ("validated", "interpolation")
 #: the protocol and the initialisations, said once beside the tables
 PROTOCOL_NOTE = (
     "Protocol (the same for every method): a fifth of the training inputs is the validation "
-    "split; Gauss-Newton's regulariser is early stopping (its iterates from the initial "
-    "network to the last step), kernel regression's and the second layer's a ridge (9 "
+    "split; Gauss-Newton's regulariser is early stopping (its iterates after 1 to at most "
+    "15 steps), kernel regression's and the second layer's a ridge (9 "
     "values, from 1 to 1e-8 times the kernel's mean diagonal); each is scored at the point "
     "of least validation MSE, and at its path's end (interpolation) in the column so named. "
     "Initialisation 'paired': neurons in pairs w_(r+m/2) = w_r, a_(r+m/2) = -a_r, so f_0 = 0 "
@@ -128,6 +128,14 @@ def paired_cost(errors: dict, key: tuple, c0: float, c1: float) -> Cost | None:
     return Cost(float(np.mean([a[s] for s in seeds])), mean, lo, hi, len(seeds))
 
 
+def mean_test_var(records) -> dict:
+    """data set -> mean var(y_test) over its runs (the test MSE of predicting the mean)."""
+    out: dict = defaultdict(list)
+    for r in records:
+        out[r.params["dataset"]].append(r.result.test_var)
+    return {ds: float(np.mean(v)) for ds, v in out.items()}
+
+
 def mean_at(errors: dict, key: tuple) -> tuple[float, int]:
     """(mean over splits, splits) of one cell, NaN-free."""
     v = [x for x in errors.get(key, {}).values() if math.isfinite(x)]
@@ -194,7 +202,8 @@ def curves_plot(errors: dict, var: dict, cs, widths: dict, caption: str) -> Plot
     """A panel per data set: mean test MSE over splits against c at the data set's
     largest width (zero-output initialisation), a series per method with the standard
     error of the mean, and var(y_test) (the error of predicting the mean) dashed."""
-    panels = []
+    panels: list = []
+    cols = min(3, len(widths)) or 1
     for ds in sorted(widths):
         series = []
         for k, meth in enumerate(METHODS):
@@ -209,7 +218,6 @@ def curves_plot(errors: dict, var: dict, cs, widths: dict, caption: str) -> Plot
         panels.append(Panel(series, "shift c (b = sqrt(c ln m))", "test MSE",
                             title=f"{ds}, m = {pow2(widths[ds])}",
                             hlines=[HLine(var[ds], "gray", ":")] if ds in var else (),
-                            legend=not panels))
-    cols = min(3, len(panels)) or 1
+                            legend=len(panels) == cols - 1))
     return Plot(panels, caption, rows=math.ceil(len(panels) / cols), cols=cols,
                 size=(4.0 * cols, 3.4 * math.ceil(len(panels) / cols)))
