@@ -35,7 +35,7 @@ REQUIRED_IDS = {
     "rq.min_shift", "rq.jacobian_sparsity", "rq.ntk_krr", "rq.hyperparameters",
     "rq.vs_first_order", "rq.train_second_layer", "rq.plain_relu", "cpi.multilayer",
     "union.size", "iterations.count", "convergence.multilayer", "init.multilayer",
-    "cost.end_to_end",
+    "cost.end_to_end", "rq.shift_generalisation",
 }
 
 
@@ -254,6 +254,21 @@ def _fake(spec, bad: bool) -> dict:
                 "reached": True, "residual": 1e-12, "floor": 0.4, "b": 1.0, "peak_rss": 2**30}
     if e == "theorem_width":
         return {"log2m": 180.0, "lambda": 1e-12}
+    if e == "shift_generalisation":
+        # good: c = 0.48 costs Gauss-Newton about 1% of the test MSE at c = 0, consistently
+        # over the splits; bad: 50% (the other methods' figures do not decide)
+        cost = (0.5 if bad else 0.01) if p["c"] == 0.48 else 0.0
+        classes = p["dataset"] == "breast_cancer"
+
+        def fit(mse):
+            test = [0.5, mse * (1 + 0.02 * spec.seed), mse * 1.5]
+            return {"path": [0, 1, 2], "train_mse": [0.5, 0.1, 0.0], "val_mse": [0.5, 0.2, 0.3],
+                    "test_mse": test, "test_error": [0.5, 0.1, 0.2] if classes else None,
+                    "chosen": 1, "seconds": 0.1, "error": None}
+        return {"b": 1.0, "n_fit": 32, "n_val": 8, "n_test": 20, "test_var": 0.3, "f0_rms": 0.0,
+                "classes": classes,
+                "fits": {"ggn": fit(0.1 * (1 + cost)), "ggn_train_a": fit(0.1),
+                         "ntk_krr": fit(0.1), "second_layer": fit(0.1)}}
     raise AssertionError(f"no synthetic result for {e}")
 
 
@@ -285,6 +300,7 @@ EXPECTED = {
     "rq.vs_first_order": ("answer", "answer"),
     "rq.train_second_layer": ("answer", "answer"),
     "rq.plain_relu": ("answer", "answer"),
+    "rq.shift_generalisation": ("answer", "answer"),
     "cpi.multilayer": ("holds", "fails"),
     "cost.end_to_end": ("holds", "fails"),
     "union.size": ("consistent", "inconsistent"),
@@ -310,6 +326,24 @@ def test_claim_rule_on_synthetic_runs(claim_id):
     if claim.kind == "question":        # the two inputs give two different answers
         assert good.measured.split(":")[0] != bad.measured.split(":")[0]
         assert "fails" not in good.rule and "holds" not in good.rule
+
+
+def test_shift_generalisation_rule_on_synthetic_costs():
+    """The answer is decided by the 95% t interval of Gauss-Newton's paired relative cost
+    on every data set: 'yes' below the tolerance, 'no' above it, 'partly' when an interval
+    straddles it; c = 0.48 doing better than c = 0 is no cost."""
+    from verify_sublin.ledger.entries.rq_shift_generalisation import COST_TOLERANCE, outcome
+    from verify_sublin.ledger.toolkit.generalisation import Cost, t_interval
+    assert outcome(Cost(0.1, -0.05, -0.08, -0.02, 5)) == "holds"
+    assert outcome(Cost(0.1, 0.1 * COST_TOLERANCE, 0.0, 0.2 * COST_TOLERANCE, 5)) == "holds-with-caveat"
+    assert outcome(Cost(0.1, 0.05, 0.02, 0.08, 5)) == "fails"
+    mean, lo, hi = t_interval([0.01, 0.02, 0.03, 0.04, 0.05])
+    # t(0.975, 4) = 2.776, sd = 0.0158: half width 2.776 * 0.0158 / sqrt 5 = 0.0196
+    assert (mean, lo, hi) == pytest.approx((0.03, 0.03 - 0.019632, 0.03 + 0.019632), abs=1e-6)
+    entry = ENTRIES["rq.shift_generalisation"]
+    good = entry.evaluate(_records(entry, bad=False), "tiny")
+    assert good.measured.startswith("c = 0.48 costs Gauss-Newton at most")
+    assert all(abs(r[0] - 0.01) < 0.02 for r in good.figures["cost"].values())
 
 
 def _deep_records(claim_id, bad_scaling=None, **row_changes):

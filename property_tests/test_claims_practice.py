@@ -1,5 +1,5 @@
 """The practice entries (half-space reporting over the weights, sketched against exact
-Gauss-Newton, and five questions): rules on synthetic runs that must pass and runs that
+Gauss-Newton, and six questions): rules on synthetic runs that must pass and runs that
 must fail, real failing configurations of the two claims, and every entry evaluated on
 the real runs of the test session's tiny store (evaluation, figure)."""
 
@@ -20,7 +20,8 @@ matplotlib.use("Agg")
 
 IDS = {"hsr.weights": "claim", "sketch.vs_exact": "claim", "width.scaling": "question",
        "convergence.phase_diagram": "question", "rq.implicit_bias": "question",
-       "rq.duplicate_inputs": "question", "rq.sketch_failure": "question"}
+       "rq.duplicate_inputs": "question", "rq.sketch_failure": "question",
+       "rq.shift_generalisation": "question"}
 
 
 def _fake(specs, result) -> list[RunRecord]:

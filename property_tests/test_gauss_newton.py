@@ -129,3 +129,70 @@ def test_gd_with_inverse_top_eigenvalue_decreases_monotonically(seed):
         assert new < loss, (res.step, new, loss)
         loss = new
     assert loss < 1e-20
+
+
+# ------------------------------------------------------------------ BLAS Gram
+@given(problem=problems(m_max=300, n_max=16), block=st.sampled_from([1, 3, 4096]),
+       seed=seeds)
+def test_blas_gram_equals_the_pair_count_gram(problem, block, seed):
+    """gram_blas (dense products of the fire masks in blocks of neurons) gives the pair
+    sums' Gram bit for bit with unit output weights (integer counts), and to rounding with
+    weights a^2 and with the activations (the second layer's Gram)."""
+    import verify_sublin.core.solvers as S
+    from verify_sublin.core.kernels.gram_kernels import gram_weighted
+    net, X, _ = problem
+    pat = make_trainer("ggn", net, X, np.zeros(X.shape[0]))._fire
+    Kx, m = X @ X.T, net.m
+    old, S.BLAS_GRAM_BLOCK = S.BLAS_GRAM_BLOCK, block
+    try:
+        assert np.array_equal(S.gram_blas(pat, Kx, m), gram_from_patterns(pat, Kx, m)[0])
+        a = np.random.default_rng(seed).uniform(-2, 2, pat.size)
+        assert np.allclose(S.gram_blas(pat, Kx, m, a), gram_from_patterns(pat, Kx, m, a)[0],
+                           rtol=1e-12, atol=1e-15)
+        want = gram_weighted(pat.nptr, pat.ninputs, pat.values, X.shape[0]) / m
+        assert np.allclose(S.gram_blas(pat, None, m, values=pat.values), want, rtol=1e-12,
+                           atol=1e-15)
+    finally:
+        S.BLAS_GRAM_BLOCK = old
+
+
+@given(problem=problems(m_max=300, n_max=10, c_max=0.5), paired=st.booleans(),
+       method=st.sampled_from([("ggn", False), ("ggn", True), ("second_layer", False)]),
+       gram=st.sampled_from(["blas", "auto"]))
+def test_ggn_with_blas_gram_makes_the_same_iterates(problem, paired, method, gram):
+    """Gauss-Newton (second layer fixed or trained) and the second layer alone with
+    gram="blas" or "auto" step through the same iterates as with the pair sums: bit for
+    bit with a fixed +-1 second layer, to rounding otherwise; both refuse the same step."""
+    from helpers import lockstep
+    net, X, y = problem
+    if paired:
+        net = ShiftedReLUNet.init(2 * (net.m // 2), net.d, net.shift, seed=7, paired=True)
+    name, train_a = method
+    kw = {"train_a": train_a} if name == "ggn" else {}
+    ref = make_trainer(name, net, X, y, mu=1e-6, **kw)
+    other = make_trainer(name, net, X, y, mu=1e-6, gram=gram, **kw)
+    for a, b in lockstep(ref, other, 4):
+        if name == "ggn" and not train_a:
+            assert a.residual_after == b.residual_after
+            assert np.array_equal(ref.net.W, other.net.W)
+        else:
+            scale = 1e-7 * max(1.0, a.residual_before)
+            assert abs(a.residual_after - b.residual_after) <= scale
+            assert np.allclose(ref.net.W, other.net.W, rtol=1e-7, atol=1e-9)
+            assert np.allclose(ref.net.a, other.net.a, rtol=1e-7, atol=1e-9)
+
+
+def test_auto_gram_picks_blas_where_half_the_neurons_fire():
+    """The cost model: BLAS once a neuron fires on more than about 1 / sqrt(32) of the
+    inputs (c = 0: half of them), the pair sums at the papers' shift; the counted work
+    follows the choice (n^2 |U| per layer with BLAS, sum_r |p_r|^2 with pairs)."""
+    from verify_sublin.core.solvers import blas_is_faster
+    X, y = sphere_data(64, 8, seed=1)
+    for c, want in [(0.0, True), (0.48, False)]:
+        net = ShiftedReLUNet.init(2**12, 8, shift_for(2**12, c), seed=2)
+        t = make_trainer("ggn", net, X, y, mu=1e-8, gram="auto")
+        pat = t._fire
+        assert blas_is_faster(pat) is want
+        flops = t.step().counts["dense_flops"]
+        work = 64 * 64 * pat.size if want else pat.pair_count()
+        assert flops == work + 64 * 64 + 64**3 // 3 + 2 * 64 * 64

@@ -348,13 +348,14 @@ def test_supports_every_variant_that_runs():
 
 
 # ------------------------------------------------------------ options and presets
-#: The options each method read before it had its own options type: unchanged.
+#: The options each method read before it had its own options type (unchanged), and the
+#: Gram build of ggn and second_layer ("gram") added since.
 USES = {
-    "gd": {"eta", "train_a"}, "ggn": {"eta", "mu", "solver", "train_a"},
+    "gd": {"eta", "train_a"}, "ggn": {"eta", "mu", "solver", "train_a", "gram"},
     "sketched_gn": {"eta", "mu", "sketch", "sketch_factor", "tol", "max_iter"},
     "sublinear_gn": {"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
                      "fire_sets", "refresh_every", "preactivations"},
-    "adam": {"eta", "train_a"}, "second_layer": {"eta", "mu"}, "ntk_krr": {"mu"},
+    "adam": {"eta", "train_a"}, "second_layer": {"eta", "mu", "gram"}, "ntk_krr": {"mu"},
     "deep_dense": {"eta", "mu", "update"}, "deep_sublinear": {"eta", "mu", "update",
                                                               "merge_threshold"},
 }

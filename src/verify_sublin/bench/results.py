@@ -19,9 +19,10 @@ from .schema import Result, absent_if_none, measured_fields, memory, timed
 __all__ = [
     "DeepLayer", "DeepLayers",
     "DeepMerge", "DeepRow", "DeepStepSpeed", "DeepTraining", "DuplicateInputs", "ExactVsSketch",
-    "FailureRow", "FireSetsInit", "FitSummary", "HsrCost", "ImplicitBias", "KrrCompare",
+    "FailureRow", "FireSetsInit", "FitPath", "FitSummary", "HsrCost", "ImplicitBias", "KrrCompare",
     "LambdaRow", "MergeRow", "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result",
-    "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow", "StepCounts", "StepSpeed",
+    "ShiftGeneralisation", "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow",
+    "StepCounts", "StepSpeed",
     "TheoremWidth", "TimeToEps", "Training", "TreeCheck", "TreeCost", "Tried", "UnionPoint",
     "UnionProbability", "WidthSearch", "WidthTrial",
     "absent_if_none", "measured_fields", "memory", "timed",
@@ -500,3 +501,33 @@ class UnionProbability(Result):
     n: int
     d: int
     samples: int
+
+
+# ---------------------------------------------------------- generalisation
+@dataclass(frozen=True, kw_only=True)
+class FitPath(Result):
+    """One method of ``shift_generalisation``: its regularisation path (Gauss-Newton's
+    steps, or the ridges from the strongest to interpolation) scored at every point."""
+
+    path: tuple[float, ...]         #: step number, or ridge lambda
+    train_mse: tuple[float, ...]
+    val_mse: tuple[float, ...]
+    test_mse: tuple[float, ...]
+    test_error: tuple[float, ...] | None = absent_if_none()   #: misclassification (classes)
+    chosen: int                     #: the point of least validation MSE
+    seconds: float = timed()        #: the method's seconds, construction and scoring included
+    error: str | None = absent_if_none()   #: the NumericalError that ended the path early
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftGeneralisation(Result):
+    """``shift_generalisation``: test error along each method's path on one split."""
+
+    b: float
+    n_fit: int
+    n_val: int
+    n_test: int
+    test_var: float                 #: var(y) on the test split
+    f0_rms: float                   #: RMS of the initial network's outputs (validation, test)
+    classes: bool                   #: the labels are classes (+-1)
+    fits: Mapping[str, FitPath]     #: ggn, ggn_train_a, ntk_krr, second_layer

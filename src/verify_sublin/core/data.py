@@ -17,12 +17,38 @@ import numpy as np
 from .errors import InputError, check_array, check_choice, check_int, check_seed
 from .memory import check_memory
 
-__all__ = ["UNIT_NORM_TOL", "check_inputs", "normalize", "separation", "sphere_data"]
+__all__ = ["LABELS", "TEACHER_SHIFT", "TEACHER_SHIFT_C", "TEACHER_WIDTH", "UNIT_NORM_TOL",
+           "check_inputs", "normalize", "separation", "sphere_data", "teacher_activation"]
 
 #: Rows whose norm differs from 1 by more than this are refused.
 UNIT_NORM_TOL = 1e-8
 
+#: Hidden neurons of the teacher networks.
 TEACHER_WIDTH = 16
+
+#: The shifted teacher's c: its shift is the papers' b = sqrt(c ln m) at its own width
+#: m = `TEACHER_WIDTH`, so each of its neurons fires on Q(b) = 12% of the sphere.
+TEACHER_SHIFT_C = 0.48
+TEACHER_SHIFT = math.sqrt(TEACHER_SHIFT_C * math.log(TEACHER_WIDTH))
+
+#: The label kinds of `sphere_data` and the teacher's activation of each.
+LABELS = {"teacher": "ReLU max(z, 0)",
+          "teacher-shifted": f"shifted ReLU max(z - {TEACHER_SHIFT:.3g}, 0)",
+          "teacher-smooth": "tanh(z)",
+          "random": "none (labels uniform in [-1, 1])"}
+
+
+def teacher_activation(labels: str, Z: np.ndarray) -> np.ndarray:
+    """The teacher's activation of the label kind `labels` applied to Z (see `LABELS`).
+
+    >>> teacher_activation("teacher-shifted", np.array([1.0, 2.0])).round(3).tolist()
+    [0.0, 0.846]
+    """
+    if labels == "teacher":
+        return np.maximum(Z, 0.0)
+    if labels == "teacher-shifted":
+        return np.maximum(Z - TEACHER_SHIFT, 0.0)
+    return np.tanh(Z)
 
 
 def sphere_data(n: int, d: int, seed: int,
@@ -35,10 +61,14 @@ def sphere_data(n: int, d: int, seed: int,
         Number of inputs and their dimension (d >= 2, so the sphere is not two points).
     seed : int
         Seed of ``numpy.random.default_rng``; inputs are drawn first, then the labels.
-    labels : {"teacher", "random"}
+    labels : {"teacher", "teacher-shifted", "teacher-smooth", "random"}
         "teacher": y from a fixed random two-layer ReLU network of width 16
         (hidden weights N(0, I_d), output weights N(0, 1)) on the same inputs, scaled
-        so that max |y| = 1. "random": y uniform in [-1, 1], independent of X.
+        so that max |y| = 1. "teacher-shifted" and "teacher-smooth": the same teacher
+        weights (the same draws) with the activation max(z - b_T, 0), b_T =
+        sqrt(0.48 ln 16) = 1.15 (`TEACHER_SHIFT`), or tanh(z) (`LABELS`); the inputs
+        are those of "teacher" at the same seed. "random": y uniform in [-1, 1],
+        independent of X.
 
     Returns
     -------
@@ -56,7 +86,7 @@ def sphere_data(n: int, d: int, seed: int,
     n = check_int("n", n, minimum=1)
     d = check_int("d", d, minimum=2)
     seed = check_seed("seed", seed)
-    labels = check_choice("labels", labels, ("teacher", "random"))
+    labels = check_choice("labels", labels, tuple(LABELS))
     check_memory("n", 16.0 * n * d, f"{n} inputs of dimension {d}")
     rng = np.random.default_rng(seed)
     X = normalize(rng.standard_normal((n, d)))
@@ -64,7 +94,7 @@ def sphere_data(n: int, d: int, seed: int,
         return X, rng.uniform(-1.0, 1.0, size=n)
     U = rng.standard_normal((TEACHER_WIDTH, d))
     v = rng.standard_normal(TEACHER_WIDTH)
-    y = np.maximum(X @ U.T, 0.0) @ v
+    y = teacher_activation(labels, X @ U.T) @ v
     top = np.abs(y).max()
     return X, (y / top if top > 0 else y)
 

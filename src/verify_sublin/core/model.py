@@ -128,26 +128,44 @@ class ShiftedReLUNet:
 
     @classmethod
     def init(cls, m: int, d: int, shift: float, seed: int, *,
-             backend: str = "numpy") -> ShiftedReLUNet:
+             backend: str = "numpy", paired: bool = False) -> ShiftedReLUNet:
         """Random network: W ~ N(0, I_d) row by row, then a uniform in {-1, +1}.
 
         Both are drawn, W first, from ``numpy.random.default_rng(seed)`` on the host,
         so every backend and executor gets the same network for the same seed.
+
+        ``paired=True`` (m even) is the zero-output initialisation: the first m / 2
+        neurons are drawn as above (a network of width m / 2, W then a) and the second
+        half repeats them with the opposite output sign, w_{r + m/2} = w_r and
+        a_{r + m/2} = -a_r, so the initial output f_0 is zero at every input (to
+        rounding) while each neuron still has a random weight vector.
 
         Cost: O(m d) time and memory.
 
         >>> net = ShiftedReLUNet.init(4, 2, shift=0.0, seed=0)
         >>> sorted(set(net.a.tolist())) in ([-1.0, 1.0], [-1.0], [1.0])
         True
+        >>> net = ShiftedReLUNet.init(8, 3, shift=0.5, seed=0, paired=True)
+        >>> bool(np.all(net.W[4:] == net.W[:4])), bool(np.all(net.a[4:] == -net.a[:4]))
+        (True, True)
+        >>> float(np.abs(net.forward(np.eye(3))).max()) < 1e-15
+        True
         """
         m = check_int("m", m, minimum=1)
         d = check_int("d", d, minimum=1)
         shift = check_float("shift", shift, minimum=0.0)
         seed = check_seed("seed", seed)
+        if not isinstance(paired, bool):
+            raise InputError("paired", repr(paired), "True or False")
+        if paired and m % 2:
+            raise InputError("m", f"{m} with paired=True", "an even width (neurons in pairs)")
         check_memory("m", 8.0 * m * (d + 1), f"the weights of a {m} x {d} network")
         rng = np.random.default_rng(seed)
-        W = rng.standard_normal((m, d))
-        a = rng.choice(np.array([-1.0, 1.0]), size=m)
+        half = m // 2 if paired else m
+        W = rng.standard_normal((half, d))
+        a = rng.choice(np.array([-1.0, 1.0]), size=half)
+        if paired:
+            W, a = np.concatenate([W, W]), np.concatenate([a, -a])
         return cls(W, a, shift, backend=backend)   # moved to the backend's device there
 
     @property

@@ -1,8 +1,9 @@
 """Real data sets, loaded offline from scikit-learn's bundled copies.
 
 Preparation (the same for every data set): columns standardised (constant columns
-dropped), rows normalised to the unit sphere (the papers' assumption), targets centred
-and scaled to max |y| = 1. Raw diabetes rows are nearly parallel after a plain row
+dropped), rows normalised to the unit sphere (the papers' assumption), regression
+targets centred and scaled to max |y| = 1; the classification set's labels are -1 and
++1, as they are. Raw diabetes rows are nearly parallel after a plain row
 normalisation, which is why the columns are standardised first.
 
 `load_dataset(name, n_train, n_test, seed)` draws a seeded train/test split.
@@ -12,7 +13,13 @@ name        n      d   target
 ==========  =====  ==  ===================================================
 diabetes    442    10  disease progression one year after baseline
 digits      1797   64  the digit's value 0..9 (a regression target here)
+breast_     569    30  malignant (-1) or benign (+1): a classification set
+cancer
 ==========  =====  ==  ===================================================
+
+The synthetic sets ("sphere-teacher", "sphere-teacher-shifted", "sphere-teacher-smooth",
+"sphere-random") are `verify_sublin.core.data.sphere_data` with the labels named after
+"sphere-"; `CLASSIFICATION` names the sets whose labels are classes (+-1).
 """
 
 from __future__ import annotations
@@ -24,9 +31,13 @@ import numpy as np
 from .data import normalize, sphere_data
 from .errors import InputError, check_choice, check_int, check_seed
 
-__all__ = ["DATASETS", "Dataset", "load_dataset"]
+__all__ = ["CLASSIFICATION", "DATASETS", "Dataset", "load_dataset"]
 
-DATASETS = ("sphere-teacher", "sphere-random", "diabetes", "digits")
+DATASETS = ("sphere-teacher", "sphere-random", "diabetes", "digits", "breast_cancer",
+            "sphere-teacher-shifted", "sphere-teacher-smooth")
+
+#: The data sets whose labels are classes, -1 and +1 (the others are regression targets).
+CLASSIFICATION = ("breast_cancer",)
 
 
 @dataclass(frozen=True)
@@ -51,11 +62,13 @@ class Dataset:
         return self.X_train.shape[1]
 
 
-def _prepare(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _prepare(X: np.ndarray, y: np.ndarray, classes: bool = False) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     std = X.std(axis=0)
     X = (X[:, std > 0] - X[:, std > 0].mean(axis=0)) / std[std > 0]
     y = np.asarray(y, dtype=np.float64)
+    if classes:                     # labels 0 / 1 -> -1 / +1
+        return normalize(X), 2.0 * y - 1.0
     y = y - y.mean()
     return normalize(X), y / np.abs(y).max()
 
@@ -63,9 +76,10 @@ def _prepare(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
     import sklearn.datasets as skd
 
-    loader = {"diabetes": skd.load_diabetes, "digits": skd.load_digits}[name]
+    loader = {"diabetes": skd.load_diabetes, "digits": skd.load_digits,
+              "breast_cancer": skd.load_breast_cancer}[name]
     X, y = loader(return_X_y=True)
-    return _prepare(X, y)
+    return _prepare(X, y, classes=name in CLASSIFICATION)
 
 
 def load_dataset(name: str, n_train: int, n_test: int = 0, seed: int = 0, *,
@@ -74,7 +88,7 @@ def load_dataset(name: str, n_train: int, n_test: int = 0, seed: int = 0, *,
 
     Parameters
     ----------
-    name : {"sphere-teacher", "sphere-random", "diabetes", "digits"}
+    name : one of `DATASETS` (the module docstring)
     n_train, n_test : int
         Sizes of the split; for real data n_train + n_test must not exceed the data set.
     seed : int
@@ -93,7 +107,7 @@ def load_dataset(name: str, n_train: int, n_test: int = 0, seed: int = 0, *,
     n_test = check_int("n_test", n_test, minimum=0)
     seed = check_seed("seed", seed)
     if name.startswith("sphere"):
-        X, y = sphere_data(n_train + n_test, d, seed=seed, labels=name.split("-")[1])
+        X, y = sphere_data(n_train + n_test, d, seed=seed, labels=name.split("-", 1)[1])
     else:
         X, y = _sklearn(name)
         if n_train + n_test > X.shape[0]:

@@ -31,6 +31,7 @@ from .. import results as R
 from ..results import Result
 from .common import clustered_sphere
 from .deep import deep_layers, deep_merge, deep_step_speed, deep_training
+from .generalisation import shift_generalisation
 from .kernel import duplicate_inputs, krr_compare, ntk_lambda, theorem_width
 from .sketch import sketch_conditioning, sketch_failure
 from .sparsity import (
@@ -115,6 +116,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("deep_training", deep_training, R.DeepTraining),
     Experiment("deep_layers", deep_layers, R.DeepLayers),
     Experiment("union_probability", union_probability, R.UnionProbability),
+    Experiment("shift_generalisation", shift_generalisation, R.ShiftGeneralisation),
 )
 
 #: name -> Experiment: the built-in list and what plugins add.

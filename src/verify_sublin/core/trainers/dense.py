@@ -100,15 +100,31 @@ class DenseTrainer(Trainer):
 
         Counts: sum_r |p_r|^2 + n^2 per trained layer (dense_flops)."""
         ops = self.ops
+        mode = getattr(self.options, "gram", "pairs")
         with timer("gram"):
+            blas = mode == "blas" or (mode == "auto" and ops.blas_gram(pat))
             Gm = 0.0
             if self.train_W:
-                Gm = ops.gram(pat, ops.take(self.a, pat))
+                Gm = ops.gram(pat, self._a_rows(pat), blas)
             if self.train_a:
-                Gm = Gm + ops.gram_values(self._fire, pat)
+                Gm = Gm + ops.gram_values(self._fire, pat, blas)
         layers = int(self.train_W) + int(self.train_a)
-        rec.counts["dense_flops"] += layers * (pat.pair_count() + self.n * self.n)
+        work = self.n * self.n * pat.size if blas else pat.pair_count()
+        rec.counts["dense_flops"] += layers * (work + self.n * self.n)
         return Gm
+
+    #: whether every |a_r| = 1 (checked once, for a fixed second layer on numpy)
+    _unit_a: bool | None = None
+
+    def _a_rows(self, pat):
+        """a on the union for the first layer's Gram; None when the second layer is fixed
+        and every |a_r| = 1 (the papers' +-1), which lets the BLAS Gram count in exact
+        integers (the pair sums multiply by a_r^2 = 1 either way). Cost O(m) once."""
+        if self.train_a or not self.ops.compiled:
+            return self.ops.take(self.a, pat)
+        if self._unit_a is None:
+            self._unit_a = bool(np.all(np.abs(self.a) == 1.0))
+        return None if self._unit_a else self.ops.take(self.a, pat)
 
     def _direction(self, r, pat, rec: _StepRecord, timer: _PhaseTimer):
         """The vector g of the update theta <- theta - J^T g (step size included)."""

@@ -178,12 +178,21 @@ class CompiledOps(FireSetOps):
     def sizes(self, fire: UnionPatterns) -> np.ndarray:
         return fire.sizes
 
-    def gram(self, pat: UnionPatterns, a_rows: np.ndarray | None):
-        """J J^T of the first layer; a_rows None means every |a_r| = 1."""
+    def gram(self, pat: UnionPatterns, a_rows: np.ndarray | None, blas: bool = False):
+        """J J^T of the first layer; a_rows None means every |a_r| = 1; `blas`: from
+        dense products of the fire masks (`solvers.gram_blas`)."""
+        if blas:
+            return solvers.gram_blas(pat, self.Kx, self.m, a_rows)
         return solvers.gram_from_patterns(pat, self.Kx, self.m, a_rows)[0]
 
-    def gram_values(self, fire: UnionPatterns, pat: UnionPatterns):
+    def gram_values(self, fire: UnionPatterns, pat: UnionPatterns, blas: bool = False):
+        if blas:
+            return solvers.gram_blas(pat, None, self.m, values=fire.values)
         return GK.gram_weighted(pat.nptr, pat.ninputs, fire.values, self.n) / self.m
+
+    def blas_gram(self, pat: UnionPatterns) -> bool:
+        """Whether the dense BLAS Gram is the faster here (`solvers.blas_is_faster`)."""
+        return solvers.blas_is_faster(pat)
 
     def jt(self, pat, row_coef, v):
         return GK.jt_apply(pat.nptr, pat.ninputs, row_coef, v, self.X)
@@ -325,12 +334,15 @@ class ArrayOps(FireSetOps):
     def sizes(self, fire: MaskFire) -> np.ndarray:
         return fire.sizes
 
-    def gram(self, pat: MaskPatterns, a_rows):
+    def blas_gram(self, pat: MaskPatterns) -> bool:
+        return False        # the masked Gram is a dense product already
+
+    def gram(self, pat: MaskPatterns, a_rows, blas: bool = False):
         xp = self.xp
         w = xp.ones((pat.size,), dtype=xp.float64) if a_rows is None else a_rows * a_rows
         return G.gram_masked(xp, pat.mask, self.Kx, w, self.m)
 
-    def gram_values(self, fire: MaskFire, pat: MaskPatterns):
+    def gram_values(self, fire: MaskFire, pat: MaskPatterns, blas: bool = False):
         xp = self.xp
         PhiU = xp.take(fire.Phi, pat.idx, axis=1)
         return (PhiU @ xp.permute_dims(PhiU, (1, 0))) / self.m

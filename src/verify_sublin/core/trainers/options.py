@@ -8,14 +8,14 @@ with its default:
 class                      method           fields beyond seed and backend
 =========================  ===============  ==========================================
 `GDOptions`                gd               eta, train_a
-`GGNOptions`               ggn              eta, mu, solver, train_a
+`GGNOptions`               ggn              eta, mu, solver, train_a, gram
 `SketchedGNOptions`        sketched_gn      eta, mu, sketch, sketch_factor, tol, max_iter
 `SublinearOptions`         sublinear_gn     eta, mu, solver, sketch, sketch_factor, tol,
                                             max_iter, fire_sets, refresh_every,
                                             preactivations
 `AdamOptions`              adam             eta, train_a
 `SGDOptions`               sgd              eta, batch_size, train_a
-`SecondLayerOptions`       second_layer     eta, mu
+`SecondLayerOptions`       second_layer     eta, mu, gram
 `KernelRidgeOptions`       ntk_krr          mu
 `DeepDenseOptions`         deep_dense       eta, mu, update
 `DeepSublinearOptions`     deep_sublinear   eta, mu, update, merge_threshold
@@ -103,6 +103,19 @@ class _SketchSolve:
 
 
 @dataclass(frozen=True, kw_only=True)
+class _GramBuild:
+    """How the exact Gram is built from the fire sets (`verify_sublin.core.solvers`)."""
+
+    gram: str = "pairs"
+    """"pairs": sum over the fired neurons of their input pairs (work sum_r |p_r|^2, fast
+    while fire sets are sparse); "blas": dense products of the 0/1 fire masks (and the
+    activations) in blocks of neurons, n^2 |U| multiply-adds in BLAS (fast when half the
+    neurons fire, as at c = 0); "auto": "blas" when the fire patterns are dense enough
+    (`solvers.BLAS_GRAM_RATIO`). The same Gram to rounding (exactly, with a = +-1).
+    Backends other than numpy always build it from dense masks."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class GDOptions(TrainerOptions):
     """Full-batch gradient descent (``gd``)."""
 
@@ -113,7 +126,7 @@ class GDOptions(TrainerOptions):
 
 
 @dataclass(frozen=True, kw_only=True)
-class GGNOptions(TrainerOptions):
+class GGNOptions(_GramBuild, TrainerOptions):
     """Gram-Gauss-Newton (``ggn``)."""
 
     eta: float | None = None
@@ -184,7 +197,7 @@ class SGDOptions(TrainerOptions):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SecondLayerOptions(TrainerOptions):
+class SecondLayerOptions(_GramBuild, TrainerOptions):
     """Training the second layer only (``second_layer``): one exact least-squares step."""
 
     eta: float | None = None
@@ -235,6 +248,6 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "eta": None, "mu": 0.0, "solver": "cholesky", "sketch": "countsketch",
     "sketch_factor": None, "tol": 1e-10, "max_iter": 100, "fire_sets": "tree",
     "refresh_every": 0, "train_a": False, "seed": 0, "backend": "numpy",
-    "preactivations": "explicit", "update": "gn", "merge_threshold": None,
+    "preactivations": "explicit", "update": "gn", "merge_threshold": None, "gram": "pairs",
     "batch_size": None,
 }

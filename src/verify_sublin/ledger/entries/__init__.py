@@ -28,6 +28,7 @@ from . import (
     rq_min_shift,
     rq_ntk_krr,
     rq_plain_relu,
+    rq_shift_generalisation,
     rq_sketch_failure,
     rq_train_second_layer,
     rq_vs_first_order,
@@ -80,6 +81,7 @@ BUILTIN = (
     rq_vs_first_order.ENTRY,
     rq_train_second_layer.ENTRY,
     rq_plain_relu.ENTRY,
+    rq_shift_generalisation.ENTRY,
 )
 
 #: their ids, in report order

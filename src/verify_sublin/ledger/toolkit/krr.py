@@ -1,18 +1,14 @@
 """Gauss-Newton against kernel regression and the second layer (rq.ntk_krr): which
-method has the lowest test error, the note on kernel regression from f_0, and the
-figure. Cost: O(runs)."""
+method has the lowest test error in words, and the note on kernel regression from f_0.
+Cost: O(runs)."""
 
 from __future__ import annotations
 
-import math
-
-from ..plot import Panel, Plot, Series
-from .base import color
-
-__all__ = ["KRR_NOTE", "METHOD_WORDS", "best_method", "best_words", "krr_plot"]
+__all__ = ["KRR_NOTE", "METHOD_WORDS", "best_words"]
 
 #: the methods of ``krr_compare`` (fields of `KrrCompare`), in words
-METHOD_WORDS = {"ggn": "Gauss-Newton", "second_layer": "training the second layer alone",
+METHOD_WORDS = {"ggn": "Gauss-Newton", "ggn_train_a": "Gauss-Newton training both layers",
+                "second_layer": "training the second layer alone",
                 "ntk_krr": "kernel regression", "ntk_krr_from_f0": "kernel regression from f_0"}
 
 #: what kernel regression from f_0 is, and what the table's columns mean
@@ -22,21 +18,6 @@ KRR_NOTE = ("Gauss-Newton starts from a random network whose output f_0 is O(1) 
             "Gauss-Newton's start, so its predictions are the ones Gauss-Newton should "
             "match in the NTK regime. The prediction columns give ||p - p_GN|| / ||p_GN|| "
             "on the test inputs; seconds include construction.")
-
-
-def best_method(result) -> tuple[str, float]:
-    """(method, test MSE) of the method of a `KrrCompare` with the lowest test MSE
-    (methods that failed or have no test error are left out).
-
-    >>> from types import SimpleNamespace as F
-    >>> r = F(ggn=F(test_mse=0.115), second_layer=F(test_mse=0.091), ntk_krr=F(test_mse=0.118),
-    ...       ntk_krr_from_f0=F(test_mse=None))
-    >>> best_method(r)
-    ('second_layer', 0.091)
-    """
-    fits = [(name, getattr(result, name).test_mse) for name in METHOD_WORDS]
-    return min(((k, v) for k, v in fits if v is not None and not math.isnan(v)),
-               key=lambda kv: kv[1], default=("none", math.nan))
 
 
 def best_words(best) -> str:
@@ -59,15 +40,3 @@ def best_words(best) -> str:
         listed = cells[0] if len(cells) == 1 else ", ".join(cells[:-1]) + " and " + cells[-1]
         parts.append(f"{METHOD_WORDS.get(method, method)} has the lowest test MSE on {listed}")
     return "; ".join(parts)
-
-
-def krr_plot(curves: dict) -> Plot:
-    """Test MSE against m per data set: Gauss-Newton, kernel regression, second layer.
-    `curves`: data set -> [(m, GN, KRR, second layer test MSE)] sorted by m."""
-    series = [Series([x[0] for x in rows], [x[j] for x in rows], f"{ds} {name}", style, color(k))
-              for k, (ds, rows) in enumerate(sorted(curves.items()))
-              for j, name, style in [(1, "ggn", "o-"), (2, "ntk_krr", "--"),
-                                     (3, "second_layer", ":")]]
-    return Plot([Panel(series, "width m", "test MSE", xscale="log2")],
-                "Test error of Gauss-Newton training, NTK kernel ridge regression and "
-                "second-layer training.")
