@@ -90,7 +90,8 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
     results = ResultStore(store_path)
     slots = max(1, min(jobs, _cores(), len(planned)))
     # every worker loads the same plugins, so that plugin experiments run there too
-    executor = make_executor(slots, scheduler or None, plugins)
+    from .plugins import load_plugins
+    executor = make_executor(slots, scheduler or None, plugins, load_plugins)
     t0 = time.perf_counter()
     if log:
         capped = f" (--jobs {jobs} capped)" if slots < jobs and not scheduler else ""

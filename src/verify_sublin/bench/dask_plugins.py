@@ -3,9 +3,10 @@
 
 A worker of a cluster may run on another machine, where the coordinator's plugin paths
 do not exist: `PluginFiles` carries the files' text, writes them into a folder of the
-worker's own and loads them there (`verify_sublin.plugins.load_plugins`), for every
-worker that is running or joins later. Cost: one small file write and one import per
-plugin and worker.
+worker's own and loads them there with the loader the coordinator passed
+(`verify_sublin.plugins.load_plugins`: the bench layer never imports the plugins layer
+above it), for every worker that is running or joins later. Cost: one small file write
+and one import per plugin and worker.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ class PluginFiles(WorkerPlugin):
 
     name = "verify-sublin-plugins"
 
-    def __init__(self, paths):
+    def __init__(self, paths, loader):
         self.files = [(Path(p).name, Path(p).read_text()) for p in paths]
+        self.loader = loader        #: a module-level function of a list of paths (picklable)
 
     def setup(self, worker=None) -> None:
-        from ..plugins import load_plugins
-
         folder = tempfile.mkdtemp(prefix="verify-sublin-plugins-")
         paths = []
         for name, text in self.files:
@@ -37,4 +37,4 @@ class PluginFiles(WorkerPlugin):
             with open(path, "w") as fh:
                 fh.write(text)
             paths.append(path)
-        load_plugins(paths)
+        self.loader(paths)

@@ -228,9 +228,9 @@ class LocalProcessExecutor:
 class DaskExecutor:
     """Runs tasks on a Dask distributed cluster (the coordinator keeps the store). The
     sweep's plugin files (`plugins`) are sent to every worker, running or joining later,
-    and loaded there (`dask_plugins.PluginFiles`), as local workers load them."""
+    and loaded there by `loader` (`dask_plugins.PluginFiles`), as local workers load them."""
 
-    def __init__(self, address: str, plugins=()):
+    def __init__(self, address: str, plugins=(), loader=None):
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -242,8 +242,9 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             raise InputError("--scheduler", repr(address),
                              f"a reachable Dask scheduler ({type(exc).__name__}: {exc})") from None
-        from .dask_plugins import PluginFiles  # also loads installed entry points
-        self._client.register_plugin(PluginFiles(plugins))
+        if loader is not None:
+            from .dask_plugins import PluginFiles
+            self._client.register_plugin(PluginFiles(plugins, loader))
         info = self._client.scheduler_info()
         self.slots = max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
@@ -261,16 +262,16 @@ class DaskExecutor:
     terminate = close
 
 
-def make_executor(jobs: int = 1, scheduler: str | None = None, plugins=()):
+def make_executor(jobs: int = 1, scheduler: str | None = None, plugins=(), loader=None):
     """The executor for `--jobs N` / `--scheduler ADDRESS` (in-process for jobs = 1);
-    every worker, local or on the cluster, loads the plugin files `plugins` (and the
-    installed entry points) as it starts, so that plugin methods and experiments run
-    there too."""
+    every worker, local or on the cluster, calls ``loader(plugins)`` as it starts (the
+    caller passes `verify_sublin.plugins.load_plugins`, which also loads the installed
+    entry points), so that plugin methods and experiments run there too. Without a
+    loader the workers load nothing."""
     plugins = [str(Path(p).resolve()) for p in plugins]
     if scheduler:
-        return DaskExecutor(scheduler, plugins)
+        return DaskExecutor(scheduler, plugins, loader)
     jobs = check_int("--jobs", jobs, minimum=1)
     if jobs == 1:
         return InProcessExecutor()
-    from ..plugins import load_plugins  # also loads installed entry points
-    return LocalProcessExecutor(jobs, (load_plugins, (plugins,)))
+    return LocalProcessExecutor(jobs, None if loader is None else (loader, (plugins,)))
