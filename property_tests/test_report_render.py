@@ -263,3 +263,10 @@ def test_what_was_learned_is_built_from_the_entries_figures(full_report):
     assert any("7.2-" in s or "7.3-" in s for s in findings(figures))
     del figures["cost.end_to_end"]
     assert not any("(cost.end_to_end)" in s for s in findings(figures))
+    figures["rq.shift_generalisation"] = {"cost": {"a": [0.5, 0.2, 0.8], "b": [-0.1, -0.3, 0.1]}}
+    shift = next(s for s in findings(figures) if "(rq.shift_generalisation)" in s)
+    assert "+50% [+20, +80] on a" in shift and "-10% [-30, +10] on b" in shift
+    assert "on 1 of 2 data sets" in shift
+    figures["rq.ntk_krr"] = {"agreement": [("a", 0.3, 0.05)], "seconds": [("a", 2.0, 0.1)]}
+    krr = next(s for s in findings(figures) if "(rq.ntk_krr)" in s)
+    assert "within 0.05" in krr and "at most 5% of its time" in krr

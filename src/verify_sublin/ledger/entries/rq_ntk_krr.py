@@ -132,7 +132,8 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
     plot = Plot([Panel(series, "width m", "||p - p_GN|| / ||p_GN|| (test inputs)", xscale="log2")],
                 "How far the test predictions of NTK kernel ridge regression (from zero, and "
                 "from f_0) lie from Gauss-Newton's.")
-    return Shown(claimed, measured, rule, [table, note, v.test_errors], {"agreement": v.agree}, plot)
+    figures = {"agreement": v.agree, "seconds": v.times, "best": v.best}
+    return Shown(claimed, measured, rule, [table, note, v.test_errors], figures, plot)
 
 
 #: where the statement comes from: the papers and reviews, quoted where their texts
