@@ -13,14 +13,11 @@ from ..toolkit import (
     CITE,
     Entry,
     HLine,
-    Panel,
     Plot,
-    Series,
     Shown,
     Sizes,
     Table,
     answer_words,
-    color,
     expected_fire,
     exponent_matches,
     local_slope,
@@ -28,6 +25,7 @@ from ..toolkit import (
     premise_answer,
     worst,
 )
+from ..toolkit.training import median_bar_panels
 from . import sparsity_init, sparsity_training
 
 #: fitted and predicted slopes of |S_i(0)| in m agree within this
@@ -108,29 +106,6 @@ def decide(v: Values) -> tuple[str, str]:
     return premise_answer(outcome, YES, PARTLY, NO, measured, rule)[0], outcome
 
 
-def _panels(curves) -> list[Panel]:
-    """One panel per data set; per shift c the median over runs at each step, with bars
-    from the lowest to the highest run (runs of different lengths: the steps they have)."""
-    panels = []
-    cs = sorted({c for _, c, _ in curves})
-    for ds in sorted({ds for ds, _, _ in curves}):
-        series = []
-        for k, c in enumerate(cs):
-            ys = [y for d, cc, y in curves if d == ds and cc == c]
-            if not ys:
-                continue
-            steps = range(max(len(y) for y in ys))
-            at = [[y[t] for y in ys if t < len(y)] for t in steps]
-            med = [float(np.median(a)) for a in at]
-            series.append(Series(list(steps), med, f"c = {c:g} ({len(ys)} runs)", "o-", color(k),
-                                 kind="errorbar", markersize=3,
-                                 yerr=([m - min(a) for m, a in zip(med, at)],
-                                       [max(a) - m for m, a in zip(med, at)])))
-        panels.append(Panel(series, "step", "nnz(J_t) / (n m d Q(b))", title=ds,
-                            hlines=[HLine(1.0)]))
-    return panels
-
-
 def show(v: Values, verdict: str, reason: str) -> Shown:
     if not v.has_init:
         return Shown("", "no finished run", "No run finished, so nothing can be decided.")
@@ -145,7 +120,7 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
         details.append(f"During training nnz(J_t) / nnz(J_0) stayed in [{min(v.fracs):.3f}, "
                        f"{max(v.fracs):.3f}] (density nnz / (n m d) between {min(v.dens):.2e} "
                        f"and {max(v.dens):.2e}).")
-    plot = Plot(_panels(v.curves),
+    plot = Plot(median_bar_panels(v.curves, "nnz(J_t) / (n m d Q(b))", [HLine(1.0)]),
                 "Jacobian density during training, relative to its expectation Q(b) at "
                 "initialisation: per data set and shift, the median over the runs (every width "
                 "and seed) at each step, bars from the lowest to the highest run.")

@@ -16,13 +16,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..fitting import LogLogFit, loglog_fit
-from ..plot import HLine, Plot, Series
+from ..plot import HLine, Panel, Plot, Series
 from ..verdict import Table
 from .base import color, loglog, pow2
 
-__all__ = ["beyond_words", "by_group", "fit_text", "fit_words", "flip_fraction", "flip_plot", "flip_tables",
-           "group_fits", "reading", "span", "steps_plot", "steps_tables", "steps_to", "steps_words",
-           "trend_series"]
+__all__ = ["beyond_words", "by_group", "fit_text", "fit_words", "flip_fraction", "flip_plot",
+           "flip_tables", "group_fits", "median_bar_panels", "reading", "span", "steps_plot",
+           "steps_tables", "steps_to", "steps_words", "trend_series"]
 
 
 def flip_fraction(res) -> float:
@@ -202,3 +202,26 @@ def steps_plot(steps: dict, eps: float) -> Plot:
                         "n", f"steps to {eps:g} x the initial residual")],
                 "Steps to reach eps against n: Gauss-Newton (solid) and gradient descent "
                 "(dashed), per data set (dots: seeds; lines: medians).")
+
+
+def median_bar_panels(curves, ylabel: str, hlines=(), yscale: str = "linear") -> list[Panel]:
+    """Per-step series of many runs drawn as one panel per data set: per shift c the
+    median over runs at each step, with bars from the lowest to the highest run (runs of
+    different lengths: the steps they have). `curves`: (data set, c, values per step)."""
+    panels = []
+    cs = sorted({c for _, c, _ in curves})
+    for ds in sorted({ds for ds, _, _ in curves}):
+        series = []
+        for k, c in enumerate(cs):
+            ys = [y for d, cc, y in curves if d == ds and cc == c]
+            if not ys:
+                continue
+            steps = range(max(len(y) for y in ys))
+            at = [[y[t] for y in ys if t < len(y)] for t in steps]
+            med = [float(np.median(a)) for a in at]
+            series.append(Series(list(steps), med, f"c = {c:g} ({len(ys)} runs)", "o-", color(k),
+                                 kind="errorbar", markersize=3,
+                                 yerr=([m - min(a) for m, a in zip(med, at)],
+                                       [max(a) - m for m, a in zip(med, at)])))
+        panels.append(Panel(series, "step", ylabel, yscale=yscale, title=ds, hlines=list(hlines)))
+    return panels
