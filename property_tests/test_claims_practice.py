@@ -5,6 +5,8 @@ the real runs of the test session's tiny store (evaluation, figure)."""
 
 from __future__ import annotations
 
+import importlib
+
 import matplotlib
 import numpy as np
 import pytest
@@ -117,3 +119,44 @@ def test_duplicate_inputs_answer_matches_an_independent_least_squares_floor(tiny
         assert res.floor == pytest.approx(gap / np.sqrt(2))
         assert res.residual_mu >= res.floor * (1 - 1e-9)
         assert res.mu0_error and "positive definite" in res.mu0_error
+
+
+# ------------------------------------------------------------------ the width law
+def _law_records(monkeypatch, cid, m_true, specs=None):
+    """The entry's planned tiny runs (or `specs`), made by the real search with a trial whose worst
+    contraction is 0.45 from m_true(n, c, subset, init) upwards and 0.8 below (m_true
+    None: never), so that every subset's m* is known."""
+    WL = importlib.import_module("verify_sublin.bench.experiments.width_law")
+
+    def trial(X, y, m, c, seed, steps, tol, stop):
+        need = m_true(X.shape[0], c, seed // 1000, seed % 1000 - 1)
+        ok = need is not None and m >= need
+        return {"worst": 0.45 if ok else 0.8, "reached": True, "steps": 5, "error": None}
+
+    monkeypatch.setattr(WL, "law_trial", trial)
+    specs = specs or ENTRIES[cid].planned("tiny")
+    return [RunRecord(i + 1, f"k{i}", s, "done", EXPERIMENTS[s.experiment].run(dict(s.params), s.seed)
+                      if s.experiment == "width_law" else typed_result(
+                          EXPERIMENTS[s.experiment], {"log2m": 180.0, "lambda": 1e-12}),
+                      None, "abc", 0.0) for i, s in enumerate(specs)]
+
+
+def test_the_search_finds_the_smallest_passing_width_of_every_threshold(monkeypatch):
+    """Bisection with early stopping finds what a scan of the whole grid would: the
+    first grid width at or above m_true, at every threshold, trying few widths."""
+    from verify_sublin.bench.experiments.width_law import law_grid, width_law
+    from verify_sublin.ledger.toolkit.width import law_runs
+    grid, specs = law_grid(3, 10), law_runs([("sphere-random", 4, 8)], [4, 8], [0.0, 0.4], 3, 10)
+    for m_true in (8, 11, 45, 91, 362, 1024):
+        recs = _law_records(monkeypatch, None, lambda n, c, k, i, m=m_true: m, specs)
+        for r in recs:
+            assert r.result.m_star == (m_true,) * 3, (m_true, r.result.m_star)
+            assert len(r.result.widths) <= len(grid) // 2 + 3
+            for w in r.result.widths:       # early stopping: 4 passes or 2 failures decide
+                assert len(w.trials) == (4 if w.m >= m_true else 2)
+    p = dict(specs[0].params)
+    monkeypatch.setattr(importlib.import_module("verify_sublin.bench.experiments.width_law"), "law_trial",
+                        lambda X, y, m, c, seed, *a: {"worst": 0.55 if m >= 64 else 0.8, "reached": True,
+                                                      "steps": 3, "error": None})
+    out = width_law(p, 0)     # 0.55 passes at 0.6 and 0.75 from 2^6, never at 0.5
+    assert out["m_star"] == [None, 64, 64]
