@@ -160,3 +160,52 @@ def test_the_search_finds_the_smallest_passing_width_of_every_threshold(monkeypa
                                                       "steps": 3, "error": None})
     out = width_law(p, 0)     # 0.55 passes at 0.6 and 0.75 from 2^6, never at 0.5
     assert out["m_star"] == [None, 64, 64]
+
+
+def test_width_law_recovers_a_known_exponent_and_marks_censoring(monkeypatch):
+    """m*(subset) = 4 n^2 on every subset: exponent 2 with a zero-width interval; a law
+    of exponent 1 reads differently; m* at the grid's bottom marks the fit censored; a
+    subset whose m* lies above the grid makes m*(n) (the 90% quantile of 3 subsets: the
+    largest) '> 2^10', which leaves one n on the grid: no fit."""
+    v = ENTRIES["width.scaling"].evaluate(_law_records(monkeypatch, "width.scaling",
+                                                       lambda n, c, k, i: 4 * n * n), "tiny")
+    assert v.verdict == "answer" and "2.00 [2.00, 2.00]" in v.measured, v.measured
+    v1 = ENTRIES["width.scaling"].evaluate(_law_records(monkeypatch, "width.scaling",
+                                                        lambda n, c, k, i: 8 * n), "tiny")
+    assert "1.00 [1.00, 1.00]" in v1.measured and v1.measured != v.measured
+    low = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: 8 if n == 4 else 4 * n * n), "tiny")
+    assert "censored at the grid's edge" in low.measured and "<= 2^3" in str(low.details[2].rows)
+    high = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: None if (n, k) == (8, 1) else 4 * n * n), "tiny")
+    assert "too few n" in high.measured and "> 2^10" in str(high.details[2].rows)
+
+
+def test_width_law_counts_a_width_that_passes_in_4_of_5_initialisations(monkeypatch):
+    """One initialisation in five failing everywhere does not move m*; two do."""
+    one = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: None if i == 0 else 4 * n * n), "tiny")
+    assert "2.00 [2.00, 2.00]" in one.measured
+    two = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: None if i < 2 else 4 * n * n), "tiny")
+    assert "too few n" in two.measured
+
+
+def test_width_requirement_stays_untestable_and_reports_the_law(monkeypatch):
+    v = ENTRIES["width.requirement"].evaluate(_law_records(
+        monkeypatch, "width.requirement", lambda n, c, k, i: 4 * n * n), "tiny")
+    assert v.verdict == "untestable"
+    assert "sufficient condition" in v.rule and "2^180" in v.rule
+    assert "n^2.00 [2.00, 2.00]" in v.measured and "the theorem asks 2^180" in v.measured
+
+
+def test_phase_diagram_region_starts_where_the_law_and_sparsity_both_hold(monkeypatch):
+    """c = 0 is never sparse; c = 0.4 at m*(c) = 2^7 (fire fraction 0.09 <= 0.1)
+    starts there; c = 0.8 above the grid has no region."""
+    law = {0.0: 16, 0.4: 128, 0.8: None}
+    v = ENTRIES["convergence.phase_diagram"].evaluate(_law_records(
+        monkeypatch, "convergence.phase_diagram", lambda n, c, k, i: law[c]), "tiny")
+    assert v.verdict == "answer"
+    assert v.figures["converging_sparse_from"]["sphere-random"] == {"0": None, "0.4": 128,
+                                                                     "0.8": None}
+    assert "c=0.4 from 2^7" in v.measured
