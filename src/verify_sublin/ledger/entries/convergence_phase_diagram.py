@@ -38,13 +38,14 @@ def runs(s) -> list[RunSpec]:
 class Values:
     law: dict       #: threshold -> {(data set, c): LawPoint} at the diagram's n
     stars: dict     #: (data set, c) -> (m*(subset) at the law's threshold, grid top)
+    n: int          #: the diagram's n
 
 
 def values(results) -> Values:
     law = {t: {k: next(iter(pts.values())) for k, pts in W.law_cells(results, t).items()}
            for t in W.LAW_THRESHOLDS}
     stars = {k: next(iter(v.values())) for k, v in W.subset_stars(results, W.LAW_THRESHOLD).items()}
-    return Values(law, stars)
+    return Values(law, stars, next(iter(results)).params["n"])
 
 
 def decide(v: Values) -> tuple[str, str]:
@@ -99,7 +100,7 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
         answer.append(f"{ds}: {', '.join(good) or 'no c on the grid'}")
         figures["m_star"][ds] = {f"{c:g}": W.finite(p.m, p.low, p.high) for c, p in pts.items()}
         figures["converging_sparse_from"][ds] = {f"{c:g}": W.finite(m)[0] for c, m in starts.items()}
-    rule = (f"answer: per c, the width law m*(c) at n = the diagram's n (the {W.LAW_QUANTILE:.0%} "
+    rule = (f"answer: per c, the width law m*(c) at n = {v.n} (the {W.LAW_QUANTILE:.0%} "
             f"quantile over the data subsets of the smallest width from which {W.LAW_NEED} of "
             f"{W.LAW_INITS} initialisations contract by {W.LAW_THRESHOLD:g} at every step; definition "
             "below) with its interval; the sublinear method's region starts at the larger of m*(c) "
