@@ -200,6 +200,11 @@ def _fake(spec, bad: bool) -> dict:
     if e == "width_trial":
         return {"worst_contraction": 0.1, "reached": True, "steps": 4, "success": not bad,
                 "error": None, "b": 1.0}
+    if e == "width_law":
+        trials = lambda m: [{"init": k, "worst": 0.9 if bad or m < 64 else 0.4, "reached": True,  # noqa: E731
+                             "steps": 5, "error": None} for k in range(4)]
+        return {"n": p["n"], "d": p["d"], "thresholds": p["thresholds"], "m_star": [None if bad else 64] * 3,
+                "widths": [{"m": m, "trials": trials(m)} for m in (8, 16, 32, 64)]}
     if e == "refresh_drift":
         return {"drift": 1e-6 if bad else 1e-15, "output_drift": 1e-15, "seconds": 0.1,
                 "steps": p["steps"], "residual_ratio": 1e-4}

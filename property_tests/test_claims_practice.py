@@ -5,6 +5,8 @@ the real runs of the test session's tiny store (evaluation, figure)."""
 
 from __future__ import annotations
 
+import importlib
+
 import matplotlib
 import numpy as np
 import pytest
@@ -118,3 +120,93 @@ def test_duplicate_inputs_answer_matches_an_independent_least_squares_floor(tiny
         assert res.floor == pytest.approx(gap / np.sqrt(2))
         assert res.residual_mu >= res.floor * (1 - 1e-9)
         assert res.mu0_error and "positive definite" in res.mu0_error
+
+
+# ------------------------------------------------------------------ the width law
+def _law_records(monkeypatch, cid, m_true, specs=None):
+    """The entry's planned tiny runs (or `specs`), made by the real search with a trial whose worst
+    contraction is 0.45 from m_true(n, c, subset, init) upwards and 0.8 below (m_true
+    None: never), so that every subset's m* is known."""
+    WL = importlib.import_module("verify_sublin.bench.experiments.width_law")
+
+    def trial(X, y, m, c, seed, steps, tol, stop):
+        need = m_true(X.shape[0], c, seed // 1000, seed % 1000 - 1)
+        ok = need is not None and m >= need
+        return {"worst": 0.45 if ok else 0.8, "reached": True, "steps": 5, "error": None}
+
+    monkeypatch.setattr(WL, "law_trial", trial)
+    specs = specs or ENTRIES[cid].planned("tiny")
+    return [RunRecord(i + 1, f"k{i}", s, "done", EXPERIMENTS[s.experiment].run(dict(s.params), s.seed)
+                      if s.experiment == "width_law" else typed_result(
+                          EXPERIMENTS[s.experiment], {"log2m": 180.0, "lambda": 1e-12}),
+                      None, "abc", 0.0) for i, s in enumerate(specs)]
+
+
+def test_the_search_finds_the_smallest_passing_width_of_every_threshold(monkeypatch):
+    """Bisection with early stopping finds what a scan of the whole grid would: the
+    first grid width at or above m_true, at every threshold, trying few widths."""
+    from verify_sublin.bench.experiments.width_law import law_grid, width_law
+    from verify_sublin.ledger.toolkit.width import law_runs
+    grid, specs = law_grid(3, 10), law_runs([("sphere-random", 4, 8)], [4, 8], [0.0, 0.4], 3, 10)
+    for m_true in (8, 11, 45, 91, 362, 1024):
+        recs = _law_records(monkeypatch, None, lambda n, c, k, i, m=m_true: m, specs)
+        for r in recs:
+            assert r.result.m_star == (m_true,) * 3, (m_true, r.result.m_star)
+            assert len(r.result.widths) <= len(grid) // 2 + 3
+            for w in r.result.widths:       # early stopping: 4 passes or 2 failures decide
+                assert len(w.trials) == (4 if w.m >= m_true else 2)
+    p = dict(specs[0].params)
+    monkeypatch.setattr(importlib.import_module("verify_sublin.bench.experiments.width_law"), "law_trial",
+                        lambda X, y, m, c, seed, *a: {"worst": 0.55 if m >= 64 else 0.8, "reached": True,
+                                                      "steps": 3, "error": None})
+    out = width_law(p, 0)     # 0.55 passes at 0.6 and 0.75 from 2^6, never at 0.5
+    assert out["m_star"] == [None, 64, 64]
+
+
+def test_width_law_recovers_a_known_exponent_and_marks_censoring(monkeypatch):
+    """m*(subset) = 4 n^2 on every subset: exponent 2 with a zero-width interval; a law
+    of exponent 1 reads differently; m* at the grid's bottom marks the fit censored; a
+    subset whose m* lies above the grid makes m*(n) (the 90% quantile of 3 subsets: the
+    largest) '> 2^10', which leaves one n on the grid: no fit."""
+    v = ENTRIES["width.scaling"].evaluate(_law_records(monkeypatch, "width.scaling",
+                                                       lambda n, c, k, i: 4 * n * n), "tiny")
+    assert v.verdict == "answer" and "2.00 [2.00, 2.00]" in v.measured, v.measured
+    v1 = ENTRIES["width.scaling"].evaluate(_law_records(monkeypatch, "width.scaling",
+                                                        lambda n, c, k, i: 8 * n), "tiny")
+    assert "1.00 [1.00, 1.00]" in v1.measured and v1.measured != v.measured
+    low = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: 8 if n == 4 else 4 * n * n), "tiny")
+    assert "censored at the grid's edge" in low.measured and "<= 2^3" in str(low.details[2].rows)
+    high = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: None if (n, k) == (8, 1) else 4 * n * n), "tiny")
+    assert "too few n" in high.measured and "> 2^10" in str(high.details[2].rows)
+
+
+def test_width_law_counts_a_width_that_passes_in_4_of_5_initialisations(monkeypatch):
+    """One initialisation in five failing everywhere does not move m*; two do."""
+    one = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: None if i == 0 else 4 * n * n), "tiny")
+    assert "2.00 [2.00, 2.00]" in one.measured
+    two = ENTRIES["width.scaling"].evaluate(_law_records(
+        monkeypatch, "width.scaling", lambda n, c, k, i: None if i < 2 else 4 * n * n), "tiny")
+    assert "too few n" in two.measured
+
+
+def test_width_requirement_stays_untestable_and_reports_the_law(monkeypatch):
+    v = ENTRIES["width.requirement"].evaluate(_law_records(
+        monkeypatch, "width.requirement", lambda n, c, k, i: 4 * n * n), "tiny")
+    assert v.verdict == "untestable"
+    assert "sufficient condition" in v.rule and "2^180" in v.rule
+    assert "n^2.00 [2.00, 2.00]" in v.measured and "the theorem asks 2^180" in v.measured
+
+
+def test_phase_diagram_region_starts_where_the_law_and_sparsity_both_hold(monkeypatch):
+    """c = 0 is never sparse; c = 0.4 at m*(c) = 2^7 (fire fraction 0.09 <= 0.1)
+    starts there; c = 0.8 above the grid has no region."""
+    law = {0.0: 16, 0.4: 128, 0.8: None}
+    v = ENTRIES["convergence.phase_diagram"].evaluate(_law_records(
+        monkeypatch, "convergence.phase_diagram", lambda n, c, k, i: law[c]), "tiny")
+    assert v.verdict == "answer"
+    assert v.figures["converging_sparse_from"]["sphere-random"] == {"0": None, "0.4": 128,
+                                                                     "0.8": None}
+    assert "c=0.4 from 2^7" in v.measured

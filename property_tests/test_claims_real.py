@@ -60,7 +60,9 @@ cost.end_to_end             the tiny sizes at c = 0.85 (m = 2^10, 2^12, n = 16, 
 ==========================  ===========================================================
 
 width.requirement and lower_bound.dsws are `untestable` claims: their verdict says no
-experiment can refute them, and none is run to pretend otherwise. hsr.preprocessing is
+experiment can refute them, and none is run to pretend otherwise (width.requirement shows
+the practical width law of `ledger.toolkit.width` beside the theorem's width, as a
+measurement, not as a test of the theorem). hsr.preprocessing is
 `not tested`: its mechanism and bound are not in the texts we have, so no structure is
 built. Sanity checks and questions are not claims and are not listed here; union.size is
 a sanity check (the identity E|U| = m P_w(max_i <w, x_i> > b)), and test_claims.py shows

@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from .schema import Result, absent_if_none, measured_fields, memory, timed
 
 __all__ = [
-    "DeepLayer", "DeepLayers",
-    "DeepMerge", "DeepRow", "DeepStepSpeed", "DeepTraining", "DuplicateInputs", "ExactVsSketch",
-    "FailureRow", "FireSetsInit", "FitPath", "FitSummary", "HsrCost", "ImplicitBias", "KrrCompare",
-    "LambdaRow", "MergeRow", "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result",
-    "ShiftGeneralisation", "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow",
-    "StepCounts", "StepSpeed",
+    "DeepLayer", "DeepLayers", "DeepMerge", "DeepRow", "DeepStepSpeed", "DeepTraining",
+    "DuplicateInputs", "ExactVsSketch", "FailureRow", "FireSetsInit", "FitPath", "FitSummary",
+    "HsrCost", "ImplicitBias", "KrrCompare", "LambdaRow", "LawTrial", "LawWidth", "MergeRow",
+    "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result", "ShiftGeneralisation",
+    "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow", "StepCounts", "StepSpeed",
     "TheoremWidth", "TimeToEps", "Training", "TreeCheck", "TreeCost", "Tried", "UnionPoint",
-    "UnionProbability", "WidthSearch", "WidthTrial",
-    "absent_if_none", "measured_fields", "memory", "timed",
+    "UnionProbability", "WidthLaw", "WidthSearch", "WidthTrial", "absent_if_none",
+    "measured_fields", "memory", "timed"
 ]
 
 
@@ -531,3 +530,32 @@ class ShiftGeneralisation(Result):
     f0_rms: float                   #: RMS of the initial network's outputs (validation, test)
     classes: bool                   #: the labels are classes (+-1)
     fits: Mapping[str, FitPath]     #: ggn, ggn_train_a, ntk_krr, second_layer
+# --------------------------------------------------------------- width law
+@dataclass(frozen=True, kw_only=True)
+class LawTrial(Result):
+    """One initialisation of ``width_law`` at one width (see its module's definition)."""
+
+    init: int
+    worst: float | None           #: largest per-step contraction (None: no step made)
+    reached: bool                 #: residual at most tol times the initial one
+    steps: int
+    error: str | None             #: the numerical error that stopped it, if any
+
+
+@dataclass(frozen=True, kw_only=True)
+class LawWidth(Result):
+    """One width tried by ``width_law``, with the trials made there."""
+
+    m: int
+    trials: tuple[LawTrial, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WidthLaw(Result):
+    """``width_law``: one data subset's search for the smallest passing width."""
+
+    n: int
+    d: int
+    thresholds: tuple[float, ...]
+    widths: tuple[LawWidth, ...]  #: in the order tried
+    m_star: tuple[int | None, ...]  #: per threshold; None: above the grid

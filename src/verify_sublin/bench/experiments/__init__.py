@@ -45,6 +45,7 @@ from .sparsity import (
 from .timed import exact_vs_sketch, step_speed, time_to_eps_run
 from .tree import hsr_cost, tree_check, tree_cost
 from .width import implicit_bias, phase_cell, shift_sweep, width_search, width_trial
+from .width_law import width_law
 
 __all__ = ["BUILTIN", "EXPERIMENTS", "Experiment", "add_experiments", "clustered_sphere",
            "register", "typed_result"]
@@ -117,6 +118,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("deep_layers", deep_layers, R.DeepLayers),
     Experiment("union_probability", union_probability, R.UnionProbability),
     Experiment("shift_generalisation", shift_generalisation, R.ShiftGeneralisation),
+    Experiment("width_law", width_law, R.WidthLaw),
 )
 
 #: name -> Experiment: the built-in list and what plugins add.
