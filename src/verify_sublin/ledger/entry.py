@@ -151,7 +151,9 @@ class Results:
 @dataclass(frozen=True)
 class Entry:
     """A ledger entry; see the module docstring. `on_failure`: the verdict when runs
-    failed and none finished (default: inconclusive)."""
+    failed and none finished (default: inconclusive). `measured_on`: what the runs
+    measured when it is not the paper's method as specified (e.g. `toolkit.VARIANT`),
+    said after the measured figures wherever they are shown."""
 
     id: str
     kind: str
@@ -166,6 +168,7 @@ class Entry:
     decide: Callable[[Any], tuple[str, str]]
     show: Callable[[Any, str, str], Shown]
     on_failure: str | None = None
+    measured_on: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -198,5 +201,8 @@ class Entry:
                              f"one of {allowed}")
         shown = self.show(vals, verdict, reason)
         details = [d for d in shown.details if not (isinstance(d, Table) and not d.rows)]
-        return Verdict(self.id, verdict, shown.claimed, shown.measured, shown.rule, details,
+        measured = shown.measured
+        if self.measured_on and "no finished run" not in measured:
+            measured = f"{measured.rstrip('. ')} (measured on {self.measured_on})"
+        return Verdict(self.id, verdict, shown.claimed, measured, shown.rule, details,
                        dict(shown.figures), [r.id for r in good], bad, shown.plot)

@@ -57,6 +57,11 @@ METHOD_ROWS: tuple[MethodRow, ...] = (
               "n m d (forward) + nnz d (J^T r)"),
     MethodRow("adam", "full-batch Adam", "a first-order baseline",
               "W and two moments (24 m d)", "n m d + nnz d + 10 m d"),
+    MethodRow("sgd", "mini-batch stochastic gradient descent, batches of B = n / 8 inputs "
+              "(a permutation per epoch), step (B / n) / lambda_B", "a first-order baseline "
+              "the reviewers asked for", "W (8 m d)",
+              "B m d (batch forward) + nnz_B d per step (the full residual it reports is "
+              "monitoring, not counted)"),
     MethodRow("ggn", "Gram-Gauss-Newton, exact Cholesky; the Gram from fire-set "
               "intersections (<x_i, x_j> |S_i and S_j| / m)",
               "Cai et al.'s Gram-Gauss-Newton with this project's fire-set Gram (not the "

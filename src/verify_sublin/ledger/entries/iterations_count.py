@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
-from ..toolkit import CACHE_IMPLICIT, CITE, SAME, SOURCE_RECONSTRUCTED, Entry, Shown, Sizes
+from ..toolkit import CACHE_IMPLICIT, CITE, SAME, SOURCE_RECONSTRUCTED, VARIANT, Entry, Shown, Sizes
 from ..toolkit.spread import bootstrap_note
 from ..toolkit.training import fit_text, fit_words, group_fits, steps_plot, steps_tables, steps_to
 
@@ -143,7 +143,8 @@ ENTRY = Entry(
                f"{EPS:g} of the initial residual. Budget: full ~17 s of computation (100 runs).",
     rule=f"Exponent of Gauss-Newton's T in n below {N_EXPONENT_MAX:g}, gradient descent's "
          "above it (the control sees n-dependence).",
-    sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
+    sizes=SIZES, runs=runs, values=values, decide=decide, show=show,
+    measured_on=VARIANT)
 
 __all__ = ["ENTRY", "EPS", "GD_STEPS", "METHODS", "N_EXPONENT_MAX", "SIZES", "STEPS", "C",
            "iterations_verdict", "spec"]

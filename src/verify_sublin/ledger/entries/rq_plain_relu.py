@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
 from ..papers import CITE
-from ..toolkit import CACHE_IMPLICIT, CONTRACTION_MAX, Entry, Shown, Sizes, answer_words, pow2
+from ..toolkit import CACHE_IMPLICIT, CONTRACTION_MAX, VARIANT, Entry, Shown, Sizes, answer_words, pow2
 from ..toolkit.review import Question
 from ..toolkit.spread import Spread
 
@@ -133,6 +133,7 @@ ENTRY = Entry(
                "method against the dense GGN step.",
     rule=answer_words("fire fraction ~ 1/2, 2x contraction, counted-operation and time "
                       "speed-up <= 2."),
-    sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
+    sizes=SIZES, runs=runs, values=values, decide=decide, show=show,
+    measured_on=VARIANT)
 
 __all__ = ["ENTRY", "QUESTION", "RELU_FIRE_BAND", "RELU_GAIN_MAX", "SIZES"]

@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
-from ..toolkit import C_THEOREM_MAX, CACHE_IMPLICIT, CITE, SAME, SOURCE_RECONSTRUCTED, Entry, Shown, Sizes
+from ..toolkit import (
+    C_THEOREM_MAX,
+    CACHE_IMPLICIT,
+    CITE,
+    SAME,
+    SOURCE_RECONSTRUCTED,
+    VARIANT,
+    Entry,
+    Shown,
+    Sizes,
+)
 from ..toolkit.base import pow2
 from ..toolkit.spread import bootstrap_note
 from ..toolkit.training import beyond_words, by_group, flip_fraction, flip_plot, flip_tables, group_fits, span
@@ -145,6 +155,7 @@ ENTRY = Entry(
                "(96 runs; the 80 beyond seed 2 at 2^16 and 2^20: 26 s).",
     rule=f"No fire set exceeds m^(1-c/2) at any step; the flip fraction's exponent in m lies "
          f"below {FLIP_EXPONENT_MAX:g} (decided at c < {C_THEOREM_MAX:g}; beyond it a caveat).",
-    sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
+    sizes=SIZES, runs=runs, values=values, decide=decide, show=show,
+    measured_on=VARIANT)
 
 __all__ = ["ENTRY", "FIRE_BOUND_MAX", "FLIP_EXPONENT_MAX", "MIN_WIDTHS", "SIZES", "sparsity_verdict", "spec"]

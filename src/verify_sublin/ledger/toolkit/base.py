@@ -25,7 +25,7 @@ from ..rules import as_sanity, exponent_at_most, exponent_matches, worst
 
 __all__ = [
     "CACHE_IMPLICIT", "CITE", "CONTRACTION_MAX", "C_THEOREM_MAX", "SAME",
-    "SOURCE_RECONSTRUCTED", "WIDTH_VS_SHIFT", "Entry", "HLine", "LogLogFit", "Panel", "Plot",
+    "SOURCE_RECONSTRUCTED", "VARIANT", "WIDTH_VS_SHIFT", "Entry", "HLine", "LogLogFit", "Panel", "Plot",
     "Results", "Series", "Shown", "Sizes", "Table", "Text", "as_sanity", "color",
     "contraction_verdict", "expected_fire", "exponent_at_most", "exponent_matches", "group",
     "local_slope", "loglog", "loglog_fit", "pow2", "worst",
@@ -39,6 +39,9 @@ C_THEOREM_MAX = 0.5
 #: the options of this project's fastest sublinear variant: the tree-free cache of the
 #: live union with implicit pre-activations (no paper proposes it)
 CACHE_IMPLICIT = {"fire_sets": "cache", "preactivations": "implicit"}
+#: what an entry run on CACHE_IMPLICIT measured, in its row (`Entry.measured_on`)
+VARIANT = ("this project's variant of the sublinear method (tree-free cache of the union, "
+           "exact solve), not the paper's tree and sketched solve")
 
 #: why c >= 1/2 lies outside the theorem: written once, shown in every convergence entry
 WIDTH_VS_SHIFT = (
