@@ -133,10 +133,12 @@ ENTRY = Entry(
               "inputs, the tree over all N inputs (update N |U_batch| (d + log m)) beats a "
               "rescan of the batch (n m d) and a cache of all N inputs exactly where N Q(b) <= 1.",
     source=SOURCE,
-    experiment="Mini-batch steps (n = 64 of N inputs, a move of the batch's union) on a grid of "
-               "(c, N, m) with N m = 2^27 (study: 2^29), N Q(b) from 3e-4 to 7: per-step time and "
-               "counted operations of the tree, a rescan and a cache of all N inputs (this "
-               "project's setting). Budget: full ~150 s.",
+    experiment="Mini-batch steps (a batch of n of N inputs, then a move of the batch's union) "
+               "on a grid of (c, N, m), c in {0.4, 0.85, 1.5}, both sides of N Q(b) = 1: per-step "
+               "time and counted operations of the tree over all N inputs, a rescan of the batch "
+               "and a cache of all N inputs (this project's setting), side by side. Full: n = 64, "
+               "d = 32, N m = 2^27 (N = 2^7..2^13), N Q(b) from 3e-4 to 17; study adds N m = 2^29 "
+               "(13 GiB at m = 2^22); quick: N m = 2^23, n = 64. Budget: quick ~10 s, full ~150 s.",
     rule=answer_words("holds if the tree wins (time and counted operations below the rescan's "
                       "and the cache's) at every point with N Q(b) <= 1 and at none with "
                       "N Q(b) >= 4; fails if it wins nowhere; holds-with-caveat otherwise."),
