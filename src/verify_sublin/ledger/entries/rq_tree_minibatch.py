@@ -95,7 +95,7 @@ def show(v: Values, verdict: str, reason: str) -> Shown:
                    "tree / rescan ops (predicted)", "tree / cache ops", "tree wins",
                    "memory tree / cache"])
     for p in pts:
-        table.add(f"{p.c:g}", pow2(p.N), pow2(p.m), MB.g2(p.nq), f"{p.union / p.m:.3f}",
+        table.add(f"{p.c:g}", pow2(p.N), pow2(p.m), MB.g2(p.nq), MB.g2(p.union / p.m),
                   *(p.times[k].ms("steps") for k in MB.STRATEGIES),
                   f"{MB.g2(p.ops['tree'] / p.ops['rescan'])} ({MB.g2(p.predicted)})",
                   MB.g2(p.ops["tree"] / p.ops["cache"]), "yes" if MB.wins(p) else "no",
@@ -138,7 +138,8 @@ ENTRY = Entry(
                "time and counted operations of the tree over all N inputs, a rescan of the batch "
                "and a cache of all N inputs (this project's setting), side by side. Full: n = 64, "
                "d = 32, N m = 2^27 (N = 2^7..2^13), N Q(b) from 3e-4 to 17; study adds N m = 2^29 "
-               "(13 GiB at m = 2^22); quick: N m = 2^23, n = 64. Budget: quick ~10 s, full ~150 s.",
+               "(13 GiB at m = 2^22); quick: N m = 2^23, n = 64. Budget: quick 8-17 s of run time, "
+               "full 115 s (122 s wall, a loaded machine), study ~600 s more (estimated, not run).",
     rule=answer_words("holds if the tree wins (time and counted operations below the rescan's "
                       "and the cache's) at every point with N Q(b) <= 1 and at none with "
                       "N Q(b) >= 4; fails if it wins nowhere; holds-with-caveat otherwise."),
