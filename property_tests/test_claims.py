@@ -35,7 +35,7 @@ REQUIRED_IDS = {
     "rq.min_shift", "rq.jacobian_sparsity", "rq.ntk_krr", "rq.hyperparameters",
     "rq.vs_first_order", "rq.train_second_layer", "rq.plain_relu", "cpi.multilayer",
     "union.size", "iterations.count", "convergence.multilayer", "init.multilayer",
-    "cost.end_to_end", "rq.shift_generalisation",
+    "cost.end_to_end", "rq.shift_generalisation", "rq.tree_minibatch",
 }
 
 
@@ -274,6 +274,20 @@ def _fake(spec, bad: bool) -> dict:
                 "classes": classes,
                 "fits": {"ggn": fit(0.1 * (1 + cost)), "ggn_train_a": fit(0.1),
                          "ntk_krr": fit(0.1), "second_layer": fit(0.1)}}
+    if e == "tree_minibatch":
+        # good: the tree is fastest with fewest operations exactly where N Q(b) <= 1; bad:
+        # nowhere (as slow and as busy as 10x the rescan)
+        q = float(norm.sf(shift_for(p["m"], p["c"])))
+        tree = 1.0 if not bad and p["N"] * q <= 1 else 10.0
+
+        def strategy(t):
+            return {"times": [t] * 5, "median": t, "build_seconds": 0.1, "inner_products": [1] * 5,
+                    "node_visits": [0] * 5, "preactivations": [0] * 5, "ops": [int(1000 * t)] * 5,
+                    "memory_bytes": 1e6, "mismatches": 0}
+        return {"b": 1.0, "Q": q, "log2m": math.log2(p["m"]), "union": [10] * 5, "fired": [20] * 5,
+                "predicted_tree": [1.0] * 5, "predicted_rescan": 1.0, "checked": 6 * p["n"],
+                "strategies": {"tree": strategy(tree), "rescan": strategy(2.0),
+                               "cache": strategy(3.0)}}
     raise AssertionError(f"no synthetic result for {e}")
 
 
@@ -306,6 +320,7 @@ EXPECTED = {
     "rq.train_second_layer": ("answer", "answer"),
     "rq.plain_relu": ("answer", "answer"),
     "rq.shift_generalisation": ("answer", "answer"),
+    "rq.tree_minibatch": ("answer", "answer"),
     "cpi.multilayer": ("holds", "fails"),
     "cost.end_to_end": ("holds", "fails"),
     "union.size": ("consistent", "inconsistent"),
@@ -349,6 +364,36 @@ def test_shift_generalisation_rule_on_synthetic_costs():
     good = entry.evaluate(_records(entry, bad=False), "tiny")
     assert good.measured.startswith("c = 0.48 costs Gauss-Newton at most")
     assert all(abs(r[0] - 0.01) < 0.02 for r in good.figures["cost"].values())
+
+
+def test_tree_minibatch_rule_on_synthetic_points():
+    """'yes' when the tree wins exactly where N Q(b) <= 1, 'partly' when it also wins past
+    N Q(b) = 4 or loses below 1, 'no' when it wins nowhere, and a point counts as won only
+    if both its time and its counted operations are below both other strategies'; fire
+    sets unlike the rescan's leave it undecided."""
+    from verify_sublin.ledger.entries.rq_tree_minibatch import NQ_LOSE, NQ_WIN, outcome
+    from verify_sublin.ledger.toolkit.minibatch import Point, wins
+    from verify_sublin.ledger.toolkit.spread import Spread
+
+    def point(nq, tree_time, tree_ops=1.0, mismatches=0):
+        times = {"tree": Spread.of([tree_time] * 5), "rescan": Spread.of([2.0] * 5),
+                 "cache": Spread.of([3.0] * 5)}
+        return Point(0.85, 128, 2**16, 64, 32, nq, 10.0, times,
+                     {"tree": tree_ops, "rescan": 2.0, "cache": 3.0}, {}, 0.5, 0.8, mismatches)
+
+    low, mid, high = NQ_WIN / 10, (NQ_WIN + NQ_LOSE) / 2, NQ_LOSE * 2
+    assert outcome([point(low, 1.0), point(mid, 1.0), point(high, 9.0)]) == "holds"
+    assert outcome([point(low, 1.0), point(high, 1.0)]) == "holds-with-caveat"
+    assert outcome([point(low, 1.0), point(low * 2, 9.0), point(high, 9.0)]) == "holds-with-caveat"
+    assert outcome([point(mid, 1.0), point(high, 9.0)]) == "holds-with-caveat"   # none below 1
+    assert outcome([point(low, 9.0), point(high, 9.0)]) == "fails"
+    assert not wins(point(low, 1.0, tree_ops=2.5))        # faster, but more operations
+    assert outcome([point(low, 1.0, tree_ops=2.5), point(high, 9.0)]) == "fails"
+    entry = ENTRIES["rq.tree_minibatch"]
+    records = _records(entry, bad=False)
+    records[0].result.strategies["cache"] = dataclasses.replace(
+        records[0].result.strategies["cache"], mismatches=2)
+    assert entry.evaluate(records, "tiny").verdict == "inconclusive"
 
 
 def _deep_records(claim_id, bad_scaling=None, **row_changes):

@@ -1,5 +1,5 @@
 """The practice entries (half-space reporting over the weights, sketched against exact
-Gauss-Newton, and six questions): rules on synthetic runs that must pass and runs that
+Gauss-Newton, and the questions): rules on synthetic runs that must pass and runs that
 must fail, real failing configurations of the two claims, and every entry evaluated on
 the real runs of the test session's tiny store (evaluation, figure)."""
 
@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 IDS = {"hsr.weights": "claim", "sketch.vs_exact": "claim", "width.scaling": "question",
        "convergence.phase_diagram": "question", "rq.implicit_bias": "question",
        "rq.duplicate_inputs": "question", "rq.sketch_failure": "question",
-       "rq.shift_generalisation": "question"}
+       "rq.shift_generalisation": "question", "rq.tree_minibatch": "question"}
 
 
 def _fake(specs, result) -> list[RunRecord]:
@@ -210,3 +210,13 @@ def test_phase_diagram_region_starts_where_the_law_and_sparsity_both_hold(monkey
     assert v.figures["converging_sparse_from"]["sphere-random"] == {"0": None, "0.4": 128,
                                                                      "0.8": None}
     assert "c=0.4 from 2^7" in v.measured
+def test_tree_minibatch_strategies_agree_and_count_on_real_tiny_runs(tiny_runs):
+    """Every batch fire set of the tree and the cache is the rescan's, and each step's
+    counted inner products are N |U_batch| (tree, cache) and n m (rescan)."""
+    for r in tiny_runs["rq.tree_minibatch"]:
+        p, res = r.spec.params, r.result
+        st = res.strategies
+        assert st["tree"].mismatches == st["cache"].mismatches == 0 and res.checked
+        assert list(st["tree"].inner_products) == [p["N"] * u for u in res.union]
+        assert list(st["cache"].inner_products) == [p["N"] * u for u in res.union]
+        assert set(st["rescan"].inner_products) == {p["n"] * p["m"]}

@@ -20,11 +20,11 @@ __all__ = [
     "DeepLayer", "DeepLayers", "DeepMerge", "DeepRow", "DeepStepSpeed", "DeepTraining",
     "DuplicateInputs", "ExactVsSketch", "FailureRow", "FireSetsInit", "FitPath", "FitSummary",
     "HsrCost", "ImplicitBias", "KrrCompare", "LambdaRow", "LawTrial", "LawWidth", "MergeRow",
-    "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result", "ShiftGeneralisation",
-    "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow", "StepCounts", "StepSpeed",
-    "TheoremWidth", "TimeToEps", "Training", "TreeCheck", "TreeCost", "Tried", "UnionPoint",
-    "UnionProbability", "WidthLaw", "WidthSearch", "WidthTrial", "absent_if_none",
-    "measured_fields", "memory", "timed"
+    "MinibatchStrategy", "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result",
+    "ShiftGeneralisation", "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow",
+    "StepCounts", "StepSpeed", "TheoremWidth", "TimeToEps", "Training", "TreeCheck", "TreeCost",
+    "TreeMinibatch", "Tried", "UnionPoint", "UnionProbability", "WidthLaw", "WidthSearch",
+    "WidthTrial", "absent_if_none", "measured_fields", "memory", "timed"
 ]
 
 
@@ -559,3 +559,35 @@ class WidthLaw(Result):
     thresholds: tuple[float, ...]
     widths: tuple[LawWidth, ...]  #: in the order tried
     m_star: tuple[int | None, ...]  #: per threshold; None: above the grid
+
+
+# ------------------------------------------------------------------ mini-batch
+@dataclass(frozen=True, kw_only=True)
+class MinibatchStrategy(Result):
+    """One strategy of ``tree_minibatch``: per timed step its seconds and counted work."""
+
+    times: tuple[float, ...] = timed()   #: seconds of each timed step (find + move)
+    median: float = timed()
+    build_seconds: float = timed()      #: building its structure (once, not in a step)
+    inner_products: tuple[int, ...]     #: <w_r, x_i> computed per step (d each)
+    node_visits: tuple[int, ...]        #: tree nodes read or recomputed per step
+    preactivations: tuple[int, ...]     #: cached pre-activations written or read per step
+    ops: tuple[int, ...]                #: d inner_products + node_visits + preactivations
+    memory_bytes: float                 #: what its structure and weights hold (estimate)
+    mismatches: int                     #: batch fire sets that differ from the rescan's
+
+
+@dataclass(frozen=True, kw_only=True)
+class TreeMinibatch(Result):
+    """``tree_minibatch``: mini-batch fire sets by the tree over all N inputs, a rescan of
+    the batch and a cache of all N inputs, on the same batches and moves."""
+
+    b: float
+    Q: float                            #: Q(b), the standard normal tail at b
+    log2m: float
+    union: tuple[int, ...]              #: |U_batch| per timed step
+    fired: tuple[int, ...]              #: sum over the batch of |S_i| per timed step
+    predicted_tree: tuple[float, ...]   #: N |U_batch| (d + log2 m) per timed step
+    predicted_rescan: float             #: n m d
+    checked: int                        #: batch fire sets compared per strategy
+    strategies: Mapping[str, MinibatchStrategy]   #: rescan, tree, cache

@@ -103,4 +103,15 @@ METHOD_ROWS: tuple[MethodRow, ...] = (
               "kept as W^0 plus pending rank-one terms merged past a threshold",
               "Song, Zhang, Zhang's mechanism (reconstructed)",
               "(L - 1) m^2 + pending terms", "counted per layer: fired products + merges"),
+    MethodRow("mini-batch tree", "rq.tree_minibatch: the fire sets of a batch of n of N inputs "
+              "by the correlation tree over all N inputs; moving the batch's union U refreshes "
+              "its leaves in all N trees", "Deng et al.'s tree, in this project's mini-batch "
+              "setting", "the tree (16 N M bytes)",
+              "tree nodes (sum over the batch of |S_i| log m + N |U| log m) + N |U| d"),
+    MethodRow("mini-batch rescan", "rq.tree_minibatch: the batch's fire sets from X_batch W^T",
+              "the naive baseline", "W only", "n m d"),
+    MethodRow("mini-batch cache", "rq.tree_minibatch: all N inputs' pre-activations kept; the "
+              "batch's fire sets read from its n rows, U's N columns refreshed",
+              "this project's (no search structure)", "the N x m cache (8 N m bytes)",
+              "n m + N |U| d + N |U|"),
 )

@@ -33,6 +33,7 @@ from .common import clustered_sphere
 from .deep import deep_layers, deep_merge, deep_step_speed, deep_training
 from .generalisation import shift_generalisation
 from .kernel import duplicate_inputs, krr_compare, ntk_lambda, theorem_width
+from .minibatch import tree_minibatch
 from .sketch import sketch_conditioning, sketch_failure
 from .sparsity import (
     fire_sets_init,
@@ -119,6 +120,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("union_probability", union_probability, R.UnionProbability),
     Experiment("shift_generalisation", shift_generalisation, R.ShiftGeneralisation),
     Experiment("width_law", width_law, R.WidthLaw),
+    Experiment("tree_minibatch", tree_minibatch, R.TreeMinibatch, timing=True),
 )
 
 #: name -> Experiment: the built-in list and what plugins add.

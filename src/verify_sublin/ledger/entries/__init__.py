@@ -31,6 +31,7 @@ from . import (
     rq_shift_generalisation,
     rq_sketch_failure,
     rq_train_second_layer,
+    rq_tree_minibatch,
     rq_vs_first_order,
     sketch_conditioning,
     sketch_vs_exact,
@@ -82,6 +83,7 @@ BUILTIN = (
     rq_train_second_layer.ENTRY,
     rq_plain_relu.ENTRY,
     rq_shift_generalisation.ENTRY,
+    rq_tree_minibatch.ENTRY,
 )
 
 #: their ids, in report order
