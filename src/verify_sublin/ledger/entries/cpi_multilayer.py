@@ -15,12 +15,12 @@ from ..toolkit.spread import bootstrap_note
 #: deep_merge: the merge periods compared (steps between merges of the pending updates)
 MERGE_PERIODS = (1, 2, 3, 4, 6)
 
-# Budget (timed runs, one at a time): quick ~35 s (8 fixed-scale speed runs ~27 s, 2 merge
-# runs ~9 s), full ~400 s (20 speed runs 303 s, the largest 52 s each; 2 merge runs 98 s).
+# Budget (timed runs, one at a time): quick ~15 s (6 fixed-scale speed runs to m = 2^11, 2
+# merge runs ~9 s), full ~400 s (20 speed runs 303 s, the largest 52 s each; 2 merge runs 98 s).
 SIZES = Sizes(
     #   tiny          quick                         full
     #: 2^15 left out: three copies of two 2^15 x 2^15 layers, 48 GiB, beyond our machines
-    m=([2**8, 2**9], [2**9, 2**10, 2**11, 2**12], [2**10, 2**11, 2**12, 2**13, 2**14]),
+    m=([2**8, 2**9], [2**9, 2**10, 2**11], [2**10, 2**11, 2**12, 2**13, 2**14]),
     n=(8, 16, 32),
     d=(8, 16, 32),
     depth=(2, 3, 3),
@@ -137,7 +137,7 @@ ENTRY = Entry(
     experiment="Per-step counted operations and time of deep_dense and deep_sublinear "
                "(Gauss-Newton) over m at c = 0.4 and 0.85, at the paper's fixed scale "
                "(reconstructed; decides) and the normalised net (this project's ablation; full "
-               "only); construction cost; the merge period (normalised net). Budget: quick ~35 s, "
+               "only); construction cost; the merge period (normalised net). Budget: quick ~15 s, "
                "full ~400 s.",
     rule="At the paper's fixed scale (reconstructed), fitted exponents of the sublinear step's "
          "counts and time below deep_dense's; no pass with a silent layer.",

@@ -12,12 +12,12 @@ from ..toolkit.cost import CPI_EXPONENT_TOL, CpiValues, cpi_decide, cpi_shown, c
 #: Six sizes per axis (quick and full), around the base size of cpi.sublinear_gn's grid.
 SIZES = Sizes(
     #     tiny                quick                          full
-    m=([2**8, 2**9, 2**10], [2**k for k in range(9, 15)],
+    m=([2**8, 2**9, 2**10], [2**k for k in range(9, 14)],
        [2**k for k in range(12, 21, 2)] + [2**13, 2**15]),
-    n=([4, 8], [8, 12, 16, 24, 32, 48], [16, 24, 32, 48, 64, 96, 128]),
-    d=([4, 8], [4, 8, 12, 16, 24, 32], [8, 12, 16, 24, 32, 48, 64]),
+    n=([4, 8], [8, 12, 16, 24, 32], [16, 24, 32, 48, 64, 96, 128]),
+    d=([4, 8], [4, 8, 12, 16, 24], [8, 12, 16, 24, 32, 48, 64]),
     #: (m, n, d) where the other two axes sit
-    base=((2**9, 8, 8), (2**12, 32, 16), (2**16, 64, 32)),
+    base=((2**9, 8, 8), (2**11, 16, 12), (2**16, 64, 32)),
     #: timed steps per run
     steps=(2, 3, 5),
 )
