@@ -76,6 +76,7 @@ _CHOICES = {
     "backend": BACKEND_CHOICES,
     "preactivations": ("explicit", "implicit"),
     "update": ("gn", "gd"),
+    "gram": ("intersections", "dense"),
 }
 
 
@@ -140,6 +141,9 @@ def make_trainer(method: str, net, X, y, *, options: TrainerOptions | None = Non
             deep_sublinear: pending rank-one terms per layer above which they are merged
             into the weights (0 = every step, k n = every k + 1 steps; default n, every
             second step: see `verify_sublin.core.trainers.deep`).
+        gram : {"intersections", "dense"}
+            ggn: the Gram from fire-set intersections (default, this project's), or
+            the textbook dense product J J^T (m d n (n + 1) / 2 multiply-adds).
 
     An option the chosen method does not use must keep its default (`OPTION_DEFAULTS`);
     anything else is an `InputError` naming it. A name no method knows is a TypeError.

@@ -8,7 +8,7 @@ with its default:
 class                      method           fields beyond seed and backend
 =========================  ===============  ==========================================
 `GDOptions`                gd               eta, train_a
-`GGNOptions`               ggn              eta, mu, solver, train_a
+`GGNOptions`               ggn              eta, mu, solver, gram, train_a
 `SketchedGNOptions`        sketched_gn      eta, mu, sketch, sketch_factor, tol, max_iter
 `SublinearOptions`         sublinear_gn     eta, mu, solver, sketch, sketch_factor, tol,
                                             max_iter, fire_sets, refresh_every,
@@ -120,6 +120,12 @@ class GGNOptions(TrainerOptions):
     """Damping of the Gauss-Newton system (G + mu I) g = r, >= 0."""
     solver: str = "cholesky"
     """How the system is solved: only "cholesky" (the exact direction) is accepted."""
+    gram: str = "intersections"
+    """How G = J J^T is formed: "intersections" (this project's, from the fire sets:
+    G_ij = <x_i, x_j> |S_i and S_j| / m, O(sum_r |p_r|^2 + n^2)) or "dense" (Cai et
+    al.'s textbook product: J formed in blocks of neurons, n x (B d) each, and
+    multiplied by BLAS, m d n (n + 1) / 2 multiply-adds whatever the sparsity; W only,
+    so not with train_a)."""
     train_a: bool = False
     """Also train the second layer a (G then includes J_a J_a^T)."""
 
@@ -220,4 +226,5 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "sketch_factor": None, "tol": 1e-10, "max_iter": 100, "fire_sets": "tree",
     "refresh_every": 0, "train_a": False, "seed": 0, "backend": "numpy",
     "preactivations": "explicit", "update": "gn", "merge_threshold": None,
+    "gram": "intersections",
 }
