@@ -38,7 +38,11 @@ probability delta):
 
 Gaussian and SRHT need work (and, explicitly, memory) proportional to s N or n N;
 they are refused above `DENSE_SKETCH_LIMIT` entries (an explicit s x N Gaussian at
-m = 2^20, d = 32, n = 64 would take tens of GiB).
+m = 2^20, d = 32, n = 64 would take tens of GiB). The SRHT here forms the n dense
+columns of J^T (8 n m d bytes: 16 GiB at m = 2^20, n = 64, d = 32, 17 GiB with its
+transform's buffers) before its DCT, so it is also refused above m = `SRHT_MAX_M` =
+2^18 whatever n and d: a fast JL preconditioner at larger widths is the tensor sketch
+("tensor"), which is Kronecker-structured like the columns of J^T and never forms them.
 """
 
 from __future__ import annotations
@@ -53,12 +57,15 @@ from .errors import InputError, check_array, check_choice, check_float, check_in
 from .firesets import UnionPatterns
 from .memory import check_memory
 
-__all__ = ["DENSE_SKETCH_LIMIT", "KINDS", "Sketch", "default_size", "make_sketch"]
+__all__ = ["DENSE_SKETCH_LIMIT", "KINDS", "SRHT_MAX_M", "Sketch", "default_size", "make_sketch"]
 
 KINDS = ("gaussian", "srht", "countsketch", "tensor")
 
 #: Largest s N (Gaussian) or n N (SRHT) a dense sketch may touch: 2^30 entries.
 DENSE_SKETCH_LIMIT = 2**30
+#: Widest network an SRHT sketch is built for: it forms the n dense columns of J^T
+#: (8 n m d bytes, 4 GiB at m = 2^18, n = 64, d = 32; 16 GiB at m = 2^20).
+SRHT_MAX_M = 2**18
 
 _DEFAULT_FACTOR = {"gaussian": 4.0, "srht": 2.0, "countsketch": 4.0, "tensor": 4.0}
 
@@ -247,6 +254,12 @@ class Sketch:
         k1, k2, k3 = ss.generate_state(3, dtype=np.uint64)
         self._key1, self._key2, self._key3 = np.uint64(k1), np.uint64(k2), np.uint64(k3)
         self._rows: np.ndarray | None = None
+        if self.kind == "srht" and self.m > SRHT_MAX_M:
+            raise InputError("sketch", f"'srht' at m = {self.m}",
+                             f"m <= 2^{SRHT_MAX_M.bit_length() - 1} for 'srht' (it is applied to "
+                             "the n dense columns of J^T, 8 n m d bytes: 16 GiB at m = 2^20, "
+                             "n = 64, d = 32); use 'tensor' (the Kronecker-structured fast "
+                             "sketch, which never forms J^T) or 'countsketch'")
         if self.kind == "srht" and self.size > self.N:
             raise InputError("sketch size", str(self.size),
                              f"at most N = m d = {self.N} rows for 'srht' (rows are sampled "
