@@ -77,7 +77,7 @@ TWO_LAYER_METHODS = sorted((set(METHODS) | set(PLUGIN_METHODS)) - DEEP_METHODS)
 #: method -> list of option dicts to run the contract with
 VARIANTS: dict[str, list[dict]] = {name: [{}] for name in TWO_LAYER_METHODS}
 VARIANTS["gd"] = [{}, {"train_a": True}]
-VARIANTS["ggn"] = [{}, {"train_a": True}]
+VARIANTS["ggn"] = [{}, {"train_a": True}, {"gram": "dense"}]
 VARIANTS["adam"] = [{}, {"train_a": True}]
 VARIANTS["sketched_gn"] = [{"sketch": k} for k in ("countsketch", "tensor", "gaussian", "srht")]
 VARIANTS["sublinear_gn"] = [
@@ -85,6 +85,7 @@ VARIANTS["sublinear_gn"] = [
     {"fire_sets": "cache", "preactivations": "implicit"},
     {"fire_sets": "tree", "preactivations": "implicit", "refresh_every": 2},
     {"fire_sets": "cache", "solver": "sketch", "sketch": "tensor"},
+    {"fire_sets": "tree", "solver": "sketch", "preactivations": "implicit"},
 ]
 
 
@@ -201,7 +202,7 @@ BACKENDS = _backends()
 #: method -> option sets run on every backend (deep methods on a 3-layer net)
 BACKEND_VARIANTS: dict[str, list[dict]] = {
     "gd": [{}, {"train_a": True}],
-    "ggn": [{"mu": 1e-3}, {"mu": 1e-3, "train_a": True}],
+    "ggn": [{"mu": 1e-3}, {"mu": 1e-3, "train_a": True}, {"mu": 1e-3, "gram": "dense"}],
     "adam": [{"train_a": True}],
     "second_layer": [{"mu": 1e-6}],
     "ntk_krr": [{"mu": 1e-8}],
@@ -348,7 +349,7 @@ def test_supports_every_variant_that_runs():
 # ------------------------------------------------------------ options and presets
 #: The options each method read before it had its own options type: unchanged.
 USES = {
-    "gd": {"eta", "train_a"}, "ggn": {"eta", "mu", "solver", "train_a"},
+    "gd": {"eta", "train_a"}, "ggn": {"eta", "mu", "solver", "gram", "train_a"},
     "sketched_gn": {"eta", "mu", "sketch", "sketch_factor", "tol", "max_iter"},
     "sublinear_gn": {"eta", "mu", "solver", "sketch", "sketch_factor", "tol", "max_iter",
                      "fire_sets", "refresh_every", "preactivations"},
