@@ -86,14 +86,14 @@ METHOD_ROWS: tuple[MethodRow, ...] = (
               "of J^T (s = 2 n ln n), inner products updated from X X^T (implicit weights)",
               "Deng et al.'s sublinear Gauss-Newton as specified (tree + sketch-"
               "preconditioned iterative solve + implicit weights)",
-              "the tree (16 n M bytes); W read-only; the s x n sketch",
+              "the tree (9 n M bytes, 576 MiB at m = 2^20); W read-only; the s x n sketch",
               "tree nodes (sum|S_i| log m + n |U| log m) + nnz d (sketch) + 2 (s + n) n^2 "
               "(QR) + (CG products) x nnz d + nnz n"),
     MethodRow("sublinear tree explicit", "Gauss-Newton on the fired blocks; fire sets "
               "from the correlation tree, W updated and changed neurons' inner products "
               "recomputed; exact Cholesky", "Deng et al.'s tree (DSWS); the exact solve is "
               "this project's (the paper: a sketch-preconditioned solve)",
-              "W, the tree (16 n M bytes)",
+              "W, the tree (9 n M bytes)",
               "tree nodes (sum|S_i| log m + n |U| log m) + |U| n d + pair count + n^3/3"),
     MethodRow("sublinear tree implicit", "as above, the inner products updated from "
               "K = X X^T without touching W", "Deng et al.'s tree and implicit weights; "

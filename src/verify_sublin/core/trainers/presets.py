@@ -27,7 +27,7 @@ M the power of two >= m, s the sketch size, T_cg the CG iterations of a step.)
                           comes from CG preconditioned by a CountSketch of J^T (s =
                           `PAPER_SKETCH_FACTOR` n ln n rows, applied in O(nnz(J)) =
                           O(nnz d)), weights kept implicitly (inner products updated
-                          from X X^T). Memory: the tree (16 n M bytes, 1 GiB at m =
+                          from X X^T). Memory: the tree (9 n M bytes, 576 MiB at m =
                           2^20, n = 64), the s x n sketch, W read-only. Cost per step:
                           tree nodes O(nnz log m + n |U| log m) + sketch nnz d + QR
                           (s + n) n^2 + T_cg (2 nnz d + n^2) + implicit update nnz n.
@@ -94,7 +94,7 @@ PAPER_TOL = 1e-4
 
 #: Deng et al.'s method as specified: correlation tree + sketch-preconditioned CG (a
 #: CountSketch of J^T, O(nnz(J)) to apply; s = 2 n ln n, 532 rows at n = 64) + implicit
-#: weights. Memory: the tree, 16 n M bytes; W read-only. Cost per step: tree nodes
+#: weights. Memory: the tree, 9 n M bytes; W read-only. Cost per step: tree nodes
 #: (nnz log m query + n |U| log m update) + nnz d (sketch) + 2 (s + n) n^2 (QR) +
 #: T_cg (2 nnz d + 2 n^2) (CG) + nnz n (implicit update).
 PAPER_SUBLINEAR = "paper sublinear"

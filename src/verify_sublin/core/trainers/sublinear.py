@@ -112,7 +112,7 @@ class SublinearGaussNewton(Trainer):
     @classmethod
     def memory_estimate(cls, m, n, d, options, shift=None):
         """The trainer's W (if it copies it), scratch, and the fire-set structure: the
-        tree (16 n M bytes), the scan cache (8 n m) or the live-union cache (8 |U0| n
+        tree (9 n M bytes, `CorrelationTree.memory_estimate`), the scan cache (8 n m) or the live-union cache (8 |U0| n
         plus bit words); the tree and scan keep three |U0| x n buffers. |U0| from
         `memory.fired_estimate`."""
         base = super().memory_estimate(m, n, d, options, shift)
@@ -388,12 +388,17 @@ class _ColumnCacheState:
 
 
 class _TreeState(_ColumnCacheState):
-    """The papers' structure: a correlation tree over all n m inner products."""
+    """The papers' structure: a correlation tree over all n m inner products.
+
+    A step's update reads each changed leaf, adds its change (implicit) or takes its
+    new value (explicit), accumulates flips and the change of the outputs, and writes
+    it with its ancestors, in one pass per tree (`CorrelationTree.advance_sorted`):
+    the leaves are touched once, not gathered first and written later."""
 
     def __init__(self, ops, a, U0, implicit, tree: CorrelationTree):
         super().__init__(ops, a, U0, implicit)
         self.tree = tree
-        self.offset = self.tree.M
+        self.offset = self.tree.leaf_offset
 
     def values(self):
         return self.tree.nodes
@@ -403,6 +408,25 @@ class _TreeState(_ColumnCacheState):
         fs = self.tree.query_all()
         rec.counts["tree_nodes_visited"] += self.tree.counts["tree_nodes_visited"] - before
         return fs.union_patterns(self.slot), fs.sizes
+
+    def apply(self, W, f, pat, row_coef, v, rec, timer):
+        ops = self.ops
+        k = pat.size
+        nm, new = self._nm[:k], self._new[:, :k]
+        with timer("update"):
+            if self.implicit:
+                ops.implicit_delta(pat, row_coef, v, nm)
+            else:
+                GK.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, ops.X)
+                CK.inner_products_rows(W, pat.union, ops.XT, nm)
+            FK.transpose_into(nm, new)
+        with timer("tree"):
+            before = self.tree.counts["tree_nodes_visited"]
+            flips, df = self.tree.advance_sorted(pat.union, new, self.implicit,
+                                                 self.a[pat.union], ops.scale)
+            rec.counts["tree_nodes_visited"] += self.tree.counts["tree_nodes_visited"] - before
+        rec.flips = flips
+        return W, f + df
 
     def write(self, rows, new_cols, rec):
         before = self.tree.counts["tree_nodes_visited"]
