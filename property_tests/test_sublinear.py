@@ -201,3 +201,42 @@ def test_paper_sublinear_takes_the_variants_iterates_to_the_cg_tolerance(problem
             top = np.sqrt(np.linalg.eigvalsh(A - mu * np.eye(X.shape[0]))[-1].clip(0))
             assert abs(b.residual_after - a.residual_after) <= \
                 top * 2 * (bound + rounding) + 1e-13
+
+
+# ------------------------------------------------------ speed measurements by name
+def test_speed_tables_name_the_presets_and_spare_the_textbook_gram_the_clock():
+    """compare_methods and end_to_end take methods and presets by name, label each row
+    with it, and list the textbook Gram-Gauss-Newton as skipped above m n^2 d = 1e11
+    (its counts stay exact at any size: test_gauss_newton)."""
+    from verify_sublin.bench import speed
+    from verify_sublin.core.errors import InputError
+
+    assert speed.resolve_name("paper sublinear")[1]["solver"] == "sketch"
+    assert speed.resolve_name("ggn") == ("ggn", {})
+    with pytest.raises(InputError, match="^name:"):
+        speed.resolve_name("paper linear")
+    assert speed.timing_refusal("ggn", {"gram": "dense"}, 2**20, 64, 32).startswith("not timed")
+    assert speed.timing_refusal("ggn", {"gram": "dense"}, 2**19, 64, 32) is None
+    assert speed.timing_refusal("ggn", {}, 2**30, 64, 32) is None
+    names = ["paper sublinear", "textbook ggn", "sublinear cache implicit"]
+    res = speed.compare_methods(256, 6, 4, 0.4, steps=1, warmup=0, names=names)
+    assert [r["name"] for r in res["rows"]] == ["ggn", *names] and not res["skipped"]
+    e2e = speed.end_to_end(256, 6, 4, 0.4, repeats=1, names=names)
+    assert [r["name"] for r in e2e["rows"]] == ["ggn", *names]
+    assert e2e["rows"][0]["vs_ggn"] == 1.0 and all(r["reached"] for r in e2e["rows"])
+    big = speed.timing_refusal(*speed.resolve_name("textbook ggn"), 2**20, 64, 32)
+    assert "1.37e+11" in big
+
+
+def test_tolerance_sweep_and_solve_cost_on_a_small_problem():
+    """The tolerance sweep's contractions are one step from the exact run's iterates
+    (a tolerance far below the step's contraction matches it; 0.5 does not), and the
+    solve's counted operations per unit of its model stay near 2 (a J and a J^T
+    product per CG iteration)."""
+    from verify_sublin.bench import speed
+    res = speed.tolerance_sweep(2**10, 8, 4, 0.4, tols=(0.5, 1e-9))
+    rows = {r["tol"]: r for r in res["rows"]}
+    assert rows[1e-9]["qualifies"] and not rows[0.5]["qualifies"]
+    assert res["loosest"] == 1e-9 and len(rows[1e-9]["contraction"]) == len(res["exact"]) - 1
+    cost = speed.solve_cost([2**8, 2**10], 8, 4, 0.4, steps=2)
+    assert all(1.0 < q < 3.0 for q in cost["ratio"]) and abs(cost["slope"]) < 0.2

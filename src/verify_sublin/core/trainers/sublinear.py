@@ -113,12 +113,12 @@ class SublinearGaussNewton(Trainer):
     def memory_estimate(cls, m, n, d, options, shift=None):
         """The trainer's W (if it copies it), scratch, and the fire-set structure: the
         tree (9 n M bytes, `CorrelationTree.memory_estimate`), the scan cache (8 n m) or the live-union cache (8 |U0| n
-        plus bit words); the tree and scan keep three |U0| x n buffers. |U0| from
+        plus bit words); the tree keeps two |U0| x n buffers, the scan three. |U0| from
         `memory.fired_estimate`."""
         base = super().memory_estimate(m, n, d, options, shift)
         k, _ = fired_estimate(m, n, shift)
         if options.fire_sets == "tree":
-            extra = CorrelationTree.memory_estimate(m, n, d) - 8.0 * m * d + 24.0 * k * n
+            extra = CorrelationTree.memory_estimate(m, n, d) - 8.0 * m * d + 16.0 * k * n
         elif options.fire_sets == "scan":
             extra = 8.0 * n * m + 24.0 * k * n
         else:
@@ -342,13 +342,17 @@ class _ColumnCacheState:
     output weights a and buffers for |U0| changed columns."""
 
     offset = 0
+    #: whether `apply` gathers the old values into a buffer of its own (the tree's
+    #: fused pass reads them in place)
+    gathers = True
 
     def __init__(self, ops, a: np.ndarray, U0: np.ndarray, implicit: bool):
         self.ops, self.a, self.U0, self.implicit = ops, a, U0, implicit
         self.slot = np.full(ops.m, -1, np.int64)
         k0 = U0.size
         self._nm = np.empty((k0, ops.n))        # neuron-major new values / changes
-        self._old = np.empty((ops.n, k0))       # input-major old values
+        if self.gathers:
+            self._old = np.empty((ops.n, k0))   # input-major old values
         self._new = np.empty((ops.n, k0))       # input-major new values
 
     def values(self) -> np.ndarray:
@@ -394,6 +398,8 @@ class _TreeState(_ColumnCacheState):
     new value (explicit), accumulates flips and the change of the outputs, and writes
     it with its ancestors, in one pass per tree (`CorrelationTree.advance_sorted`):
     the leaves are touched once, not gathered first and written later."""
+
+    gathers = False
 
     def __init__(self, ops, a, U0, implicit, tree: CorrelationTree):
         super().__init__(ops, a, U0, implicit)
