@@ -292,9 +292,15 @@ class SparseJacobian:
         return GK.jacobian_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, U, self.X,
                                  self.n)
 
+    #: Parallel chunks of neurons in `jjt`.
+    PARTS = 8
+
     def jjt(self, v: np.ndarray) -> np.ndarray:
-        """J J^T v (two products)."""
-        return self.j(self.jt(v))
+        """J J^T v: the two products J^T v and J u (counted as two), fused neuron by
+        neuron so that the |U| x d block J^T v is never stored (`GK.jjt_apply`)."""
+        self.products += 2
+        return GK.jjt_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, v, self.X,
+                            self.PARTS)
 
     @property
     def work(self) -> int:
