@@ -82,13 +82,14 @@ METHOD_ROWS: tuple[MethodRow, ...] = (
               "W, the n x m mask, an m x d buffer, the s x n sketch",
               "n m d + (CG products) x n m d + nnz + n d + 3 n s log s + QR 2 (s + n) n^2"),
     MethodRow("paper sublinear", "Gauss-Newton on the fired blocks: fire sets from the "
-              "correlation tree, direction by CG preconditioned with R from a CountSketch "
-              "of J^T (s = 2 n ln n), inner products updated from X X^T (implicit weights)",
+              "correlation tree, direction by CG preconditioned with R from a tensor sketch "
+              "of J^T's fire-set factor (s = 4 n ln n), inner products updated from X X^T "
+              "(implicit weights)",
               "Deng et al.'s sublinear Gauss-Newton as specified (tree + sketch-"
               "preconditioned iterative solve + implicit weights)",
               "the tree (9 n M bytes, 576 MiB at m = 2^20); W read-only; the s x n sketch",
-              "tree nodes (sum|S_i| log m + n |U| log m) + nnz d (sketch) + 2 (s + n) n^2 "
-              "(QR) + (CG products) x nnz d + nnz n"),
+              "tree nodes (sum|S_i| log m + n |U| log m) + nnz + n d + 3 n s log s "
+              "(sketch) + 2 (s + n) n^2 (QR) + (CG products) x nnz d + nnz n"),
     MethodRow("sublinear tree explicit", "Gauss-Newton on the fired blocks; fire sets "
               "from the correlation tree, W updated and changed neurons' inner products "
               "recomputed; exact Cholesky", "Deng et al.'s tree (DSWS); the exact solve is "
