@@ -51,7 +51,8 @@ __all__ = [
 IMPLICIT = 3
 #: Rows ahead whose cache line an update reads early (a software prefetch: the
 #: misses of the next rows overlap the current row's work; measured 99 -> 82 ms for
-#: the 1.2M leaf writes of one step at m = 2^20, c = 0.85, one thread).
+#: the 1.2M leaf writes of one step at m = 2^20, c = 0.85, one thread, with an
+#: earlier version of `_write_leaf`; distances 16 and 32 were no better).
 PREFETCH = 8
 
 
@@ -177,73 +178,47 @@ def _mx(a, b):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _sel(c, a, b):  # pragma: no cover - compiled
-    return a if c else b
-
-
-@njit(cache=True, inline="always")
 def _write_leaf(row, L, M, S, r, value, add):  # pragma: no cover - compiled
     """Write leaf r of one tree (value, or leaf + value if `add`) and refresh its
     ancestors bottom-up, stopping after the first recomputed node whose max is
     unchanged, as on the plain binary heap. Returns (inner nodes recomputed, old leaf,
     new leaf); the count is the plain heap's, stored nodes or not.
 
-    Trees of M >= 8 leaves: the leaf's group of 8, one cache line, is read once; the
-    old and new maxima of its pair, quad and octet (the three unstored ancestors) are
-    computed from those 8 values without further loads or data-dependent branches; the
-    stored ancestors are walked only when the octet's max changed."""
+    Trees of M >= 8 leaves: the three unstored ancestors (pair, quad, octet) are
+    recomputed from their leaves in the written leaf's cache line, reading only what
+    each level adds (the sibling leaf, the other pair, the other quad); the stored
+    ancestors are walked only when the octet's max changed."""
     if M // S != 8:
         return _write_leaf_small(row, L, M, S, r, value, add)
-    g = L + (r & -8)
-    a0 = row[g]
-    a1 = row[g + 1]
-    a2 = row[g + 2]
-    a3 = row[g + 3]
-    a4 = row[g + 4]
-    a5 = row[g + 5]
-    a6 = row[g + 6]
-    a7 = row[g + 7]
-    t = r & 7
-    t1 = (t & 1) != 0
-    t2 = (t & 2) != 0
-    t4 = (t & 4) != 0
-    old = _sel(t4, _sel(t2, _sel(t1, a7, a6), _sel(t1, a5, a4)),
-               _sel(t2, _sel(t1, a3, a2), _sel(t1, a1, a0)))
+    base = L + r
+    old = row[base]
     x = old + value if add else value
-    row[L + r] = x
-    p0 = _mx(a0, a1)
-    p1 = _mx(a2, a3)
-    p2 = _mx(a4, a5)
-    p3 = _mx(a6, a7)
-    q0 = _mx(p0, p1)
-    q1 = _mx(p2, p3)
-    o_old = _mx(q0, q1)
-    # the leaf's sibling leaf, sibling pair and sibling quad; its old pair and quad
-    sib = _sel(t4, _sel(t2, _sel(t1, a6, a7), _sel(t1, a4, a5)),
-               _sel(t2, _sel(t1, a2, a3), _sel(t1, a0, a1)))
-    p_old = _sel(t4, _sel(t2, p3, p2), _sel(t2, p1, p0))
-    p_sib = _sel(t4, _sel(t2, p2, p3), _sel(t2, p0, p1))
-    q_old = _sel(t4, q1, q0)
-    q_sib = _sel(t4, q0, q1)
-    p_new = _mx(x, sib) if (t & 1) == 0 else _mx(sib, x)
-    q_new = _mx(p_new, p_sib) if not t2 else _mx(p_sib, p_new)
-    o_new = _mx(q_new, q_sib) if not t4 else _mx(q_sib, q_new)
-    c1 = np.int64(p_new != p_old)
-    c2 = c1 & np.int64(q_new != q_old)
-    c3 = c2 & np.int64(o_new != o_old)
-    vi = 1 + c1 + c2
-    if c3 == 0:
-        return vi, old, x
+    row[base] = x
+    # level 1, the pair: the sibling leaf
+    sib = row[L + (r ^ 1)]
+    p_old = _mx(old, sib)
+    p_new = _mx(x, sib)
+    if p_new == p_old:
+        return 1, old, x
+    # level 2, the quad: the other pair
+    q = L + ((r & -4) ^ (r & 2) ^ 2)
+    p_other = _mx(row[q], row[q + 1])
+    q_old = _mx(p_old, p_other)
+    q_new = _mx(p_new, p_other)
+    if q_new == q_old:
+        return 2, old, x
+    # level 3, the octet: the other quad
+    o = L + ((r & -8) ^ (r & 4) ^ 4)
+    q_other = _mx(_mx(row[o], row[o + 1]), _mx(row[o + 2], row[o + 3]))
+    if _mx(q_new, q_other) == _mx(q_old, q_other):
+        return 3, old, x
+    o_new = _mx(q_new, q_other)
     node = (M + r) >> 4                  # the first stored ancestor, over 16 leaves
     if node < 1:
-        return vi, old, x
-    s0 = L + ((r & -8) ^ 8)              # the sibling octet
-    s_max = row[s0]
-    for p in range(s0 + 1, s0 + 8):
-        v = row[p]
-        s_max = v if v > s_max else s_max
-    best = _mx(o_new, s_max) if (r & 8) == 0 else _mx(s_max, o_new)
-    vi += 1
+        return 3, old, x
+    best = _mx(o_new, _max_run(row, L + ((r & -8) ^ 8), 8)) if (r & 8) == 0 else \
+        _mx(_max_run(row, L + ((r & -8) ^ 8), 8), o_new)
+    vi = 4
     while True:
         if row[node] == best:
             break
