@@ -288,7 +288,9 @@ def end_to_end(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.85, seed: 
                methods: dict[str, tuple[str, dict]] | None = None, sketched: bool = False,
                progress: Progress = None, names: Iterable[str] | None = None) -> dict:
     """`time_to_eps` of each method at one size, `repeats` fresh trainers each, in turns
-    (method by method within a repeat, so that drift of the machine hits all alike).
+    (method by method within a repeat, so that drift of the machine hits all alike;
+    the order turned by one each repeat, so that no method always follows the same
+    one: the memory a trainer frees changes how fast the next one's first touches are).
 
     What is timed: `names` (methods or presets, `resolve_name`; ggn is added first if
     absent), or `methods` (label -> (method, options)), or by default
@@ -318,8 +320,14 @@ def end_to_end(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.85, seed: 
         time_to_eps(method, small, Xs, ys, eps, max_steps=3, **opts)
     floor = floor_time(X, net.W)
     runs: dict[str, list[dict]] = {name: [] for name in methods}
+    order = list(methods)
     for rep in range(repeats):
-        for name, (method, opts) in methods.items():
+        # the order turns by one each repeat: a trainer's construction depends on what
+        # the previous one freed (how much of the memory it touches first comes back
+        # as huge pages), so no method may always follow the same one
+        turn = order[rep % len(order):] + order[:rep % len(order)]
+        for name in turn:
+            method, opts = methods[name]
             if progress:
                 progress(f"end to end m={log2_label(m)} c={c}: {name} ({rep + 1}/{repeats})")
             runs[name].append(time_to_eps(method, net, X, y, eps, **opts))
