@@ -88,25 +88,28 @@ def tree_block_levels(nodes, L, M, S, lo, span, threshold, sizes, count_to):  # 
     above `threshold` into sizes[i], and compute the stored inner nodes of the block's
     subtree. Trees in parallel, while the block is in cache. Cost O(n span)."""
     n = nodes.shape[0]
+    width = 2 * (M // S)            # leaves under a node of the lowest stored level
     for i in prange(n):
         row = nodes[i]
         cnt = 0
-        for r in range(lo, count_to):
-            cnt += row[L + r] > threshold
-        sizes[i] += cnt
-        # lowest stored level: nodes covering `width` leaves, the max of their leaves
-        width = 2 * (M // S)
-        if width > span:
+        if width > span:            # no stored node inside the block (M <= 8)
+            for r in range(lo, count_to):
+                cnt += row[L + r] > threshold
+            sizes[i] += cnt
             continue
+        # the lowest stored level, the max of its leaves, counted in the same pass
+        # (padding leaves are -inf and never counted)
         first = (M + lo) // width
         for node in range(first, first + span // width):
             base = L + node * width - M
             best = row[base]
+            cnt += best > threshold
             for p in range(base + 1, base + width):
                 v = row[p]
-                if v > best:
-                    best = v
+                cnt += v > threshold
+                best = v if v > best else best
             row[node] = best
+        sizes[i] += cnt
         first //= 2
         count = span // width // 2
         while count >= 1:

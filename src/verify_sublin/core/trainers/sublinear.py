@@ -153,7 +153,8 @@ class SublinearGaussNewton(Trainer):
             if self.implicit:
                 W = np.asarray(W, dtype=np.float64).view()
                 W.flags.writeable = False
-            tree = CorrelationTree(W, self.X, self.shift, copy=not self.implicit)
+            tree = CorrelationTree(W, self.X, self.shift, copy=not self.implicit,
+                                   finite_checked=True)      # the net checked W
             self._W = tree.W
             fire = tree.query_all()
             live = np.zeros(self.m, dtype=bool)
