@@ -51,6 +51,12 @@ METHOD_SPECS = {
     "sublinear_gn_fast": ("sublinear_gn", {"fire_sets": "cache", "preactivations": "implicit"}),
 }
 METHODS = list(METHOD_SPECS)
+#: Named presets (`verify_sublin.core.trainers.PRESETS`) benchmarked by name, each as it
+#: is defined at the commit measured: the papers' methods as specified and this
+#: project's variant. A commit without the preset skips (`require_method`). Not in
+#: `METHODS` (the per-step and history benchmarks keep their variants).
+PRESET_NAMES = ["paper sublinear", "paper near-linear", "sublinear cache implicit"]
+METHOD_SPECS.update({name: (name, {}) for name in PRESET_NAMES})
 #: Width of the small problem that compiles the kernels before anything is timed.
 WARM_M = 1024
 
@@ -124,11 +130,12 @@ def require_attr(module: str, attr: str):
 
 def require_method(method: str) -> None:
     """Raise NotImplementedError if `make_trainer` does not know the variant `method`
-    (a name of `METHOD_SPECS`, or a method name) or its options here."""
+    (a name of `METHOD_SPECS`, a method name, or a preset name) or its options here."""
     methods = require_attr("trainers", "METHODS")
+    presets = getattr(require_module("trainers"), "PRESETS", {})
     name, options = METHOD_SPECS.get(method, (method, {}))
-    if name not in methods:
-        raise NotImplementedError(f"method {name!r} is not in this commit")
+    if name not in methods and name not in presets:
+        raise NotImplementedError(f"method or preset {name!r} is not in this commit")
     if options:
         import inspect
 
@@ -206,8 +213,12 @@ def warm_up(method: str | None = None, **options) -> None:
     """Compile (or load from numba's cache) the kernels `method` uses, on a small problem.
 
     Two steps of a width-`WARM_M` trainer; with `method` None, a correlation tree
-    build, query and update instead. Untimed; done once per process and options.
+    build, query and update instead. Untimed; done once per process and options. A
+    `method` this commit lacks raises NotImplementedError first (`require_method`), so
+    a benchmark that warms it up is skipped there.
     """
+    if method is not None:
+        require_method(method)      # a variant or preset this commit lacks: asv skips
     key = (method, tuple(sorted(options.items())))
     if key in _warmed:
         return

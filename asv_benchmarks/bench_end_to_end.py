@@ -5,13 +5,33 @@ pass, the trainer's copy of W, the tree or the union cache); `TimeToEps` constru
 and steps to eps (`speed.time_to_eps`), at m = 2^20 only (the size the targets are
 set at); `TrackEndToEndRatio` is ggn's median time to eps over the fastest sublinear
 variant's, both measured in one process (`speed.end_to_end`), so that the ratio does
-not drift with the machine.
+not drift with the machine; `TrackPresetEndToEndRatio` the same for each named preset.
+
+The presets by name (`_common.PRESET_NAMES`): "paper sublinear" (Deng et al. as
+specified: tree, sketch-preconditioned CG, implicit weights), "paper near-linear" (van
+den Brand et al. as specified: dense J products, tensor-sketch preconditioner; seconds
+a step here) and "sublinear cache implicit" (this project's variant, the same as
+"sublinear_gn_fast"). The textbook Gram-Gauss-Newton ("textbook ggn") is not timed
+here: its Gram product, m n^2 d = 1.4e11 multiply-adds at m = 2^20, is above the
+1e11 up to which it is timed (`speed.TEXTBOOK_TIMED_MAX`). A commit without a preset
+skips it (`_common.require_method`).
 """
 
-from ._common import CS, M_MAX, METHOD_SPECS, Stateful, problem, require_attr, warm_up
+from ._common import (
+    CS,
+    M_MAX,
+    METHOD_SPECS,
+    PRESET_NAMES,
+    Stateful,
+    problem,
+    require_attr,
+    require_method,
+    warm_up,
+)
 
 #: the variants compared end to end (names of `METHOD_SPECS`)
-E2E_METHODS = ["ggn", "sublinear_gn", "sublinear_gn_fast"]
+E2E_METHODS = ["ggn", "sublinear_gn", "sublinear_gn_fast", "paper sublinear",
+               "paper near-linear"]
 EPS = 1e-10
 
 
@@ -79,3 +99,46 @@ class TrackEndToEndRatio:
 
     def track_ratio(self, cache, c):
         return cache[c]
+
+
+class TrackPresetEndToEndRatio:
+    """ggn's median time to 1e-10 over each preset's, construction included, three fresh
+    trainers each, measured in one process at m = 2^20 (`speed.end_to_end` by name):
+    above 1, the preset is faster end to end. A commit without the presets (or without
+    `end_to_end`'s names) skips."""
+
+    params = (PRESET_NAMES, CS)
+    param_names = ("preset", "c")
+    unit = "ratio"
+    timeout = 3600
+
+    def setup_cache(self):
+        import inspect
+        try:
+            end_to_end = require_attr("speed", "end_to_end")
+        except NotImplementedError:
+            return {}
+        if "names" not in inspect.signature(end_to_end).parameters:
+            return {}
+        out = {}
+        for c in CS:
+            names = []
+            for name in PRESET_NAMES:
+                try:
+                    require_method(name)
+                    names.append(name)
+                except NotImplementedError:
+                    pass
+            res = end_to_end(M_MAX, 64, 32, c, 0, EPS, 3, names=["ggn", *names])
+            for row in res["rows"]:
+                out[row["name"], c] = row["vs_ggn"]
+        return out
+
+    setup_cache.timeout = 3600
+
+    def setup(self, cache, preset, c):
+        if (preset, c) not in cache:
+            raise NotImplementedError(f"{preset!r} end to end is not in this commit")
+
+    def track_ratio(self, cache, preset, c):
+        return cache[preset, c]

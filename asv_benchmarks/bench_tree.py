@@ -18,7 +18,8 @@ def _tree(m, c):
 
 class TimeTree(Stateful):
     """Seconds of `CorrelationTree(W, X, b)`: one BLAS product X W^T and the max pass
-    over n trees of 2M nodes (1 GiB at m = 2^20; freeing the tree is in the sample)."""
+    over n trees of M leaves and M / 8 stored inner nodes (576 MiB at m = 2^20, 1 GiB
+    before the blocked layout; freeing the tree is in the sample)."""
 
     params = (MS, CS)
     param_names = ("m", "c")

@@ -9,7 +9,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from verify_sublin import NumericalError, ShiftedReLUNet, make_trainer, shift_for, sphere_data
-from verify_sublin.core.solvers import gram_from_patterns, solve_gram
+from verify_sublin.core.solvers import (
+    dense_gram,
+    dense_gram_flops,
+    dense_mask,
+    gram_from_patterns,
+    solve_gram,
+)
 
 
 @given(problem=problems())
@@ -19,6 +25,57 @@ def test_gram_from_fire_sets_equals_j_jt(problem):
     G, _ = gram_from_patterns(trainer.fire_sets.union_patterns(), X @ X.T, net.m)
     J = dense_jacobian(net.W, net.a, X, net.shift)
     assert np.allclose(G, J @ J.T, rtol=1e-12, atol=1e-15)
+
+
+@given(problem=problems(), columns=st.sampled_from([1, 5, 64, 2**15]))
+def test_textbook_dense_gram_equals_j_jt(problem, columns):
+    """The textbook Gram (J formed in blocks, BLAS syrk) equals J J^T of the explicit
+    Jacobian whatever the block size, and its flop count is the documented formula."""
+    net, X, _ = problem
+    trainer = make_trainer("ggn", net, X, np.zeros(X.shape[0]))
+    mask = dense_mask(trainer.fire_sets.union_patterns(), np.ones((X.shape[0], net.m), bool))
+    assert np.array_equal(mask, X @ net.W.T > net.shift)
+    G, flops = dense_gram(mask, net.a / np.sqrt(net.m), X, columns=columns)
+    J = dense_jacobian(net.W, net.a, X, net.shift)
+    assert np.allclose(G, J @ J.T, rtol=1e-12, atol=1e-15) and np.array_equal(G, G.T)
+    n, (m, d) = X.shape[0], net.W.shape
+    assert flops == dense_gram_flops(m, n, d) == m * d * n * (n + 1) // 2 + n * m * (d + 1)
+
+
+@settings(max_examples=30)
+@given(problem=problems(), mu=st.sampled_from([0.0, 1e-4]))
+def test_textbook_ggn_takes_ggns_steps_and_counts_the_dense_product(problem, mu):
+    """gram="dense" changes how G is formed, not the step: the same iterates as ggn (to
+    the Gram's conditioning), and counts that differ exactly by the Gram's: the dense
+    product's m d n (n + 1) / 2 + n m (d + 1) instead of the pair count + n^2."""
+    net, X, y = problem
+    J = dense_jacobian(net.W, net.a, X, net.shift)
+    A = J @ J.T + mu * np.eye(X.shape[0])
+    assume(np.linalg.cond(A) < 1e8)
+    ggn = make_trainer("ggn", net, X, y, mu=mu)
+    textbook = make_trainer("textbook ggn", net, X, y, mu=mu)
+    assert textbook.options.gram == "dense"
+    if nothing_fires(J, ggn):
+        return
+    pairs_before = ggn.fire_sets.union_patterns().pair_count()
+    a, b = ggn.step(), textbook.step()
+    assert np.linalg.norm(textbook.net.W - ggn.net.W) <= \
+        kappa_rtol(A) * max(np.linalg.norm(net.W - ggn.net.W), 1e-300) + 1e-14
+    n, (m, d) = X.shape[0], net.W.shape
+    pairs = a.counts["dense_flops"] - (n**3 // 3 + 2 * n * n)
+    assert b.counts["dense_flops"] - (n**3 // 3 + 2 * n * n) == dense_gram_flops(m, n, d)
+    assert pairs == pairs_before + n * n
+    assert {k: v for k, v in a.counts.items() if k != "dense_flops"} == \
+        {k: v for k, v in b.counts.items() if k != "dense_flops"}
+
+
+def test_textbook_ggn_refuses_the_second_layer():
+    X, y = sphere_data(4, 3, seed=0)
+    net = ShiftedReLUNet.init(64, 3, 0.0, seed=1)
+    with pytest.raises(Exception, match="^train_a: expected False with gram='dense'"):
+        make_trainer("textbook ggn", net, X, y, train_a=True)
+    with pytest.raises(Exception, match="^gram: expected 'pairs', 'blas' or 'auto'"):
+        make_trainer("second_layer", net, X, y, gram="dense")
 
 
 @given(problem=problems(), mu=st.sampled_from([0.0, 1e-4, 0.1]), eta=st.sampled_from([None, 0.5]))

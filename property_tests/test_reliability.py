@@ -642,6 +642,7 @@ def _bad_values(tmp_path):
         o.backend: ["bogus", ""],
         o.entry_ids: ["", ",", " , ", "nope", "tree.correctness,nope"],
         o.methods: ["newton", "", "ggn,"],
+        o.method_or_preset_names: ["newton", "", ",", "ggn,paper linear"],
         # an existing file, under a file, under /proc, on a read-only file system (/sys)
         o.folder: [str(existing_file), "", str(existing_file / "sub"), "/proc/x/y", "/sys/x"],
         o.store_file: [str(a_dir), str(existing_file / "s.sqlite"), "/proc/s.sqlite"],

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy.stats import binom
 
 from verify_sublin import InputError, make_trainer
-from verify_sublin.core.sketch import DENSE_SKETCH_LIMIT, KINDS, Sketch, default_size
+from verify_sublin.core.sketch import DENSE_SKETCH_LIMIT, KINDS, SRHT_MAX_M, Sketch, default_size
 
 
 @given(kind=st.sampled_from(KINDS), m=st.integers(1, 12), d=st.integers(1, 4),
@@ -150,6 +150,10 @@ def test_dense_sketches_refused_at_large_sizes():
     m, d, n = 2**20, 32, 64
     with pytest.raises(InputError, match="^sketch:.*GiB"):
         Sketch("gaussian", default_size("gaussian", n), m, d, 0)
+    # the SRHT forms the n dense columns of J^T: refused above m = 2^18 (16 GiB at 2^20)
+    with pytest.raises(InputError, match=r"^sketch: .*m <= 2\^18"):
+        Sketch("srht", default_size("srht", n), m, d, 0)
+    m = SRHT_MAX_M
     S = Sketch("srht", default_size("srht", n), m, d, 0)
     too_many_columns = DENSE_SKETCH_LIMIT // (m * d) + 1
     with pytest.raises(InputError, match="^sketch:"):

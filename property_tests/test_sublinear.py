@@ -142,3 +142,102 @@ def test_counts_follow_the_cost_model():
         alpha = net.shift**2 / (2 * np.log(512))
         assert res.claimed_terms["m^(1-alpha) n d"] == pytest.approx(512 ** (1 - alpha) * 8 * 4)
         assert res.claimed_terms["n^3"] == 8**3
+
+
+# ------------------------------------- the paper's method against this project's variant
+@settings(max_examples=25, deadline=None)
+@given(problem=problems(m_max=300, n_max=8, d_max=5, c_max=0.9, labels=("teacher", "random")),
+       mu=st.sampled_from([1e-3, 1e-6]), tol=st.sampled_from([None, 1e-8]),
+       seed=st.integers(0, 10**6))
+def test_paper_sublinear_takes_the_variants_iterates_to_the_cg_tolerance(problem, mu, tol,
+                                                                         seed):
+    """"paper sublinear" (tree, sketch-preconditioned CG, implicit weights) and "sublinear
+    cache implicit" (this project's: cache, exact Cholesky, implicit weights) give the
+    same iterates, to what the CG tolerance and the Gram's conditioning allow.
+
+    The bound. While the fire patterns agree, J_t is the same for both and the outputs
+    are affine in W: f(W') - f(W) = J_t vec(W' - W). CG stops at ||r_t - A_t g|| <=
+    tol ||r_t|| (A_t = J_t J_t^T + mu I), so the step J_t^T g differs from the exact
+    one by e_t with ||e_t||^2 <= (g - g*)^T A_t (g - g*) <= (tol ||r_t||)^2 /
+    lambda_min(A_t). An earlier difference D passes through I - J_t^T A_t^{-1} J_t, whose
+    norm is <= 1, so ||W^paper_t - W^variant_t|| <= sum_{s < t} tol ||r_s|| /
+    sqrt(lambda_min(A_s)), plus rounding: `kappa_rtol(A_s)` times the change of W, as
+    in the exact-solve tests. The patterns agree as long as no pre-activation of the
+    variant lies within that distance of the shift b (inputs have unit norm); where
+    one does, the iterates may legitimately part and the comparison stops there.
+    """
+    from helpers import dense_jacobian, kappa_rtol, nothing_fires
+
+    from verify_sublin.core.trainers.presets import PAPER_TOL
+    net, X, y = problem
+    tol = PAPER_TOL if tol is None else tol
+    variant = make_trainer("sublinear cache implicit", net, X, y, mu=mu)
+    paper = make_trainer("paper sublinear", net, X, y, mu=mu, tol=tol, seed=seed)
+    if nothing_fires(dense_jacobian(net.W, net.a, X, net.shift), variant):
+        return
+    bound = rounding = 0.0
+    for _ in range(4):
+        W = variant.net.W.copy()
+        P = X @ W.T
+        if np.abs(P - net.shift).min() <= 2 * (bound + rounding):
+            break                     # a pre-activation within reach of the threshold
+        J = dense_jacobian(W, net.a, X, net.shift)
+        A = J @ J.T + mu * np.eye(X.shape[0])
+        try:
+            a = variant.step()
+        except NumericalError:
+            break                     # the exact step is refused (e.g. divergence)
+        b = paper.step()
+        assert b.solver.stop_reason == "converged" and b.solver.relative_residual <= tol
+        assert np.array_equal(b.fire_set_sizes, a.fire_set_sizes)
+        assert b.union_size == a.union_size
+        bound += tol * b.residual_before / np.sqrt(np.linalg.eigvalsh(A)[0])
+        rounding += kappa_rtol(A) * np.linalg.norm(variant.net.W - W)
+        gap = np.linalg.norm(paper.net.W - variant.net.W)
+        assert gap <= 2 * (bound + rounding) + 1e-13, (gap, bound, rounding)
+        # the outputs: the same patterns at the new weights give f^p - f^v = J (W^p - W^v)
+        if np.abs(X @ variant.net.W.T - net.shift).min() > 2 * (bound + rounding):
+            assert np.array_equal(b.flips, a.flips)
+            top = np.sqrt(np.linalg.eigvalsh(A - mu * np.eye(X.shape[0]))[-1].clip(0))
+            assert abs(b.residual_after - a.residual_after) <= \
+                top * 2 * (bound + rounding) + 1e-13
+
+
+# ------------------------------------------------------ speed measurements by name
+def test_speed_tables_name_the_presets_and_spare_the_textbook_gram_the_clock():
+    """compare_methods and end_to_end take methods and presets by name, label each row
+    with it, and list the textbook Gram-Gauss-Newton as skipped above m n^2 d = 1e11
+    (its counts stay exact at any size: test_gauss_newton)."""
+    from verify_sublin.bench import speed
+    from verify_sublin.core.errors import InputError
+
+    assert speed.resolve_name("paper sublinear")[1]["solver"] == "sketch"
+    assert speed.resolve_name("ggn") == ("ggn", {})
+    with pytest.raises(InputError, match="^name:"):
+        speed.resolve_name("paper linear")
+    assert speed.timing_refusal("ggn", {"gram": "dense"}, 2**20, 64, 32).startswith("not timed")
+    assert speed.timing_refusal("ggn", {"gram": "dense"}, 2**19, 64, 32) is None
+    assert speed.timing_refusal("ggn", {}, 2**30, 64, 32) is None
+    names = ["paper sublinear", "textbook ggn", "sublinear cache implicit"]
+    res = speed.compare_methods(256, 6, 4, 0.4, steps=1, warmup=0, names=names)
+    assert [r["name"] for r in res["rows"]] == ["ggn", *names] and not res["skipped"]
+    e2e = speed.end_to_end(256, 6, 4, 0.4, repeats=1, names=names)
+    assert [r["name"] for r in e2e["rows"]] == ["ggn", *names]
+    assert e2e["rows"][0]["vs_ggn"] == 1.0 and all(r["reached"] for r in e2e["rows"])
+    big = speed.timing_refusal(*speed.resolve_name("textbook ggn"), 2**20, 64, 32)
+    assert "1.37e+11" in big
+
+
+def test_tolerance_sweep_and_solve_cost_on_a_small_problem():
+    """The tolerance sweep's contractions are one step from the exact run's iterates
+    (a tolerance far below the step's contraction matches it; 0.5 does not), and the
+    solve's counted operations per unit of its model stay between 1 and 4 (a J and a
+    J^T product per CG iteration, and the tensor sketch's FFTs, n s log s, which
+    dominate at this size)."""
+    from verify_sublin.bench import speed
+    res = speed.tolerance_sweep(2**10, 8, 4, 0.4, tols=(0.5, 1e-9))
+    rows = {r["tol"]: r for r in res["rows"]}
+    assert rows[1e-9]["qualifies"] and not rows[0.5]["qualifies"]
+    assert res["loosest"] == 1e-9 and len(rows[1e-9]["contraction"]) == len(res["exact"]) - 1
+    cost = speed.solve_cost([2**8, 2**10], 8, 4, 0.4, steps=2)
+    assert all(1.0 < q < 4.0 for q in cost["ratio"]) and abs(cost["slope"]) < 0.2

@@ -77,7 +77,7 @@ TWO_LAYER_METHODS = sorted((set(METHODS) | set(PLUGIN_METHODS)) - DEEP_METHODS)
 #: method -> list of option dicts to run the contract with
 VARIANTS: dict[str, list[dict]] = {name: [{}] for name in TWO_LAYER_METHODS}
 VARIANTS["gd"] = [{}, {"train_a": True}]
-VARIANTS["ggn"] = [{}, {"train_a": True}]
+VARIANTS["ggn"] = [{}, {"train_a": True}, {"gram": "dense"}]
 VARIANTS["adam"] = [{}, {"train_a": True}]
 VARIANTS["sgd"] = [{}, {"train_a": True, "batch_size": 3, "seed": 5}, {"batch_size": 100}]
 VARIANTS["sketched_gn"] = [{"sketch": k} for k in ("countsketch", "tensor", "gaussian", "srht")]
@@ -86,6 +86,7 @@ VARIANTS["sublinear_gn"] = [
     {"fire_sets": "cache", "preactivations": "implicit"},
     {"fire_sets": "tree", "preactivations": "implicit", "refresh_every": 2},
     {"fire_sets": "cache", "solver": "sketch", "sketch": "tensor"},
+    {"fire_sets": "tree", "solver": "sketch", "preactivations": "implicit"},
 ]
 
 
@@ -202,7 +203,7 @@ BACKENDS = _backends()
 #: method -> option sets run on every backend (deep methods on a 3-layer net)
 BACKEND_VARIANTS: dict[str, list[dict]] = {
     "gd": [{}, {"train_a": True}],
-    "ggn": [{"mu": 1e-3}, {"mu": 1e-3, "train_a": True}],
+    "ggn": [{"mu": 1e-3}, {"mu": 1e-3, "train_a": True}, {"mu": 1e-3, "gram": "dense"}],
     "adam": [{"train_a": True}],
     "sgd": [{"batch_size": 3, "seed": 2}, {"train_a": True, "batch_size": 2, "eta": 0.5}],
     "second_layer": [{"mu": 1e-6}],

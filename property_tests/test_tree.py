@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import brute_fire_sets
-from hypothesis import given, note
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -13,9 +13,19 @@ from verify_sublin import CorrelationTree, InputError
 
 
 def internal_above(tree, i, thr):
-    """Inner nodes of tree i whose max exceeds thr, counted from the node array."""
-    inner = tree.nodes[i, 1:tree.M]
+    """Inner nodes of tree i's logical binary heap whose max exceeds thr (the tree stores
+    the leaves and the inner nodes over >= 16 leaves; the heap recomputes the rest)."""
+    inner = tree.heap(i)[1:tree.M]
     return int(np.count_nonzero(inner > thr)) if tree.M > 1 else 0
+
+
+def plain_heap(W, X, i, M):
+    """The binary max-heap over <w_r, x_i> (r < m, -inf up to M), built independently."""
+    heap = np.full(2 * M, -np.inf)
+    heap[M:M + W.shape[0]] = X[i] @ W.T
+    for k in range(M - 1, 0, -1):
+        heap[k] = max(heap[2 * k], heap[2 * k + 1])
+    return heap
 
 
 class TreeMachine(RuleBasedStateMachine):
@@ -93,6 +103,11 @@ class TreeMachine(RuleBasedStateMachine):
     @invariant()
     def invariants_hold(self):
         self.tree.check_invariants(W=self.W)
+        M = self.tree.M
+        for i in range(self.X.shape[0]):     # the logical heap is the plain binary heap
+            want = plain_heap(self.W, self.X, i, M)
+            got = self.tree.heap(i)
+            np.testing.assert_allclose(got[1:], want[1:], rtol=1e-12, atol=1e-12)
 
 
 TestTreeMachine = TreeMachine.TestCase
@@ -138,22 +153,74 @@ def test_bad_input():
         assert str(info.value).startswith(name + ":")
 
 
-@given(seed=st.integers(0, 2**32 - 1), which=st.sampled_from(["inner", "leaf", "pad"]))
+@given(seed=st.integers(0, 2**32 - 1), which=st.sampled_from(["inner", "lowest", "leaf", "pad"]))
 def test_check_invariants_detects_corruption(seed, which):
-    """check_invariants is able to fail: corrupt one node and it must raise."""
+    """check_invariants is able to fail: corrupt one node and it must raise. (m = 40:
+    M = 64, stored inner nodes 1..7 over >= 16 leaves each, leaves from offset 8.)"""
     rng = np.random.default_rng(seed)
-    tree = CorrelationTree(rng.standard_normal((5, 3)), rng.standard_normal((2, 3)), 0.1)
+    tree = CorrelationTree(rng.standard_normal((40, 3)), rng.standard_normal((2, 3)), 0.1)
     tree.check_invariants()
+    L = tree.leaf_offset
+    assert (tree.M, tree.S, L) == (64, 8, 8)
     if which == "inner":
-        tree.nodes[1, 1] += 1.0
+        tree.nodes[1, 1] += 1.0           # the root
+    elif which == "lowest":
+        tree.nodes[0, 5] += 1.0           # a node over 16 leaves
     elif which == "leaf":
-        tree.nodes[0, tree.M + 2] += 1e-6
-        level = tree.M // 2     # keep the max structure intact so only the leaf check fires
-        while level >= 1:
-            np.maximum(tree.nodes[:, 2 * level:4 * level:2],
-                       tree.nodes[:, 2 * level + 1:4 * level:2], out=tree.nodes[:, level:2 * level])
-            level //= 2
+        tree.nodes[0, L + 2] += 1e-6
+        tree._rebuild_inner()  # keep the max structure intact so only the leaf check fires
     else:
         tree.nodes[0, -1] = 0.0
     with pytest.raises(AssertionError):
         tree.check_invariants()
+
+
+@given(m=st.integers(1, 5000), d=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))
+def test_blocked_layout_holds_the_plain_heap(m, d, seed):
+    """The stored nodes and leaves are the plain heap's (leaves at `leaf_offset`, inner
+    nodes 1 .. S - 1 with S = M / 8, or none below M = 16), and the memory is n (M + S)
+    floats: 576 MiB instead of 1 GiB at n = 64, m = 2^20."""
+    rng = np.random.default_rng(seed)
+    W, X = rng.standard_normal((m, d)), rng.standard_normal((2, d))
+    tree = CorrelationTree(W, X, 0.0)
+    M = tree.M
+    assert tree.S == max(1, M // 8) and tree.nodes.shape == (2, tree.S + M)
+    assert tree.nodes.ctypes.data % 64 == 0
+    for i in range(2):
+        heap = plain_heap(W, X, i, M)
+        np.testing.assert_allclose(tree.nodes[i, tree.leaf_offset:], heap[M:], rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_allclose(tree.nodes[i, 1:tree.S], heap[1:tree.S], rtol=1e-12,
+                                   atol=1e-12)
+    assert CorrelationTree.memory_estimate(2**20, 64, 32) - 8.0 * 2**20 * 32 < 0.57 * 2**30
+
+
+@settings(max_examples=60)
+@given(m=st.integers(1, 300), n=st.integers(1, 3), k=st.integers(1, 40),
+       seed=st.integers(0, 2**32 - 1), step=st.sampled_from([1e-3, 1.0]))
+def test_update_visits_are_the_plain_heaps(m, n, k, seed, step):
+    """An update counts the inner nodes the plain binary heap would recompute: the walk
+    from each written leaf up, stopping after the first recomputed node whose max is
+    unchanged (rows in increasing order, trees independent), whether the node is
+    stored or recomputed from its leaves' cache line."""
+    rng = np.random.default_rng(seed)
+    W, X = rng.standard_normal((m, 3)), rng.standard_normal((n, 3))
+    tree = CorrelationTree(W, X, 0.2)
+    rows = np.unique(rng.integers(0, m, size=k))
+    new = W[rows] + step * rng.standard_normal((rows.size, 3))
+    M, want = tree.M, 0
+    for i in range(n):
+        heap = plain_heap(W, X, i, M)
+        for r, w in zip(rows, new):
+            heap[M + r] = X[i] @ w
+            node = (M + r) // 2
+            while node >= 1:
+                best = max(heap[2 * node], heap[2 * node + 1])
+                want += 1
+                if heap[node] == best:
+                    break
+                heap[node] = best
+                node //= 2
+    before = tree.counts["tree_nodes_visited"]
+    tree.update(rows, new)
+    assert tree.counts["tree_nodes_visited"] - before == want

@@ -6,13 +6,22 @@ a time (the machines are noisy; ratios drift less than absolute times).
 
 Functions
 ---------
-floor_time       the dense floor: one np.matmul(X, W.T, out=buf)
-step_times       median seconds per step of a trainer after warm-up steps
-compare_methods  GGN, every sublinear variant and sketched GN at one size
-tree_timings     correlation tree build / query_all / union update against the floor
-scaling          median step time and counted operations against m, with log-log slopes
-time_to_eps      one trainer constructed and stepped to eps: construction, steps, total
-end_to_end       time_to_eps of GGN and the sublinear variants, medians and ratios
+floor_time        the dense floor: one np.matmul(X, W.T, out=buf)
+step_times        median seconds per step of a trainer after warm-up steps
+compare_methods   ggn and methods or presets by name (`DEFAULT_NAMES`) at one size
+tree_timings      correlation tree build / query_all / union update against the floor
+scaling           median step time and counted operations against m, log-log slopes
+time_to_eps       one trainer constructed and stepped to eps: construction, steps, total
+end_to_end        time_to_eps of methods or presets by name, medians, IQRs and ratios
+timing_refusal    why a method is not timed at a size (the textbook Gram above 1e11)
+tolerance_sweep   one step of a sketched preset from the exact run's iterates, per CG
+                  tolerance: its contraction against the exact step's
+solve_cost        the sketched solve's counted operations against nnz(J) x iterations
+                  + (s + n) n^2, over m, with the log-log slope of their ratio
+
+Names are a method of `core.trainers.METHODS` or a preset of `core.trainers.PRESETS`
+(the papers' methods as specified, this project's variants, the textbook Gram-Gauss-
+Newton); each table row carries the name it was measured on.
 """
 
 from __future__ import annotations
@@ -28,9 +37,10 @@ from ..core.model import ShiftedReLUNet, shift_for
 from ..core.trainers import PRESETS, make_trainer
 from ..core.tree import CorrelationTree
 
-__all__ = ["END_TO_END_METHODS", "SUBLINEAR_PRESETS", "SUBLINEAR_VARIANTS", "compare_methods",
-           "end_to_end", "fit_slope", "floor_time", "scaling", "step_times", "time_to_eps",
-           "tree_timings"]
+__all__ = ["DEFAULT_NAMES", "END_TO_END_METHODS", "SUBLINEAR_PRESETS", "SUBLINEAR_VARIANTS",
+           "TEXTBOOK_TIMED_MAX", "compare_methods", "end_to_end", "fit_slope", "floor_time",
+           "resolve_name", "scaling", "solve_cost", "step_times", "time_to_eps",
+           "timing_refusal", "tolerance_sweep", "tree_timings"]
 
 
 def _preset(name: str) -> tuple[str, dict]:
@@ -55,6 +65,43 @@ END_TO_END_METHODS = {
 }
 #: ... and sketched GN (dense sketched products, O(m n d) each: slow at large m)
 SKETCHED = {"sketched_gn": ("sketched_gn", {})}
+
+#: What `verify-sublin speed` times by default, by name: ggn (fire-set Gram, this
+#: project's), the textbook Gram-Gauss-Newton (timed only where m n^2 d <= 1e11),
+#: the sublinear paper's method as specified, the tree with the exact solve, and this
+#: project's variant. "paper near-linear" (dense products in every CG iteration,
+#: seconds a step at m = 2^20) is timed when named.
+DEFAULT_NAMES = ("ggn", "textbook ggn", "paper sublinear", "sublinear tree implicit",
+                 "sublinear cache implicit")
+
+#: The textbook Gram-Gauss-Newton (ggn with gram="dense") is counted at every size but
+#: timed only where its Gram product m n^2 d is at most this many multiply-adds (a
+#: step of a few seconds on 2 cores; at m = 2^20, n = 64, d = 32 it is 1.4e11).
+TEXTBOOK_TIMED_MAX = 1e11
+
+
+def resolve_name(name: str) -> tuple[str, dict]:
+    """(method, make_trainer options) of a method or preset name: a preset's method and
+    the options that differ from its method's defaults; a method with no options. An
+    unknown name is an `InputError` listing both kinds."""
+    from ..core.errors import InputError
+    from ..core.trainers import METHODS
+    if name in PRESETS:
+        return _preset(name)
+    if name in METHODS:
+        return name, {}
+    raise InputError("name", repr(name), "a method (" + ", ".join(sorted(METHODS))
+                     + ") or a preset (" + ", ".join(f"'{p}'" for p in PRESETS) + ")")
+
+
+def timing_refusal(method: str, options: dict, m: int, n: int, d: int) -> str | None:
+    """Why `method` with `options` is not timed at (m, n, d), or None: the textbook
+    Gram (gram="dense") above `TEXTBOOK_TIMED_MAX` multiply-adds. Its counts are exact at
+    every size (`StepResult.counts`); only the clock is spared. Cost O(1)."""
+    if method == "ggn" and options.get("gram") == "dense" and m * n * n * d > TEXTBOOK_TIMED_MAX:
+        return (f"not timed: the textbook Gram's m n^2 d = {m * n * n * d:.3g} multiply-adds "
+                f"exceed {TEXTBOOK_TIMED_MAX:.0e}")
+    return None
 
 Progress = Callable[[str], None] | None
 
@@ -140,35 +187,49 @@ def _problem(m: int, n: int, d: int, c: float, seed: int):
 
 def compare_methods(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.4, seed: int = 0,
                     steps: int = 5, warmup: int = 1, variants: Iterable[str] | None = None,
-                    sketched: bool = False, progress: Progress = None) -> dict:
-    """Per-step medians of ggn, the sublinear variants (and sketched GN) at one size.
+                    sketched: bool = False, progress: Progress = None,
+                    names: Iterable[str] | None = None) -> dict:
+    """Per-step medians of methods or presets by name at one size, ggn first.
 
-    Returns dict(config, floor, rows) where each row is step_times(...) plus "name",
-    "method", "options" and the ratios "vs_ggn" (ggn median / this median) and
-    "vs_floor" (this median / floor median).
+    `names` (methods or presets, `resolve_name`) defaults to ggn and
+    `SUBLINEAR_PRESETS` (or ggn and `variants`, the older keyword); `sketched` adds
+    sketched_gn. Returns dict(config, floor, rows, skipped) where each row is
+    step_times(...) plus "name", "method", "options", the IQR of the step times
+    ("iqr": (q1, q3)) and the ratios "vs_ggn" (ggn median / this median) and "vs_floor"
+    (this median / floor median); `skipped` maps a name to why it was not timed
+    (`timing_refusal`).
     """
     net, X, y = _problem(m, n, d, c, seed)
     floor = floor_time(X, net.W)
-    plan = [("ggn", "ggn", {})]
-    for name in (variants if variants is not None else SUBLINEAR_PRESETS):
-        plan.append((name, *_preset(name)))
+    if names is None:
+        names = ["ggn", *(variants if variants is not None else SUBLINEAR_PRESETS)]
+    names = list(names)
+    if "ggn" not in names:
+        names.insert(0, "ggn")
+    plan = [(name, *resolve_name(name)) for name in names]
     if sketched:
         plan.append(("sketched_gn countsketch", "sketched_gn", {}))
-    rows = []
+    rows, skipped = [], {}
     for name, method, opts in plan:
+        why = timing_refusal(method, opts, m, n, d)
+        if why is not None:
+            skipped[name] = why
+            continue
         if progress:
             progress(f"m={m} c={c}: {name}")
         trainer = make_trainer(method, net, X, y, **opts)
         row = step_times(trainer, steps, warmup)
         del trainer                  # freed here, before the next method's trainer
-        row.update(name=name, method=method, options=opts)
+        row.update(name=name, method=method, options=opts,
+                   iqr=(float(np.percentile(row["times"], 25)),
+                        float(np.percentile(row["times"], 75))))
         rows.append(row)
-    ggn = rows[0]["median"]
+    ggn = next(r["median"] for r in rows if r["name"] == "ggn")
     for row in rows:
         row["vs_ggn"] = ggn / row["median"]
         row["vs_floor"] = row["median"] / floor
     return {"config": dict(m=m, n=n, d=d, c=c, b=net.shift, seed=seed, steps=steps,
-                           warmup=warmup), "floor": floor, "rows": rows}
+                           warmup=warmup), "floor": floor, "rows": rows, "skipped": skipped}
 
 
 def tree_timings(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.4, seed: int = 0,
@@ -225,28 +286,55 @@ def time_to_eps(method: str, net, X, y, eps: float = 1e-10, max_steps: int = 50,
 def end_to_end(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.85, seed: int = 0,
                eps: float = 1e-10, repeats: int = 3,
                methods: dict[str, tuple[str, dict]] | None = None, sketched: bool = False,
-               progress: Progress = None) -> dict:
+               progress: Progress = None, names: Iterable[str] | None = None) -> dict:
     """`time_to_eps` of each method at one size, `repeats` fresh trainers each, in turns
-    (method by method within a repeat, so that drift of the machine hits all alike).
-    `sketched` adds sketched_gn.
+    (method by method within a repeat, so that drift of the machine hits all alike;
+    the order turned by one each repeat, so that no method always follows the same
+    one: the memory a trainer frees changes how fast the next one's first touches are).
 
-    Returns dict(config, floor, rows); each row has name, method, options, medians of
-    construct, step (median step), total, the T of each repeat, construct_x_floor and
-    vs_ggn (ggn's median total over this one). Every method is compiled on a small
-    problem first, so no compilation is timed.
+    What is timed: `names` (methods or presets, `resolve_name`; ggn is added first if
+    absent), or `methods` (label -> (method, options)), or by default
+    `END_TO_END_METHODS`; `sketched` adds sketched_gn. A name `timing_refusal` refuses
+    at this size is listed in `skipped` with the reason instead.
+
+    Returns dict(config, floor, rows, skipped); each row has name, method, options,
+    medians of construct, step (median step), total, their IQRs ("iqr": name ->
+    (q1, q3) for construct and total), the T of each repeat, construct_x_floor and
+    vs_ggn (ggn's median total over this one) with its spread over the repeats
+    ("vs_ggn_iqr": quartiles of the per-repeat ratios, ggn and this method measured
+    back to back). Every method is compiled on a small problem first, so no
+    compilation is timed.
     """
+    if names is not None:
+        names = list(names)
+        if "ggn" not in names:
+            names.insert(0, "ggn")
+        methods = {name: resolve_name(name) for name in names}
     methods = dict(methods or END_TO_END_METHODS, **(SKETCHED if sketched else {}))
+    skipped = {name: why for name, (method, opts) in methods.items()
+               if (why := timing_refusal(method, opts, m, n, d)) is not None}
+    methods = {name: spec for name, spec in methods.items() if name not in skipped}
     net, X, y = _problem(m, n, d, c, seed)
     small, Xs, ys = _problem(min(m, 4096), n, d, c, seed)
     for method, opts in methods.values():
         time_to_eps(method, small, Xs, ys, eps, max_steps=3, **opts)
     floor = floor_time(X, net.W)
     runs: dict[str, list[dict]] = {name: [] for name in methods}
+    order = list(methods)
     for rep in range(repeats):
-        for name, (method, opts) in methods.items():
+        # the order turns by one each repeat: a trainer's construction depends on what
+        # the previous one freed (how much of the memory it touches first comes back
+        # as huge pages), so no method may always follow the same one
+        turn = order[rep % len(order):] + order[:rep % len(order)]
+        for name in turn:
+            method, opts = methods[name]
             if progress:
                 progress(f"end to end m={log2_label(m)} c={c}: {name} ({rep + 1}/{repeats})")
             runs[name].append(time_to_eps(method, net, X, y, eps, **opts))
+
+    def quartiles(values) -> tuple[float, float]:
+        return float(np.percentile(values, 25)), float(np.percentile(values, 75))
+
     rows = []
     for name, (method, opts) in methods.items():
         rs = runs[name]
@@ -255,13 +343,21 @@ def end_to_end(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.85, seed: 
             "construct": float(np.median([r["construct"] for r in rs])),
             "step": float(np.median([t for r in rs for t in r["steps"]] or [0.0])),
             "total": float(np.median([r["total"] for r in rs])),
+            "iqr": {"construct": quartiles([r["construct"] for r in rs]),
+                    "total": quartiles([r["total"] for r in rs])},
             "T": [r["T"] for r in rs], "reached": all(r["reached"] for r in rs)})
-    ggn = next((r["total"] for r in rows if r["method"] == "ggn"), float("nan"))
+    ggn_name = next((r["name"] for r in rows if r["method"] == "ggn" and not r["options"]),
+                    None)
+    ggn = float("nan") if ggn_name is None else \
+        next(r["total"] for r in rows if r["name"] == ggn_name)
     for row in rows:
         row["construct_x_floor"] = row["construct"] / floor
         row["vs_ggn"] = ggn / row["total"]
+        per_rep = ([g["total"] / t["total"] for g, t in zip(runs[ggn_name], runs[row["name"]])]
+                   if ggn_name is not None else [float("nan")])
+        row["vs_ggn_iqr"] = quartiles(per_rep)
     return {"config": dict(m=m, n=n, d=d, c=c, b=net.shift, seed=seed, eps=eps,
-                           repeats=repeats), "floor": floor, "rows": rows}
+                           repeats=repeats), "floor": floor, "rows": rows, "skipped": skipped}
 
 
 def fit_slope(xs, ys) -> float:
@@ -308,3 +404,107 @@ def log2_label(m: int) -> str:
     """'2^20' for powers of two, else the number."""
     k = round(math.log2(m)) if m > 0 else 0
     return f"2^{k}" if 2**k == m else str(m)
+
+
+def tolerance_sweep(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.85, seed: int = 0,
+                    tols: Iterable[float] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-8),
+                    name: str = "paper sublinear", eps: float = 1e-10, within: float = 0.01,
+                    progress: Progress = None) -> dict:
+    """The loosest CG tolerance at which a sketched preset's step contracts like the
+    exact step, measured from the same weights.
+
+    The exact run ("sublinear cache implicit": the exact Cholesky direction) steps to
+    ||f - y|| <= eps; from each of its iterates W_t, one step of the preset `name` at
+    each tolerance (a fresh trainer with the tree-free cache, same sketch type, size
+    and seed: the direction does not depend on how the fire sets are kept) gives the
+    contraction rho_tol(t), compared with the exact step's rho(t). A tolerance
+    qualifies if |rho_tol(t) / rho(t) - 1| <= `within` at every step but the exact
+    run's last, which lands on y to rounding (a contraction near 1e-11 that no
+    tolerance above rounding matches, and that no step needs: eps is reached either
+    way). Deterministic (counts and residuals, no timing).
+
+    Returns dict(config, exact (contractions), rows: per tol {tol, contraction (per
+    step), rel_change (per step), iterations (per step), qualifies}, loosest (the
+    loosest qualifying tol or None)).
+    """
+    _, opts = resolve_name(name)
+    sketch_opts = {k: v for k, v in opts.items() if k in ("sketch", "sketch_factor", "seed",
+                                                          "max_iter", "mu")}
+    net, X, y = _problem(m, n, d, c, seed)
+    exact = make_trainer("sublinear cache implicit", net, X, y)
+    iterates, rho = [], []
+    while exact.residual > eps and len(rho) < 50:
+        iterates.append(exact.net.copy())
+        rho.append(exact.step().contraction)
+    del exact
+    tols = sorted(tols, reverse=True)
+    rows = []
+    for tol in tols:
+        if progress:
+            progress(f"tolerance {tol:g} at m={log2_label(m)} c={c}")
+        con, its = [], []
+        for W_t in iterates[:-1] if len(iterates) > 1 else iterates:
+            t = make_trainer("sublinear_gn", W_t, X, y, fire_sets="cache",
+                             preactivations="implicit", solver="sketch", tol=tol,
+                             **sketch_opts)
+            res = t.step()
+            con.append(res.contraction)
+            its.append(res.solver.iterations)
+            del t
+        rel = [abs(a / b - 1.0) for a, b in zip(con, rho)]
+        rows.append({"tol": tol, "contraction": con, "rel_change": rel, "iterations": its,
+                     "qualifies": all(r <= within for r in rel)})
+    loosest = next((r["tol"] for r in rows if r["qualifies"]), None)
+    return {"config": dict(m=m, n=n, d=d, c=c, seed=seed, name=name, eps=eps, within=within,
+                           b=net.shift),
+            "exact": rho, "rows": rows, "loosest": loosest}
+
+
+def solve_cost(ms: Iterable[int], n: int = 64, d: int = 32, c: float = 0.85, seed: int = 0,
+               name: str = "paper sublinear", steps: int = 3, progress: Progress = None) -> dict:
+    """The sketched solve's counted operations against its cost model, over m.
+
+    For each m, `steps` steps of the preset `name` (a sketch-preconditioned solve with
+    sparse J products); per step, the solve's counted operations are those of the
+    sketch, the QR and CG: jacobian_nnz (nnz(J) per J or J^T product) plus dense_flops
+    less the implicit update's nnz n (implicit pre-activations) -- the step's other
+    counts (tree nodes, pre-activation updates) are the fire-set maintenance, not the
+    solve. The model is nnz(J) x iterations + (s + n) n^2, nnz(J) = d sum_i |S_i|.
+    Deterministic (no timing).
+
+    Returns dict(config, ms, ratio (median over steps, per m), ops, model, iterations,
+    slope (log-log slope of the ratio against m: 0 is flat)).
+    """
+    from ..core.trainers import PRESETS
+    method, opts = resolve_name(name)
+    preset = PRESETS.get(name)
+    implicit = preset is not None and getattr(preset.options, "preactivations", "") == "implicit"
+    ms = list(ms)
+    ratio, ops_m, model_m, iters_m = [], [], [], []
+    for m in ms:
+        if progress:
+            progress(f"solve cost of {name!r} at m={log2_label(m)} c={c}")
+        net, X, y = _problem(m, n, d, c, seed)
+        trainer = make_trainer(method, net, X, y, **opts)
+        rs, os_, ts, its = [], [], [], []
+        for _ in range(steps):
+            if trainer.residual == 0.0:
+                break
+            res = trainer.step()
+            nnz = int(np.sum(res.fire_set_sizes))
+            ops = res.counts["jacobian_nnz"] + res.counts["dense_flops"] \
+                - (nnz * n if implicit else 0)
+            model = nnz * d * res.solver.iterations + (res.solver.sketch_size + n) * n * n
+            rs.append(ops / model)
+            os_.append(ops)
+            ts.append(model)
+            its.append(res.solver.iterations)
+        del trainer
+        ratio.append(float(np.median(rs)))
+        ops_m.append(float(np.median(os_)))
+        model_m.append(float(np.median(ts)))
+        iters_m.append(its)
+    return {"config": dict(n=n, d=d, c=c, seed=seed, name=name, steps=steps), "ms": ms,
+            "ratio": ratio, "ops": ops_m, "model": model_m, "iterations": iters_m,
+            "slope": fit_slope(ms, ratio) if len(ms) > 1 else float("nan")}
+

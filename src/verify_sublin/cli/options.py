@@ -225,6 +225,19 @@ def methods(name: str, value) -> list[str]:
     return names
 
 
+def method_or_preset_names(name: str, value) -> list[str]:
+    """Comma-separated names of methods (`METHODS`, plugins' included: late) or presets
+    (`PRESETS`, whose names contain spaces: quote the whole value), duplicates removed
+    in order."""
+    from ..core.trainers import METHODS, PRESETS
+    names = list(dict.fromkeys(part.strip() for part in str(value).split(",") if part.strip()))
+    unknown = [x for x in names if x not in METHODS and x not in PRESETS]
+    if unknown or not names:
+        raise InputError(name, repr(value), "comma-separated methods or presets from "
+                         + ", ".join(list(METHODS) + [f"'{p}'" for p in PRESETS]))
+    return names
+
+
 def _can_write_in(name: str, path: Path, shown: Path | None = None) -> None:
     """Refuse `path` (a folder to create or fill) unless it could be created and written:
     its nearest existing ancestor must be a directory in which a folder can be made (a

@@ -1,5 +1,6 @@
-"""``verify-sublin speed``: per-step and end-to-end speed of GGN and the sublinear
-variants, measured in one process."""
+"""``verify-sublin speed``: per-step and end-to-end speed of methods and presets by name
+(the papers' methods as specified, this project's variants, ggn and the textbook
+Gram-Gauss-Newton), measured in one process."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ import sys
 from . import options as o
 from .options import Option
 
+#: The names timed by default (`bench.speed.DEFAULT_NAMES`, spelled here so that the
+#: command line imports nothing heavy before its options are checked).
+DEFAULT_NAMES = ("ggn", "textbook ggn", "paper sublinear", "sublinear tree implicit",
+                 "sublinear cache implicit")
+
 NAME = "speed"
-HELP = ("per-step and end-to-end (construction included) speed of GGN and the sublinear "
-        "variants, measured in one process")
+HELP = ("per-step and end-to-end (construction included) speed of methods and presets "
+        "by name (ggn, the textbook Gram-Gauss-Newton, the papers' methods, this project's "
+        "variants), measured in one process")
 EXAMPLES = ("verify-sublin speed --m 2^18 --c 0.4",
+            "verify-sublin speed --m 2^20 --c 0.85 --presets 'ggn,paper sublinear,"
+            "sublinear cache implicit' --repeats 5",
             "verify-sublin speed --m 2^16 --slopes 2^12,2^14,2^16 --sketched")
 
 OPTIONS = [
@@ -26,6 +35,10 @@ OPTIONS = [
     Option(("--repeats",), "3", o.count,
            "fresh trainers per method in the end-to-end table (0: no table)"),
     Option(("--eps",), "1e-10", o.nonneg_float, "residual the end-to-end table trains to"),
+    Option(("--presets",), ",".join(DEFAULT_NAMES), o.method_or_preset_names,
+           "comma-separated methods or presets timed in both tables, by name (ggn is "
+           "always added: the ratios are to it); the textbook Gram-Gauss-Newton is timed "
+           "only where m n^2 d <= 1e11", metavar="NAME,NAME,...", late=True),
     Option(("--tree",), False, None, "also time the tree operations"),
     Option(("--sketched",), False, None, "also time sketched_gn"),
     Option(("--slopes",), "", o.widths,
@@ -53,21 +66,26 @@ def main(args: argparse.Namespace) -> int:
                   f"({t['query_visits']} visits for {t['fire_set_total']} reported) | update of "
                   f"the union ({t['union_size']} neurons) {1e3 * t['update_union']:.1f} ms")
         res = compare_methods(m, args.n, args.d, c, args.seed, args.steps, args.warmup,
-                              sketched=args.sketched, progress=progress)
+                              sketched=args.sketched, progress=progress, names=args.presets)
         print(f"\nc={c}  b={res['config']['b']:.4f}  floor np.matmul(X, W.T, out=buf) = "
-              f"{1e3 * res['floor']:.1f} ms")
-        print(f"{'method':28} {'median ms':>10} {'x floor':>8} {'ggn/this':>9} {'|U|':>8} "
-              f"{'fire':>7} {'gram':>7} {'solve':>7} {'update':>7} {'tree':>7}")
+              f"{1e3 * res['floor']:.1f} ms  (load average {_load()})")
+        print(f"{'method or preset':28} {'median ms':>10} {'IQR ms':>15} {'x floor':>8} "
+              f"{'ggn/this':>9} {'|U|':>8} {'fire':>7} {'gram':>7} {'solve':>7} {'update':>7} "
+              f"{'tree':>7}")
         for row in res["rows"]:
             ph = row["phases"]
-            print(f"{row['name']:28} {1e3 * row['median']:>10.2f} {row['vs_floor']:>8.2f} "
-                  f"{row['vs_ggn']:>9.1f} {row['union_size']:>8} "
+            q1, q3 = row["iqr"]
+            print(f"{row['name']:28} {1e3 * row['median']:>10.2f} "
+                  f"{f'{1e3 * q1:.1f}-{1e3 * q3:.1f}':>15} {row['vs_floor']:>8.2f} "
+                  f"{row['vs_ggn']:>9.2f} {row['union_size']:>8} "
                   + " ".join(f"{1e3 * ph[k]:>7.2f}" for k in ("fire_sets", "gram", "solve",
                                                               "update", "tree")))
+        for name, why in res["skipped"].items():
+            print(f"{name:28} {why}")
         if args.repeats:
             _print_end_to_end(end_to_end(m, args.n, args.d, c, args.seed, args.eps,
                                          args.repeats, sketched=args.sketched,
-                                         progress=progress))
+                                         progress=progress, names=args.presets))
         t = {r["name"].replace("sublinear ", ""): r["median"] for r in res["rows"]}
         if "tree explicit" in t and "cache explicit" in t:
             print(f"tree overhead over tree-free maintenance: explicit "
@@ -94,19 +112,34 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load() -> str:
+    """The 1-minute load average, for the reader to judge the timings by."""
+    import os
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:         # no load average on this platform
+        return "n/a"
+
+
 def _print_end_to_end(res: dict) -> None:
     """The end-to-end table of `speed.end_to_end`: construction included."""
     cfg = res["config"]
     print(f"\nEnd to end at c={cfg['c']}: construction + steps to ||f - y|| <= {cfg['eps']:g}, "
-          f"median of {cfg['repeats']} fresh trainers (floor {1e3 * res['floor']:.1f} ms)")
-    print(f"{'method':28} {'construct ms':>12} {'x floor':>8} {'step ms':>9} {'T':>6} "
-          f"{'total ms':>9} {'ggn/this':>9}")
+          f"median of {cfg['repeats']} fresh trainers (floor {1e3 * res['floor']:.1f} ms, "
+          f"load average {_load()})")
+    print(f"{'method or preset':28} {'construct ms':>12} {'x floor':>8} {'step ms':>9} {'T':>6} "
+          f"{'total ms':>9} {'IQR ms':>15} {'ggn/this':>9} {'IQR':>11}")
     for row in res["rows"]:
         steps = "/".join(str(t) for t in sorted(set(row["T"])))
         mark = "" if row["reached"] else "  (eps not reached)"
+        q1, q3 = row["iqr"]["total"]
+        r1, r3 = row["vs_ggn_iqr"]
         print(f"{row['name']:28} {1e3 * row['construct']:>12.1f} {row['construct_x_floor']:>8.2f} "
               f"{1e3 * row['step']:>9.2f} {steps:>6} {1e3 * row['total']:>9.1f} "
-              f"{row['vs_ggn']:>9.2f}{mark}")
+              f"{f'{1e3 * q1:.0f}-{1e3 * q3:.0f}':>15} {row['vs_ggn']:>9.2f} "
+              f"{f'{r1:.2f}-{r3:.2f}':>11}{mark}")
+    for name, why in res.get("skipped", {}).items():
+        print(f"{name:28} {why}")
 
 
 __all__ = ["EXAMPLES", "HELP", "NAME", "OPTIONS", "main"]

@@ -38,7 +38,11 @@ probability delta):
 
 Gaussian and SRHT need work (and, explicitly, memory) proportional to s N or n N;
 they are refused above `DENSE_SKETCH_LIMIT` entries (an explicit s x N Gaussian at
-m = 2^20, d = 32, n = 64 would take tens of GiB).
+m = 2^20, d = 32, n = 64 would take tens of GiB). The SRHT here forms the n dense
+columns of J^T (8 n m d bytes: 16 GiB at m = 2^20, n = 64, d = 32, 17 GiB with its
+transform's buffers) before its DCT, so it is also refused above m = `SRHT_MAX_M` =
+2^18 whatever n and d: a fast JL preconditioner at larger widths is the tensor sketch
+("tensor"), which is Kronecker-structured like the columns of J^T and never forms them.
 """
 
 from __future__ import annotations
@@ -47,18 +51,21 @@ import math
 
 import numpy as np
 import scipy.fft
-from numba import njit
+from numba import njit, prange
 
 from .errors import InputError, check_array, check_choice, check_float, check_int, check_seed
 from .firesets import UnionPatterns
 from .memory import check_memory
 
-__all__ = ["DENSE_SKETCH_LIMIT", "KINDS", "Sketch", "default_size", "make_sketch"]
+__all__ = ["DENSE_SKETCH_LIMIT", "KINDS", "SRHT_MAX_M", "Sketch", "default_size", "make_sketch"]
 
 KINDS = ("gaussian", "srht", "countsketch", "tensor")
 
 #: Largest s N (Gaussian) or n N (SRHT) a dense sketch may touch: 2^30 entries.
 DENSE_SKETCH_LIMIT = 2**30
+#: Widest network an SRHT sketch is built for: it forms the n dense columns of J^T
+#: (8 n m d bytes, 4 GiB at m = 2^18, n = 64, d = 32; 16 GiB at m = 2^20).
+SRHT_MAX_M = 2**18
 
 _DEFAULT_FACTOR = {"gaussian": 4.0, "srht": 2.0, "countsketch": 4.0, "tensor": 4.0}
 
@@ -150,19 +157,25 @@ def _gaussian_block(rows, cols, key):  # pragma: no cover - compiled
 
 
 # ------------------------------------------------------------ J^T kernels
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _countsketch_jt(union, nptr, ninputs, row_coef, X, s, key, n):  # pragma: no cover
+    """S J^T by CountSketch: the neurons in 8 parallel chunks, each into its own s x n
+    sketch, summed at the end. O(nnz(J)) multiply-adds + |U| d hashes."""
     d = X.shape[1]
-    out = np.zeros((s, n))
-    for j in range(union.shape[0]):
-        base = union[j] * d
-        c = row_coef[j]
-        for t in range(d):
-            bucket, sign = _bucket_sign(base + t, key, s)
-            for p in range(nptr[j], nptr[j + 1]):
-                i = ninputs[p]
-                out[bucket, i] += sign * c * X[i, t]
-    return out
+    k = union.shape[0]
+    parts = 8
+    partial = np.zeros((parts, s, n))
+    for part in prange(parts):
+        out = partial[part]
+        for j in range(k * part // parts, k * (part + 1) // parts):
+            base = union[j] * d
+            c = row_coef[j]
+            for t in range(d):
+                bucket, sign = _bucket_sign(base + t, key, s)
+                for p in range(nptr[j], nptr[j + 1]):
+                    i = ninputs[p]
+                    out[bucket, i] += sign * c * X[i, t]
+    return partial.sum(axis=0)
 
 
 @njit(cache=True)
@@ -247,6 +260,12 @@ class Sketch:
         k1, k2, k3 = ss.generate_state(3, dtype=np.uint64)
         self._key1, self._key2, self._key3 = np.uint64(k1), np.uint64(k2), np.uint64(k3)
         self._rows: np.ndarray | None = None
+        if self.kind == "srht" and self.m > SRHT_MAX_M:
+            raise InputError("sketch", f"'srht' at m = {self.m}",
+                             f"m <= 2^{SRHT_MAX_M.bit_length() - 1} for 'srht' (it is applied to "
+                             "the n dense columns of J^T, 8 n m d bytes: 16 GiB at m = 2^20, "
+                             "n = 64, d = 32); use 'tensor' (the Kronecker-structured fast "
+                             "sketch, which never forms J^T) or 'countsketch'")
         if self.kind == "srht" and self.size > self.N:
             raise InputError("sketch size", str(self.size),
                              f"at most N = m d = {self.N} rows for 'srht' (rows are sampled "

@@ -4,6 +4,8 @@
                         from the fire sets alone (never an explicit J)
 `gram_blas`             the same G from dense products of the 0/1 fire masks in blocks
                         of neurons (BLAS), for dense fire sets; `blas_is_faster` chooses
+`dense_gram`            G = J J^T the textbook way: J formed in blocks of neurons and
+                        multiplied by BLAS (syrk), m d n (n + 1) / 2 multiply-adds
 `solve_gram`            Cholesky solve of (G + mu I) g = r with a diagnosis of singularity
 `sketch_precondition`   R from the QR of [S J^T; sqrt(mu) I] (van den Brand et al.)
 `pcg`                   preconditioned conjugate gradients with R^T R as preconditioner,
@@ -19,14 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 
 from .errors import NumericalError
 from .firesets import UnionPatterns
 from .kernels import gram_kernels as GK
 
 __all__ = ["BLAS_GRAM_BLOCK", "BLAS_GRAM_RATIO", "DenseJacobian", "SolverInfo", "SparseJacobian",
-           "blas_is_faster", "gram_blas", "gram_from_patterns", "pcg", "sketch_precondition",
-           "solve_gram"]
+           "blas_is_faster", "dense_gram", "dense_gram_flops", "dense_mask", "gram_blas",
+           "gram_from_patterns", "pcg", "sketch_precondition", "solve_gram"]
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,71 @@ def gram_blas(pat: UnionPatterns, Kx: np.ndarray | None, m: int,
     G = Kx * C
     G /= m
     return G
+
+
+#: Columns of J (neurons x d) per block of `dense_gram`: an n x 2^15 block (16 MiB at
+#: n = 64) is formed, multiplied, and dropped.
+DENSE_GRAM_COLUMNS = 2**15
+
+
+def dense_mask(fire: UnionPatterns, mask: np.ndarray) -> np.ndarray:
+    """The n x m fire mask (mask[i, r] = r in S_i) written into `mask` from neuron-major
+    patterns. Cost O(n m) to clear + O(nnz)."""
+    mask[:] = False
+    mask[fire.ninputs, np.repeat(fire.union, np.diff(fire.nptr))] = True
+    return mask
+
+
+def dense_gram_flops(m: int, n: int, d: int) -> int:
+    """Multiply-adds of `dense_gram`: m d n (n + 1) / 2 for the symmetric product (one
+    triangle, as BLAS syrk computes it: half the m n^2 d of a general product) plus
+    n m (d + 1) multiplies forming J's entries (a_r / sqrt m) 1[r in S_i] x_i. Exact."""
+    return m * d * n * (n + 1) // 2 + n * m * (d + 1)
+
+
+def dense_gram(mask: np.ndarray, coef: np.ndarray, X: np.ndarray,
+               columns: int = DENSE_GRAM_COLUMNS) -> tuple[np.ndarray, int]:
+    """G = J J^T as Cai et al.'s Gram-Gauss-Newton computes it, without using sparsity.
+
+    J (n x m d) is formed in blocks of B = columns // d neurons: V = mask[:, B] *
+    coef[B] (n x B), J_B = V (Kronecker) x_i row by row (n x B d); then G += J_B J_B^T
+    by BLAS dsyrk (lower triangle, accumulated in place), mirrored at the end. Every
+    entry of J is formed and multiplied, fired or not. Returns (G, flops), flops =
+    `dense_gram_flops(m, n, d)`, the multiply-adds done.
+
+    Parameters
+    ----------
+    mask : (n, m) bool array, the fire mask (`dense_mask`)
+    coef : (m,) array, a_r / sqrt(m)
+    X : (n, d) array
+
+    Cost: O(m n^2 d) time; O(n columns) extra memory. Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X, W = rng.standard_normal((3, 2)), rng.standard_normal((5, 2))
+    >>> mask, coef = X @ W.T > 0.1, np.ones(5) / np.sqrt(5)
+    >>> J = (mask[:, :, None] * coef[None, :, None] * X[:, None, :]).reshape(3, -1)
+    >>> G, flops = dense_gram(mask, coef, X, columns=4)
+    >>> bool(np.allclose(G, J @ J.T)), flops == 5 * 2 * 3 * 4 // 2 + 3 * 5 * 3
+    (True, True)
+    """
+    n, m = mask.shape
+    d = X.shape[1]
+    B = max(1, columns // d)
+    G = np.zeros((n, n), order="F")
+    JB = np.empty((n, B, d))
+    for lo in range(0, m, B):
+        hi = min(lo + B, m)
+        V = mask[:, lo:hi] * coef[lo:hi]                       # n x k: n k multiplies
+        J = JB[:, :hi - lo]
+        np.multiply(V[:, :, None], X[:, None, :], out=J)       # n k d multiplies
+        # J^T (k d x n) is Fortran-ordered in J's C-ordered memory: dsyrk with trans=1
+        # computes (J^T)^T J^T = J J^T without a copy
+        Jt = J.reshape(n, -1).T
+        G = scipy.linalg.blas.dsyrk(1.0, Jt, beta=1.0, c=G, trans=1, lower=1,
+                                    overwrite_c=1)
+    G = np.tril(G) + np.tril(G, -1).T
+    return np.ascontiguousarray(G), dense_gram_flops(m, n, d)
 
 
 def solve_gram(G: np.ndarray, r: np.ndarray, mu: float,
@@ -281,9 +349,15 @@ class SparseJacobian:
         return GK.jacobian_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, U, self.X,
                                  self.n)
 
+    #: Parallel chunks of neurons in `jjt`.
+    PARTS = 8
+
     def jjt(self, v: np.ndarray) -> np.ndarray:
-        """J J^T v (two products)."""
-        return self.j(self.jt(v))
+        """J J^T v: the two products J^T v and J u (counted as two), fused neuron by
+        neuron so that the |U| x d block J^T v is never stored (`GK.jjt_apply`)."""
+        self.products += 2
+        return GK.jjt_apply(self.pat.nptr, self.pat.ninputs, self.row_coef, v, self.X,
+                            self.PARTS)
 
     @property
     def work(self) -> int:
@@ -303,9 +377,7 @@ class DenseJacobian:
     def __init__(self, fire: UnionPatterns, a: np.ndarray, X: np.ndarray, mask: np.ndarray):
         self.X, self.n, self.m = X, X.shape[0], a.shape[0]
         self.coef = a / math.sqrt(self.m)
-        mask[:] = False
-        mask[fire.ninputs, np.repeat(fire.union, np.diff(fire.nptr))] = True
-        self.mask = mask
+        self.mask = dense_mask(fire, mask)
         self.products = 0
 
     def jt(self, v: np.ndarray) -> np.ndarray:

@@ -5,10 +5,18 @@ each inner node holds the max of its two children. A threshold query descends on
 into nodes whose max exceeds the threshold, so it reports S_i = {r : <w_r, x_i> > b}
 after visiting O(|S_i| log m) nodes instead of scanning all m leaves.
 
-Layout: all n trees in one contiguous (n, 2M) float64 array in heap order (node 1
-the root, children of k at 2k and 2k + 1, leaf r at M + r), M the smallest power of
-two >= m; leaves M + m .. 2M - 1 hold -inf. Memory: 16 n M bytes (1 GiB at
-n = 64, m = 2^20) plus a copy of the weights (8 m d bytes).
+Layout: all n trees in one contiguous float64 array, one row per tree, in blocked
+heap form (`kernels.tree_kernels`): the logical tree is the binary heap (node 1 the
+root, children of k at 2k and 2k + 1, leaf r at M + r, M the smallest power of two
+>= m, leaves M + m .. 2M - 1 at -inf), but its three lowest inner levels (nodes over
+2, 4 and 8 leaves) are not stored: such a node is the max of its leaves, which share
+one 64-byte cache line, and is recomputed from them when a query or an update reaches
+it. Stored: the inner nodes over >= 16 leaves (heap indices 1 .. S - 1, S = M / 8)
+and the leaves (at offset `leaf_offset` = S). Memory: 8 n (M + M / 8) bytes (576 MiB
+at n = 64, m = 2^20, against 1 GiB for the plain heap) plus a copy of the weights
+(8 m d bytes). Queries and updates walk the same logical nodes as on the plain heap,
+so their counted visits are unchanged; an update reads one cache line for the three
+lowest levels instead of three.
 
 Operations and their costs (m neurons, n inputs, d dimension):
 
@@ -20,6 +28,7 @@ Operations and their costs (m neurons, n inputs, d dimension):
 ``update(rows, Wr)``   O(k n d) for the k new inner products (one BLAS
                        product) + O(k n log m) ancestor refreshes, fewer when
                        a refreshed max is unchanged (the walk stops there)
+``heap(i)``            the full logical heap of tree i (2M values), O(M)
 ``check_invariants``   O(n m d): recomputes everything
 =====================  =====================================================
 
@@ -41,6 +50,15 @@ from .memory import check_memory
 __all__ = ["CorrelationTree"]
 
 
+def _aligned_rows(n: int, width: int) -> np.ndarray:
+    """An uninitialised (n, width) float64 array whose first element is 64-byte
+    aligned (width a multiple of 8 keeps every row aligned), so that each aligned group
+    of 8 leaves is one cache line."""
+    raw = np.empty(n * width + 8)
+    start = (-raw.ctypes.data % 64) // 8
+    return raw[start:start + n * width].reshape(n, width)
+
+
 class CorrelationTree:
     """n max-trees over the inner products <w_r, x_i>; threshold queries report fire sets.
 
@@ -53,6 +71,11 @@ class CorrelationTree:
         Inputs (copied). Unit norm is not required by the tree.
     threshold : float
         Default threshold b of the queries (a leaf is reported if strictly greater).
+    finite_checked : bool
+        The caller has already refused non-finite weights (a `ShiftedReLUNet`'s W is
+        checked when the net is made): skip the pass over W that would (8 m d bytes
+        read, about a quarter of the floor product at m = 2^20). Shape and dtype are
+        still checked.
 
     Examples
     --------
@@ -69,23 +92,26 @@ class CorrelationTree:
 
     @staticmethod
     def memory_estimate(m: int, n: int, d: int) -> float:
-        """Bytes a tree over m neurons and n inputs needs: 16 n M + 8 m d (+ 8 n d)."""
+        """Bytes a tree over m neurons and n inputs needs: 8 n (M + S) + 8 m d (+ 8 n d),
+        S = M / 8 (`CorrelationTree` layout)."""
         M = 1 << max(m - 1, 0).bit_length()
-        return 16.0 * n * M + 8.0 * m * d + 8.0 * n * d
+        S = M >> min(TK.IMPLICIT, M.bit_length() - 1)
+        return 8.0 * n * (M + S + 8) + 8.0 * m * d + 8.0 * n * d
 
     #: Neurons per block of the build: the n x BLOCK inner products (8 MiB at n = 64)
     #: stay in the last-level cache while they are written to the leaves and their
     #: subtrees' maxima are computed.
     BLOCK = 16384
 
-    def __init__(self, W, X, threshold: float, *, copy: bool = True):
+    def __init__(self, W, X, threshold: float, *, copy: bool = True,
+                 finite_checked: bool = False):
         # checked before the copies below; lists (already in memory) are validated after
         shape_w = W.shape if isinstance(W, np.ndarray) else ()
         shape_x = X.shape if isinstance(X, np.ndarray) else ()
         if len(shape_w) == 2 and len(shape_x) == 2:
             check_memory("W", self.memory_estimate(shape_w[0], shape_x[0], shape_w[1]),
                          f"a correlation tree over {shape_w[0]} neurons and {shape_x[0]} inputs")
-        W = check_array("W", W, ndim=2)
+        W = check_array("W", W, ndim=2, finite=not finite_checked)
         X = check_array("X", X, ndim=2, shape=(None, W.shape[1]), copy=True)
         if W.shape[0] < 1 or X.shape[0] < 1:
             raise InputError("W, X", f"shapes {W.shape} and {X.shape}",
@@ -96,51 +122,65 @@ class CorrelationTree:
         self.m, self.d = W.shape
         self.n = X.shape[0]
         self.M = 1 << max(self.m - 1, 0).bit_length()
+        #: first heap index that is not stored (the three lowest inner levels), and the
+        #: offset of leaf 0 in a row of `nodes`
+        self.S = self.M >> min(TK.IMPLICIT, self.M.bit_length() - 1)
+        self.leaf_offset = self.S
         self.counts = {"inner_products": 0, "tree_nodes_visited": 0}
         self._cap = 64  # per-tree output buffer of queries, grown on demand
         # with copy=False the tree keeps W itself (the caller's, e.g. a trainer's own)
         self._W = np.array(W, order="C", copy=True) if copy else W
-        self.nodes = np.empty((self.n, 2 * self.M))
+        self.nodes = _aligned_rows(self.n, self.S + self.M)
         self._build(self._W)
 
     def _build(self, W: np.ndarray) -> None:
-        """Leaves and inner nodes from streamed blocks of X W^T (one BLAS product per
-        block, then each block's subtrees in parallel while it is in cache); the top
-        levels above the blocks last. No n x m intermediate is allocated.
-        Cost O(n m d) + O(n M)."""
-        nodes, M, m = self.nodes, self.M, self.m
+        """Leaves from streamed blocks of X W^T (one BLAS product per block, written
+        straight into the leaves), then each block's stored inner nodes in parallel
+        while it is in cache; the top levels above the blocks last. No n x m
+        intermediate is allocated. Cost O(n m d) + O(n M)."""
+        nodes, M, m, L, S = self.nodes, self.M, self.m, self.leaf_offset, self.S
         nodes[:, 0] = np.nan  # unused slot
-        nodes[:, M + m:] = -np.inf
+        nodes[:, L + m:L + M] = -np.inf
         B = min(self.BLOCK, M)
-        buf = np.empty((self.n, B))
         sizes = np.zeros(self.n, np.int64)
-        for lo in range(0, m, B):
+        for lo in range(0, M, B):
             hi = min(lo + B, m)
-            Pb = buf[:, :hi - lo]
-            np.matmul(self._X, W[lo:hi].T, out=Pb)
-            TK.tree_block_levels(nodes, M, Pb, lo, B, self.threshold, sizes)
-        for lo in range(-(-m // B) * B, M, B):       # blocks of padding leaves only
-            TK.tree_block_levels(nodes, M, buf[:, :0], lo, B, self.threshold, sizes)
+            if hi > lo:
+                np.matmul(self._X, W[lo:hi].T, out=nodes[:, L + lo:L + hi])
+            TK.tree_block_levels(nodes, L, M, S, lo, B, self.threshold, sizes, max(hi, lo))
         self.counts["inner_products"] += self.n * m
         self._rebuild_inner(top=M // B)
         # size the query buffer from the fire sets at the default threshold
         self._cap = int(sizes.max()) + 16
 
     def _rebuild_inner(self, top: int | None = None) -> None:
-        """Bottom-up max pass over the levels of nodes below `top` (all levels if None),
-        vectorised. Cost O(n top)."""
-        nodes = self.nodes
-        level = (self.M if top is None else top) // 2
+        """Bottom-up max pass over the stored inner nodes below heap index `top` (all
+        of them if None: the lowest stored level from the leaves first), vectorised.
+        Cost O(n top), O(n M) if None."""
+        nodes, M, S, L = self.nodes, self.M, self.S, self.leaf_offset
+        if top is None:
+            if S > 1:
+                width = 2 * (M // S)
+                lowest = nodes[:, L:L + M].reshape(self.n, M // width, width).max(axis=2)
+                nodes[:, S // 2:S] = lowest
+            top = S // 2
+        level = min(top, S // 2) // 2
         while level >= 1:
             np.maximum(nodes[:, 2 * level:4 * level:2], nodes[:, 2 * level + 1:4 * level:2],
                        out=nodes[:, level:2 * level])
             level //= 2
 
+    def heap(self, i: int) -> np.ndarray:
+        """The full logical heap of tree i: 2M values, index 0 NaN, node k's children at
+        2k and 2k + 1, leaf r at M + r; the unstored levels computed. For tests and
+        experiments that count nodes. Cost O(M)."""
+        return TK.tree_heap(self.nodes[i], self.leaf_offset, self.M, self.S)
+
     def outputs(self, fire: FireSets, a: np.ndarray) -> np.ndarray:
         """sum over r in S_i of a_r (<w_r, x_i> - b) for every input, from the leaves of
         fire sets this tree reported (unscaled network outputs). Cost O(nnz)."""
         rows = np.repeat(np.arange(self.n), fire.sizes)
-        vals = self.nodes[rows, self.M + fire.indices] - self.threshold
+        vals = self.nodes[rows, self.leaf_offset + fire.indices] - self.threshold
         return np.bincount(rows, weights=a[fire.indices] * vals, minlength=self.n)
 
     # ----------------------------------------------------------------- queries
@@ -163,10 +203,11 @@ class CorrelationTree:
 
     def _query(self, trees: np.ndarray, threshold: float | None) -> FireSets:
         thr = self.threshold if threshold is None else check_float("threshold", threshold)
-        sizes, out, visits = TK.tree_query(self.nodes, self.M, trees, thr, self._cap)
+        args = (self.nodes, self.leaf_offset, self.M, self.S, trees, thr)
+        sizes, out, visits = TK.tree_query(*args, self._cap)
         if sizes.size and sizes.max() > self._cap:     # rare: a fire set outgrew the buffer
             self._cap = int(sizes.max() * 1.25) + 16
-            sizes, out, visits = TK.tree_query(self.nodes, self.M, trees, thr, self._cap)
+            sizes, out, visits = TK.tree_query(*args, self._cap)
         self.counts["tree_nodes_visited"] += int(visits.sum())
         indptr, indices = FK.rows_to_csr(sizes, out)
         return FireSets(indptr, indices, self.m)
@@ -214,11 +255,25 @@ class CorrelationTree:
     def leaf_values(self, rows) -> np.ndarray:
         """The stored inner products of neurons `rows`, n x k. Cost O(n k)."""
         rows = self._check_row_ids(rows)
-        return self.nodes[:, self.M + rows]
+        return self.nodes[:, self.leaf_offset + rows]
 
     def _write(self, rows: np.ndarray, values: np.ndarray) -> None:
-        visits = TK.tree_set_leaves(self.nodes, self.M, rows, values)
+        visits = TK.tree_set_leaves(self.nodes, self.leaf_offset, self.M, self.S, rows, values)
         self.counts["tree_nodes_visited"] += int(visits)
+
+    def advance_sorted(self, rows: np.ndarray, new: np.ndarray, add: bool,
+                       a_rows: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """The trainer's fused update (trusted hot path, as `set_sorted_leaf_values`):
+        leaf rows[j] of tree i becomes leaf + new[i, j] if `add`, else new[i, j]; returns
+        (flips, f_change) per input at the default threshold b: |S_i(t+1) sym.diff.
+        S_i(t)| over these rows and scale sum_j a_rows[j] (relu(new - b) - relu(old -
+        b)). The weights copy goes out of date. Cost O(n |rows| log m) at worst (counted
+        as `set_leaf_values`)."""
+        self._weights_current = False
+        flips, df, visits = TK.tree_advance(self.nodes, self.leaf_offset, self.M, self.S,
+                                            rows, new, add, self.threshold, a_rows, scale)
+        self.counts["tree_nodes_visited"] += int(visits)
+        return flips, df
 
     def _check_row_ids(self, rows) -> np.ndarray:
         arr = np.asarray(rows)
@@ -259,7 +314,8 @@ class CorrelationTree:
     def check_invariants(self, W=None, rtol: float = 1e-12) -> None:
         """Raise AssertionError on any violated invariant.
 
-        * every inner node is the max of its two children (exactly);
+        * every stored inner node is the max of its two children (exactly); the lowest
+          stored level, the max of its leaves (the levels below it are not stored);
         * every leaf r of tree i equals <w_r, x_i> to `rtol` relative to
           ||w_r|| ||x_i|| (W defaults to
           the tree's own copy, kept current by `update`);
@@ -273,8 +329,18 @@ class CorrelationTree:
                                  "the current weights (the tree's copy is out of date)")
             W = self._W
         W = check_array("W", W, ndim=2, shape=(self.m, self.d))
-        nodes = self.nodes
-        level = self.M // 2
+        nodes, M, S, L = self.nodes, self.M, self.S, self.leaf_offset
+        leaves = nodes[:, L:L + M]
+        if S > 1:       # the lowest stored level: the max of its leaves (exactly)
+            width = 2 * (M // S)
+            best = leaves.reshape(self.n, M // width, width).max(axis=2)
+            parent = nodes[:, S // 2:S]
+            bad = np.argwhere(parent != best)
+            if bad.size:
+                i, k = bad[0]
+                raise AssertionError(f"tree {i}: node {S // 2 + k} holds {parent[i, k]!r}, "
+                                     f"the max of its leaves is {best[i, k]!r}")
+        level = S // 4
         while level >= 1:
             parent = nodes[:, level:2 * level]
             best = np.maximum(nodes[:, 2 * level:4 * level:2], nodes[:, 2 * level + 1:4 * level:2])
@@ -284,10 +350,10 @@ class CorrelationTree:
                 raise AssertionError(f"tree {i}: node {level + k} holds {parent[i, k]!r}, "
                                      f"the max of its children is {best[i, k]!r}")
             level //= 2
-        if not np.all(nodes[:, self.M + self.m:] == -np.inf):
+        if not np.all(leaves[:, self.m:] == -np.inf):
             raise AssertionError("a padding leaf is not -inf")
         want = self._X @ W.T
-        got = nodes[:, self.M:self.M + self.m]
+        got = leaves[:, :self.m]
         err = np.abs(got - want)
         # relative to the natural scale of an inner product, ||w_r|| ||x_i||
         tol = rtol * np.outer(np.linalg.norm(self._X, axis=1), np.linalg.norm(W, axis=1))

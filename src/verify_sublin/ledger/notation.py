@@ -65,18 +65,41 @@ METHOD_ROWS: tuple[MethodRow, ...] = (
     MethodRow("ggn", "Gram-Gauss-Newton, exact Cholesky; the Gram from fire-set "
               "intersections (<x_i, x_j> |S_i and S_j| / m)",
               "Cai et al.'s Gram-Gauss-Newton with this project's fire-set Gram (not the "
-              "dense m n^2 d product)", "W (8 m d), fire patterns (16 nnz)",
+              "dense m n^2 d product: a baseline that already exploits the sparsity)",
+              "W (8 m d), fire patterns (16 nnz)",
               "n m d (forward) + pair count + n^3/3 + nnz d"),
+    MethodRow("textbook ggn", "Gram-Gauss-Newton, exact Cholesky; the Gram J J^T as the "
+              "dense product of J formed in blocks of neurons (BLAS syrk)",
+              "Cai et al.'s Gram-Gauss-Newton as specified (no use of sparsity in the "
+              "Gram); timed only where m n^2 d <= 1e11",
+              "W (8 m d), the n x m mask, one n x 2^15 block of J",
+              "n m d (forward) + m d n (n + 1)/2 + n m (d + 1) + n^3/3 + nnz d"),
     MethodRow("sketched_gn", "Gauss-Newton by CG preconditioned with R from a sketch of "
               "J^T (CountSketch by default), dense J u and J^T v",
               "van den Brand et al.'s sketched Gauss-Newton (their Fast-JL sketch replaced "
               "by CountSketch)", "W, fire patterns, the s x n sketch",
               "(CG products) x n m d + sketch + QR s n^2"),
+    MethodRow("paper near-linear", "Gauss-Newton by CG preconditioned with R from a "
+              "tensor sketch of J^T (Kronecker-structured, J^T never formed; s = 4 n ln n), "
+              "dense J u and J^T v over all m neurons",
+              "van den Brand et al.'s sketched Gauss-Newton as specified (a fast JL "
+              "preconditioner; the SRHT itself forms J^T and is kept to m <= 2^18)",
+              "W, the n x m mask, an m x d buffer, the s x n sketch",
+              "n m d + (CG products) x n m d + nnz + n d + 3 n s log s + QR 2 (s + n) n^2"),
+    MethodRow("paper sublinear", "Gauss-Newton on the fired blocks: fire sets from the "
+              "correlation tree, direction by CG preconditioned with R from a tensor sketch "
+              "of J^T's fire-set factor (s = 4 n ln n), inner products updated from X X^T "
+              "(implicit weights)",
+              "Deng et al.'s sublinear Gauss-Newton as specified (tree + sketch-"
+              "preconditioned iterative solve + implicit weights)",
+              "the tree (9 n M bytes, 576 MiB at m = 2^20); W read-only; the s x n sketch",
+              "tree nodes (sum|S_i| log m + n |U| log m) + nnz + n d + 3 n s log s "
+              "(sketch) + 2 (s + n) n^2 (QR) + (CG products) x nnz d + nnz n"),
     MethodRow("sublinear tree explicit", "Gauss-Newton on the fired blocks; fire sets "
               "from the correlation tree, W updated and changed neurons' inner products "
               "recomputed; exact Cholesky", "Deng et al.'s tree (DSWS); the exact solve is "
               "this project's (the paper: a sketch-preconditioned solve)",
-              "W, the tree (16 n M bytes)",
+              "W, the tree (9 n M bytes)",
               "tree nodes (sum|S_i| log m + n |U| log m) + |U| n d + pair count + n^3/3"),
     MethodRow("sublinear tree implicit", "as above, the inner products updated from "
               "K = X X^T without touching W", "Deng et al.'s tree and implicit weights; "
@@ -86,8 +109,9 @@ METHOD_ROWS: tuple[MethodRow, ...] = (
               "kept exactly in a cache of the live union's inner products (|U| x n)",
               "this project's (no search structure: only neurons in U move)",
               "W, the cache (8 |U| n)", "|U| n d + |U| n + pair count + n^3/3"),
-    MethodRow("sublinear cache implicit", "the cache with implicit pre-activations",
-              "this project's (the fastest variant)", "the cache; W read-only",
+    MethodRow("sublinear cache implicit", "the cache with implicit pre-activations and "
+              "the exact Cholesky solve", "this project's variant (the fastest; no paper "
+              "proposes the cache or the exact solve)", "the cache; W read-only",
               "nnz n + |U| n + pair count + n^3/3"),
     MethodRow("sublinear scan explicit", "a dense n x m cache re-thresholded in full",
               "the naive baseline", "W, the n x m cache (8 n m)",

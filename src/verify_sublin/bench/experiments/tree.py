@@ -66,7 +66,7 @@ def tree_cost(p: dict, seed: int) -> dict:
     fs = tree.query_all()
     query = time.perf_counter() - t0
     visits = tree.counts["tree_nodes_visited"] - v0
-    per_tree = [int(1 + 2 * np.count_nonzero(tree.nodes[i, 1:tree.M] > net.shift))
+    per_tree = [int(1 + 2 * np.count_nonzero(tree.heap(i)[1:tree.M] > net.shift))
                 for i in range(n)]
     union = np.unique(fs.indices)
     new = net.W[union] + 0.01 * np.random.default_rng(seed).standard_normal((union.size, d))

@@ -13,6 +13,8 @@ update); p_r are the inputs that fire neuron r, so sum_r |p_r| = nnz.
 ``jt_apply``            J^T v on the union rows (|U| x d), O(nnz d)
 ``add_jt_rows``         W[U] += J^T v in place, O(nnz d)
 ``jacobian_apply``      J u from the union rows of u, O(nnz d)
+``jjt_apply``           J (J^T v), the two products fused neuron by neuron (no
+                        |U| x d intermediate), parallel, O(2 nnz d)
 ``second_layer_apply``  J_a^T v times sqrt m, O(nnz)
 ======================  ======================================================
 """
@@ -27,6 +29,7 @@ __all__ = [
     "gram_counts",
     "gram_weighted",
     "jacobian_apply",
+    "jjt_apply",
     "jt_apply",
     "second_layer_apply",
 ]
@@ -125,6 +128,40 @@ def jacobian_apply(nptr, ninputs, coef_rows, U, X, n):  # pragma: no cover - com
                 s += U[j, t] * X[i, t]
             out[i] += c * s
     return out
+
+
+@njit(cache=True, parallel=True)
+def jjt_apply(nptr, ninputs, row_coef, v, X, parts):  # pragma: no cover - compiled
+    """J J^T v as the two products J^T v and J u, fused: for each union neuron j the
+    block u_j = row_coef[j] sum_{i in pattern j} v_i x_i (d values, kept in a local
+    buffer) and at once out[i] += row_coef[j] <u_j, x_i> for i in pattern j. The
+    same 2 nnz d multiply-adds as `jacobian_apply(jt_apply(v))`, without the |U| x d
+    array they exchange; neurons in `parts` parallel chunks, each with its own n
+    outputs, summed at the end. Cost O(nnz d)."""
+    k = nptr.shape[0] - 1
+    n, d = X.shape
+    partial = np.zeros((parts, n))
+    for c in prange(parts):
+        lo = k * c // parts
+        hi = k * (c + 1) // parts
+        acc = np.empty(d)
+        out = partial[c]
+        for j in range(lo, hi):
+            acc[:] = 0.0
+            for p in range(nptr[j], nptr[j + 1]):
+                i = ninputs[p]
+                vi = v[i]
+                for t in range(d):
+                    acc[t] += vi * X[i, t]
+            cj = row_coef[j]
+            cj2 = cj * cj
+            for p in range(nptr[j], nptr[j + 1]):
+                i = ninputs[p]
+                s = 0.0
+                for t in range(d):
+                    s += acc[t] * X[i, t]
+                out[i] += cj2 * s
+    return partial.sum(axis=0)
 
 
 @njit(cache=True)

@@ -79,7 +79,7 @@ _CHOICES = {
     "backend": BACKEND_CHOICES,
     "preactivations": ("explicit", "implicit"),
     "update": ("gn", "gd"),
-    "gram": ("pairs", "blas", "auto"),
+    "gram": ("pairs", "blas", "auto", "dense"),
 }
 
 
@@ -149,10 +149,11 @@ def make_trainer(method: str, net, X, y, *, options: TrainerOptions | None = Non
         batch_size : int, optional
             sgd: inputs per mini-batch (default max(1, n // 8); see
             `verify_sublin.core.trainers.sgd`).
-        gram : {"pairs", "blas", "auto"}
+        gram : {"pairs", "blas", "auto", "dense"}
             ggn and second_layer: how the exact Gram is built from the fire sets (pair
             sums, dense BLAS products of the fire masks, or chosen by their density);
-            the same Gram to rounding.
+            the same Gram to rounding; ggn also "dense", the textbook product J J^T
+            over all m neurons (m d n (n + 1) / 2 multiply-adds, Cai et al.'s way).
 
     An option the chosen method does not use must keep its default (`OPTION_DEFAULTS`);
     anything else is an `InputError` naming it. A name no method knows is a TypeError.

@@ -278,7 +278,8 @@ class Trainer(ABC):
 
         >>> from verify_sublin.core.trainers import METHODS
         >>> METHODS["ggn"].options_from(mu=1e-3, fire_sets="tree")
-        GGNOptions(seed=0, backend='numpy', eta=None, mu=0.001, solver='cholesky', train_a=False)
+        GGNOptions(seed=0, backend='numpy', gram='pairs', eta=None, mu=0.001, \
+solver='cholesky', train_a=False)
         >>> METHODS["ggn"].options_from(update="gd")
         Traceback (most recent call last):
         ...

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from .. import solvers
 from ..errors import InputError, NumericalError, check_float
 from ..model import ShiftedReLUNet
 from .base import Trainer, TrainerOptions, _PhaseTimer, _StepRecord
@@ -201,10 +202,17 @@ class GradientDescent(DenseTrainer):
 class GramGaussNewton(DenseTrainer):
     """Gram-Gauss-Newton (Cai et al. 2019): theta <- theta - eta J^T (G + mu I)^{-1} (f - y).
 
-    G = J J^T is built from the fire sets, G_ij = <x_i, x_j> |S_i intersect S_j| / m
-    (plus the second-layer part with ``train_a``), never from an explicit J. eta = 1
-    and mu = 0 by default; a singular G (an input with an empty fire set, say) raises
-    `NumericalError` with the diagnosis.
+    ``gram="pairs"`` (default; this project's Gram, not the paper's; "blas" and "auto"
+    build the same G from dense fire masks): G = J J^T is built from the fire sets,
+    G_ij = <x_i, x_j> |S_i intersect S_j| / m (plus the second-layer part with
+    ``train_a``), never from an explicit J: O(sum_r |p_r|^2 + n^2), which already
+    exploits the sparsity every sublinear method exploits.
+    ``gram="dense"``: the textbook product, J formed in blocks of neurons and
+    multiplied by BLAS (`solvers.dense_gram`), m d n (n + 1) / 2 + n m (d + 1)
+    counted multiply-adds whatever the sparsity (W only: refused with ``train_a``).
+    Both give the same G up to rounding; the forward pass (n m d) and the update
+    (nnz d) are the same. eta = 1 and mu = 0 by default; a singular G (an input with
+    an empty fire set, say) raises `NumericalError` with the diagnosis.
 
     Claimed cost per step: m n^2 d + n^3.
     """
@@ -217,15 +225,33 @@ class GramGaussNewton(DenseTrainer):
         if options.solver != "cholesky":
             return InputError("solver", repr(options.solver),
                               "'cholesky' (the exact Gram-Gauss-Newton direction)")
+        if options.gram == "dense" and options.train_a:
+            return InputError("train_a", "True", "False with gram='dense' (the textbook "
+                              "dense Gram is formed for the first layer's Jacobian only)")
         return None
+
+    @classmethod
+    def memory_estimate(cls, m, n, d, options, shift=None):
+        """Dense trainer plus, with gram="dense", the n x m fire mask and one n x B d
+        block of J (`solvers.DENSE_GRAM_COLUMNS`)."""
+        base = super().memory_estimate(m, n, d, options, shift)
+        if getattr(options, "gram", "pairs") == "dense":
+            base += 1.0 * n * m + 8.0 * n * solvers.DENSE_GRAM_COLUMNS
+        return base
 
     def __init__(self, net, X, y, options: GGNOptions):
         super().__init__(net, X, y, options)
         self.eta = _eta(options, 1.0)
         self.mu = check_float("mu", options.mu, minimum=0.0)
+        self.dense_gram = getattr(options, "gram", "pairs") == "dense"
 
     def _direction(self, r, pat, rec, timer):
-        Gm = self._gram(pat, rec, timer)
+        if self.dense_gram:
+            with timer("gram"):
+                Gm = self.ops.dense_gram(self._fire, self.a)
+            rec.counts["dense_flops"] += solvers.dense_gram_flops(self.m, self.n, self.d)
+        else:
+            Gm = self._gram(pat, rec, timer)
         with timer("solve"):
             # an empty fire set makes G singular only when W alone is trained
             sizes = self.ops.sizes(self._fire) if not self.train_a else None
@@ -255,7 +281,11 @@ class SecondLayer(GramGaussNewton):
 
     @classmethod
     def _backend_refusal(cls, options, compiled):
-        return None             # no solver option: always the exact Cholesky solve
+        # no solver option: always the exact Cholesky solve
+        if options.gram == "dense":
+            return InputError("gram", "'dense'", "'pairs', 'blas' or 'auto' (the textbook "
+                              "dense Gram is ggn's, of the first layer's Jacobian)")
+        return None
 
     @classmethod
     def copies_weights(cls, options):

@@ -21,6 +21,7 @@ of the fire sets, k = |U|; the masked path costs the dense forms, k n d or n m):
 ``patterns``           neuron-major view over the union (compiled: the forward's
                        own layout, free; masked: O(k n))
 ``gram``               G = Kx * (M^T diag(a_U^2) M) / m, O(sum_r |p_r|^2 + n^2)
+``dense_gram``         the textbook G = J J^T from J formed in blocks, O(m n^2 d)
 ``gram_values``        the second layer's Gram Phi Phi^T / m, O(sum_r |p_r|^2)
 ``jt``                 J^T v on the union rows (k x d), O(nnz d)
 ``add_jt``             W[U] += J^T v, O(nnz d)
@@ -185,6 +186,14 @@ class CompiledOps(FireSetOps):
             return solvers.gram_blas(pat, self.Kx, self.m, a_rows)
         return solvers.gram_from_patterns(pat, self.Kx, self.m, a_rows)[0]
 
+    def dense_gram(self, fire: UnionPatterns, a):
+        """The textbook J J^T over all m neurons (`solvers.dense_gram`), from the dense
+        fire mask. O(m n^2 d)."""
+        if self._mask is None:
+            self._mask = np.zeros((self.n, self.m), dtype=bool)
+        mask = solvers.dense_mask(fire, self._mask)
+        return solvers.dense_gram(mask, a * self.scale, self.X)[0]
+
     def gram_values(self, fire: UnionPatterns, pat: UnionPatterns, blas: bool = False):
         if blas:
             return solvers.gram_blas(pat, None, self.m, values=fire.values)
@@ -341,6 +350,20 @@ class ArrayOps(FireSetOps):
         xp = self.xp
         w = xp.ones((pat.size,), dtype=xp.float64) if a_rows is None else a_rows * a_rows
         return G.gram_masked(xp, pat.mask, self.Kx, w, self.m)
+
+    def dense_gram(self, fire: MaskFire, a):
+        """The textbook J J^T: J formed from the masks in blocks of neurons (n x B d)
+        and multiplied, as `solvers.dense_gram` does. O(m n^2 d)."""
+        xp, n, d = self.xp, self.n, self.d
+        B = max(1, solvers.DENSE_GRAM_COLUMNS // d)
+        coef = a * self.scale
+        Gm = xp.zeros((n, n), dtype=xp.float64)
+        for lo in range(0, self.m, B):
+            hi = min(lo + B, self.m)
+            V = xp.astype(fire.M[:, lo:hi], xp.float64) * xp.reshape(coef[lo:hi], (1, -1))
+            J = xp.reshape(xp.reshape(V, (n, -1, 1)) * xp.reshape(self.X, (n, 1, d)), (n, -1))
+            Gm = Gm + J @ xp.permute_dims(J, (1, 0))
+        return Gm
 
     def gram_values(self, fire: MaskFire, pat: MaskPatterns, blas: bool = False):
         xp = self.xp

@@ -112,7 +112,10 @@ class _GramBuild:
     activations) in blocks of neurons, n^2 |U| multiply-adds in BLAS (fast when half the
     neurons fire, as at c = 0); "auto": "blas" when the fire patterns are dense enough
     (`solvers.BLAS_GRAM_RATIO`). The same Gram to rounding (exactly, with a = +-1).
-    Backends other than numpy always build it from dense masks."""
+    Backends other than numpy always build it from dense masks. ggn only: "dense", Cai
+    et al.'s textbook product J J^T (J formed in blocks of neurons, n x (B d) each, and
+    multiplied by BLAS: m d n (n + 1) / 2 multiply-adds whatever the sparsity; W only,
+    so not with train_a)."""
 
 
 @dataclass(frozen=True, kw_only=True)

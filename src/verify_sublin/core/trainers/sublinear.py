@@ -112,13 +112,13 @@ class SublinearGaussNewton(Trainer):
     @classmethod
     def memory_estimate(cls, m, n, d, options, shift=None):
         """The trainer's W (if it copies it), scratch, and the fire-set structure: the
-        tree (16 n M bytes), the scan cache (8 n m) or the live-union cache (8 |U0| n
-        plus bit words); the tree and scan keep three |U0| x n buffers. |U0| from
-        `memory.fired_estimate`."""
+        tree (9 n M bytes, `CorrelationTree.memory_estimate`), the scan cache (8 n m) or
+        the live-union cache (8 |U0| n plus bit words); the tree keeps two |U0| x n
+        buffers, the scan three. |U0| from `memory.fired_estimate`."""
         base = super().memory_estimate(m, n, d, options, shift)
         k, _ = fired_estimate(m, n, shift)
         if options.fire_sets == "tree":
-            extra = CorrelationTree.memory_estimate(m, n, d) - 8.0 * m * d + 24.0 * k * n
+            extra = CorrelationTree.memory_estimate(m, n, d) - 8.0 * m * d + 16.0 * k * n
         elif options.fire_sets == "scan":
             extra = 8.0 * n * m + 24.0 * k * n
         else:
@@ -153,7 +153,8 @@ class SublinearGaussNewton(Trainer):
             if self.implicit:
                 W = np.asarray(W, dtype=np.float64).view()
                 W.flags.writeable = False
-            tree = CorrelationTree(W, self.X, self.shift, copy=not self.implicit)
+            tree = CorrelationTree(W, self.X, self.shift, copy=not self.implicit,
+                                   finite_checked=True)      # the net checked W
             self._W = tree.W
             fire = tree.query_all()
             live = np.zeros(self.m, dtype=bool)
@@ -342,13 +343,17 @@ class _ColumnCacheState:
     output weights a and buffers for |U0| changed columns."""
 
     offset = 0
+    #: whether `apply` gathers the old values into a buffer of its own (the tree's
+    #: fused pass reads them in place)
+    gathers = True
 
     def __init__(self, ops, a: np.ndarray, U0: np.ndarray, implicit: bool):
         self.ops, self.a, self.U0, self.implicit = ops, a, U0, implicit
         self.slot = np.full(ops.m, -1, np.int64)
         k0 = U0.size
         self._nm = np.empty((k0, ops.n))        # neuron-major new values / changes
-        self._old = np.empty((ops.n, k0))       # input-major old values
+        if self.gathers:
+            self._old = np.empty((ops.n, k0))   # input-major old values
         self._new = np.empty((ops.n, k0))       # input-major new values
 
     def values(self) -> np.ndarray:
@@ -388,12 +393,19 @@ class _ColumnCacheState:
 
 
 class _TreeState(_ColumnCacheState):
-    """The papers' structure: a correlation tree over all n m inner products."""
+    """The papers' structure: a correlation tree over all n m inner products.
+
+    A step's update reads each changed leaf, adds its change (implicit) or takes its
+    new value (explicit), accumulates flips and the change of the outputs, and writes
+    it with its ancestors, in one pass per tree (`CorrelationTree.advance_sorted`):
+    the leaves are touched once, not gathered first and written later."""
+
+    gathers = False
 
     def __init__(self, ops, a, U0, implicit, tree: CorrelationTree):
         super().__init__(ops, a, U0, implicit)
         self.tree = tree
-        self.offset = self.tree.M
+        self.offset = self.tree.leaf_offset
 
     def values(self):
         return self.tree.nodes
@@ -403,6 +415,25 @@ class _TreeState(_ColumnCacheState):
         fs = self.tree.query_all()
         rec.counts["tree_nodes_visited"] += self.tree.counts["tree_nodes_visited"] - before
         return fs.union_patterns(self.slot), fs.sizes
+
+    def apply(self, W, f, pat, row_coef, v, rec, timer):
+        ops = self.ops
+        k = pat.size
+        nm, new = self._nm[:k], self._new[:, :k]
+        with timer("update"):
+            if self.implicit:
+                ops.implicit_delta(pat, row_coef, v, nm)
+            else:
+                GK.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, ops.X)
+                CK.inner_products_rows(W, pat.union, ops.XT, nm)
+            FK.transpose_into(nm, new)
+        with timer("tree"):
+            before = self.tree.counts["tree_nodes_visited"]
+            flips, df = self.tree.advance_sorted(pat.union, new, self.implicit,
+                                                 self.a[pat.union], ops.scale)
+            rec.counts["tree_nodes_visited"] += self.tree.counts["tree_nodes_visited"] - before
+        rec.flips = flips
+        return W, f + df
 
     def write(self, rows, new_cols, rec):
         before = self.tree.counts["tree_nodes_visited"]
