@@ -11,6 +11,7 @@ from scipy.stats import norm
 from ...bench.spec import RunSpec
 from ..toolkit import (
     CITE,
+    VARIANT,
     Entry,
     HLine,
     Plot,
@@ -145,6 +146,7 @@ ENTRY = Entry(
                "fitted slope of |S_i| in m against 1 - c/2 and against m Q(b).",
     rule=answer_words(f"Slopes match m Q(b); nnz(J_t) within [{NNZ_BAND[0]:g}, "
                       f"{NNZ_BAND[1]:g}] nnz(J_0) during training."),
-    sizes=SIZES, runs=runs, values=values, decide=decide, show=show)
+    sizes=SIZES, runs=runs, values=values, decide=decide, show=show,
+    measured_on=f"{VARIANT} during training")
 
 __all__ = ["ENTRY", "NNZ_BAND", "NO", "PARTLY", "QUOTE", "SIZES", "SLOPE_MATCH_TOL", "YES"]
