@@ -224,3 +224,22 @@ def test_update_visits_are_the_plain_heaps(m, n, k, seed, step):
     before = tree.counts["tree_nodes_visited"]
     tree.update(rows, new)
     assert tree.counts["tree_nodes_visited"] - before == want
+
+
+@settings(max_examples=30, deadline=None)
+@given(m=st.integers(1, 90), n=st.integers(1, 6), thr=st.floats(-1.0, 1.0),
+       seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_query_rows_reports_a_batchs_fire_sets(m, n, thr, seed, data):
+    """query_rows(batch): one fire set per entry of the batch (repeats and any order),
+    each the brute-force set of that input; a bad batch is an InputError naming rows."""
+    rng = np.random.default_rng(seed)
+    W, X = rng.standard_normal((m, 3)), rng.standard_normal((n, 3))
+    tree = CorrelationTree(W, X, thr)
+    batch = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=8)), dtype=np.int64)
+    fs = tree.query_rows(batch, thr)
+    brute = brute_fire_sets(W, X, thr)
+    assert len(fs.indptr) == batch.size + 1
+    for k, i in enumerate(batch):
+        assert list(fs.indices[fs.indptr[k]:fs.indptr[k + 1]]) == list(brute[i])
+    with pytest.raises(InputError, match="^rows"):
+        tree.query_rows([n])

@@ -201,6 +201,19 @@ class CorrelationTree:
         """
         return self._query(np.arange(self.n, dtype=np.int64), threshold)
 
+    def query_rows(self, rows, threshold: float | None = None) -> FireSets:
+        """Fire sets of the inputs `rows` (a batch, in its order), as a `FireSets` with
+        one row per entry of `rows`.
+
+        Cost: O(sum over rows of |S_i| log m) node visits (counted), one compiled pass.
+        """
+        arr = np.asarray(rows)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu") or (
+                arr.size and (arr.min() < 0 or arr.max() >= self.n)):
+            raise InputError("rows", f"{arr.dtype} array of shape {arr.shape}",
+                             f"a 1-d sequence of input indices in [0, {self.n})")
+        return self._query(arr.astype(np.int64), threshold)
+
     def _query(self, trees: np.ndarray, threshold: float | None) -> FireSets:
         thr = self.threshold if threshold is None else check_float("threshold", threshold)
         args = (self.nodes, self.leaf_offset, self.M, self.S, trees, thr)

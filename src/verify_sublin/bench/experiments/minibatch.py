@@ -37,7 +37,6 @@ from ...core.data import sphere_data
 from ...core.firesets import FireSets, forward_fire_sets
 from ...core.kernels import cache_kernels as CK
 from ...core.kernels import fireset_kernels as FK
-from ...core.kernels import tree_kernels as TK
 from ...core.memory import check_memory
 from ...core.tree import CorrelationTree
 from .common import _net
@@ -139,19 +138,17 @@ class _Strategy:
         if self.name == "rescan":
             self.counts["inner_products"] += batch.size * m
             return forward_fire_sets(self.X[batch], self.W, self.b, self.a, 1.0, block=RESCAN_BLOCK)[0]
+        if self.name == "tree":
+            before = self.tree.counts["tree_nodes_visited"]
+            fs = self.tree.query_rows(batch, self.b)
+            self.counts["tree_nodes_visited"] += self.tree.counts["tree_nodes_visited"] - before
+            return fs
         while True:
-            if self.name == "tree":
-                sizes, out, visits = TK.tree_query(self.tree.nodes, self.tree.M, batch, self.b,
-                                                   self.cap)
-            else:
-                sizes, out = _rows_above(self.cache, batch, self.b, self.cap)
+            sizes, out = _rows_above(self.cache, batch, self.b, self.cap)
             if not sizes.size or sizes.max() <= self.cap:
                 break
             self.cap = int(sizes.max() * 1.25) + 16
-        if self.name == "tree":
-            self.counts["tree_nodes_visited"] += int(visits.sum())
-        else:
-            self.counts["preactivation_updates"] += batch.size * m
+        self.counts["preactivation_updates"] += batch.size * m
         return _csr(sizes, out, m)
 
     def apply(self, U: np.ndarray, new: np.ndarray) -> None:
