@@ -226,6 +226,25 @@ def test_progress_line_keeps_the_sizes_and_waits_for_the_eta():
     assert lines[-1].endswith("ETA 0:42)")
 
 
+def test_speed_progress_estimates_the_time_left_from_the_pace(monkeypatch):
+    """step_printer: no estimate before the first measurement of a series ends; after
+    `done` of `total` took t seconds since the series began, t / done x (total - done)
+    is left."""
+    import io
+    import time
+
+    from verify_sublin.cli.progress import step_printer
+    clock = iter([90.0, 100.0, 130.0])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    show = step_printer(stream)
+    show("ggn", 0, 4)
+    show("paper sublinear", 3, 4)            # 30 s for 3 of 4: 10 s left
+    first, last = stream.getvalue().splitlines()
+    assert first == "  [0:10] ggn (1/4)"
+    assert last == "  [0:40] paper sublinear (4/4, about 0:10 left at the pace so far)"
+
+
 def test_every_method_and_preset_is_described_in_the_methods_table():
     """The report's methods table has a row for every registered method and preset, so
     a new one cannot reach the report undescribed."""

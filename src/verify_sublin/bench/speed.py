@@ -103,7 +103,9 @@ def timing_refusal(method: str, options: dict, m: int, n: int, d: int) -> str | 
                 f"exceed {TEXTBOOK_TIMED_MAX:.0e}")
     return None
 
-Progress = Callable[[str], None] | None
+#: progress(message, done, total): `done` of `total` measurements finished before this
+#: one (`cli.progress.step_printer` shows an estimate of the time left from them)
+Progress = Callable[..., None] | None
 
 #: The floor product is made whole up to this many outputs (n m), in blocks above it.
 FLOOR_WHOLE_ENTRIES = 2**27
@@ -210,13 +212,13 @@ def compare_methods(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.4, se
     if sketched:
         plan.append(("sketched_gn countsketch", "sketched_gn", {}))
     rows, skipped = [], {}
-    for name, method, opts in plan:
+    for k, (name, method, opts) in enumerate(plan):
         why = timing_refusal(method, opts, m, n, d)
         if why is not None:
             skipped[name] = why
             continue
         if progress:
-            progress(f"m={m} c={c}: {name}")
+            progress(f"m={log2_label(m)} c={c}: {name}", k, len(plan))
         trainer = make_trainer(method, net, X, y, **opts)
         row = step_times(trainer, steps, warmup)
         del trainer                  # freed here, before the next method's trainer
@@ -326,10 +328,11 @@ def end_to_end(m: int = 2**20, n: int = 64, d: int = 32, c: float = 0.85, seed: 
         # the previous one freed (how much of the memory it touches first comes back
         # as huge pages), so no method may always follow the same one
         turn = order[rep % len(order):] + order[:rep % len(order)]
-        for name in turn:
+        for k, name in enumerate(turn):
             method, opts = methods[name]
             if progress:
-                progress(f"end to end m={log2_label(m)} c={c}: {name} ({rep + 1}/{repeats})")
+                progress(f"end to end m={log2_label(m)} c={c}: {name}, repeat {rep + 1}",
+                         rep * len(order) + k, repeats * len(order))
             runs[name].append(time_to_eps(method, net, X, y, eps, **opts))
 
     def quartiles(values) -> tuple[float, float]:
@@ -381,11 +384,12 @@ def scaling(ms: Iterable[int], n: int = 64, d: int = 32, c: float = 0.4, seed: i
     ms = list(ms)
     series = {name: {"median": [], "total_ops": [], "claimed": [], "union": []}
               for name in methods}
-    for m in ms:
+    for i, m in enumerate(ms):
         net, X, y = _problem(m, n, d, c, seed)
-        for name, (method, opts) in methods.items():
+        for k, (name, (method, opts)) in enumerate(methods.items()):
             if progress:
-                progress(f"scaling c={c}: {name} m={m}")
+                progress(f"scaling c={c}: {name} m={log2_label(m)}", i * len(methods) + k,
+                         len(ms) * len(methods))
             row = step_times(make_trainer(method, net, X, y, **opts), steps, warmup)
             s = series[name]
             s["median"].append(row["median"])

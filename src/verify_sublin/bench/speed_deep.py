@@ -35,7 +35,7 @@ keeps a timing run going when an input's last layer is silent, which happens und
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from scipy.special import ndtr
@@ -45,12 +45,11 @@ from ..core.deep import DeepShiftedReLUNet
 from ..core.errors import InputError, check_choice, check_int
 from ..core.model import shift_for
 from ..core.trainers import make_trainer
-from .speed import fit_slope, log2_label, step_times
+from .speed import Progress, fit_slope, log2_label, step_times
 
 __all__ = ["compare_deep", "deep_problem", "deep_scaling", "log2_label",
            "merge_threshold_effect"]
 
-Progress = Callable[[str], None] | None
 
 DEEP_TRAINERS = ("deep_dense", "deep_sublinear")
 
@@ -123,9 +122,9 @@ def compare_deep(m: int = 2**14, n: int = 32, d: int = 32, depth: int = 3, c: fl
     methods = [check_choice("methods", meth, DEEP_TRAINERS) for meth in methods]
     net, X, y, net_init = deep_problem(m, n, d, depth, c, seed, scaling)
     rows = {}
-    for method in methods:
+    for k, method in enumerate(methods):
         if progress:
-            progress(f"m={m} c={c}: {method}")
+            progress(f"m={log2_label(m)} c={c}: {method}", k, len(methods))
         opts = {"merge_threshold": merge_threshold} if method == "deep_sublinear" else {}
         t0 = time.perf_counter()
         trainer = make_trainer(method, net, X, y, update=update, mu=mu, **opts)
@@ -219,9 +218,9 @@ def merge_threshold_effect(m: int = 2**14, n: int = 32, d: int = 32, depth: int 
     window = check_int("window", window, minimum=1)
     net, X, y, _ = deep_problem(m, n, d, depth, c, seed, scaling)
     rows = {}
-    for k in periods:
+    for j, k in enumerate(periods):
         if progress:
-            progress(f"m={m} c={c}: merge every {k} step(s)")
+            progress(f"m={log2_label(m)} c={c}: merge every {k} step(s)", j, len(periods))
         trainer = make_trainer("deep_sublinear", net, X, y, update=update, mu=mu,
                                merge_threshold=(k - 1) * n)
         trainer.step()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["ETA_AFTER_RUNS", "printer", "run_label"]
+__all__ = ["ETA_AFTER_RUNS", "printer", "run_label", "step_printer"]
 
 #: the time estimate is shown once this many runs have finished (before: "?")
 ETA_AFTER_RUNS = 3
@@ -59,3 +59,25 @@ def printer(stream=None):
             stream.flush()
 
     return show
+
+
+def step_printer(stream=None):
+    """A progress callback for the speed measurements, `progress(msg, done, total)`:
+    one line per measurement with the time elapsed and, once `done` of `total` are
+    finished, an estimate of the time left at the pace so far (later sizes are often
+    larger, so it is a lower bound there). Cost O(1) a call."""
+    import time
+    start = phase = time.perf_counter()
+
+    def progress(msg: str, done: int | None = None, total: int | None = None) -> None:
+        nonlocal phase
+        out = sys.stderr if stream is None else stream
+        now = time.perf_counter()
+        elapsed, tail = now - start, ""
+        if done is not None and total:
+            phase = now if done == 0 else phase        # a measurement series starts
+            tail = f" ({done + 1}/{total}"
+            tail += (f", about {_fmt_seconds((now - phase) / done * (total - done))} left at "
+                     "the pace so far)" if done else ")")
+        print(f"  [{_fmt_seconds(elapsed)}] {msg}{tail}", file=out, flush=True)
+    return progress

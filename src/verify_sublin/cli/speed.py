@@ -5,10 +5,10 @@ Gram-Gauss-Newton), measured in one process."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from . import options as o
 from .options import Option
+from .progress import step_printer
 
 #: The names timed by default (`bench.speed.DEFAULT_NAMES`, spelled here so that the
 #: command line imports nothing heavy before its options are checked).
@@ -45,13 +45,10 @@ OPTIONS = [
            "also fit slopes of time and counted operations over these m "
            "(e.g. 2^12,2^14,2^16,2^18,2^20)", metavar="M,M,..."),
 ]
-
-
 def main(args: argparse.Namespace) -> int:
     from ..bench.speed import compare_methods, end_to_end, log2_label, scaling, tree_timings
 
-    def progress(msg: str) -> None:
-        print(f"  ... {msg}", file=sys.stderr, flush=True)
+    progress = step_printer()
 
     m, cs = args.m, args.c
     print(f"Speed comparison: n={args.n} d={args.d} m={log2_label(m)} seed={args.seed}, "

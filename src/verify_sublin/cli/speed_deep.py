@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from . import options as o
 from .options import Option
+from .progress import step_printer
 
 NAME = "speed-deep"
 HELP = "per-step speed of the multi-layer trainers (deep_dense, deep_sublinear), one process"
@@ -34,13 +34,10 @@ OPTIONS = [
     Option(("--window",), "12", o.positive,
            "timed steps per merge period (a multiple of every K)"),
 ]
-
-
 def main(args: argparse.Namespace) -> int:
     from ..bench.speed_deep import compare_deep, deep_scaling, log2_label, merge_threshold_effect
 
-    def progress(msg: str) -> None:
-        print(f"  ... {msg}", file=sys.stderr, flush=True)
+    progress = step_printer()
 
     m = args.m
     common = dict(n=args.n, d=args.d, depth=args.depth, seed=args.seed, scaling=args.scaling)
