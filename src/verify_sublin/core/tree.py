@@ -141,7 +141,9 @@ class CorrelationTree:
         nodes, M, m, L, S = self.nodes, self.M, self.m, self.leaf_offset, self.S
         nodes[:, 0] = np.nan  # unused slot
         nodes[:, L + m:L + M] = -np.inf
-        B = min(self.BLOCK, M)
+        # a block spans at least one lowest stored node's leaves (2 M / S of them), so
+        # that the block pass can form it; BLOCK below that (tests) is raised to it
+        B = min(max(self.BLOCK, 2 * M // S if S > 1 else 1), M)
         sizes = np.zeros(self.n, np.int64)
         for lo in range(0, M, B):
             hi = min(lo + B, m)
