@@ -155,9 +155,10 @@ def _time(args) -> int:
     todo = [s for s in commands() if not s.template
             and (args.match is None or args.match in s.command)]
     with tempfile.TemporaryDirectory(prefix="doc-commands-") as tmp:
-        work = Path(tmp) / "repo"
-        shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(
-            ".git", ".tox", ".asv", "latest", "__pycache__", "*.egg-info"))
+        work = ROOT if args.here else Path(tmp) / "repo"
+        if not args.here:
+            shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(
+                ".git", ".tox", ".asv", "latest", "__pycache__", "*.egg-info"))
         seen = set()
         for shown in todo:
             if shown.command in seen:
@@ -193,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("time", help="run the shown commands and record their times")
     t.add_argument("--match", help="only the commands containing this text")
     t.add_argument("--again", action="store_true", help="time those already timed too")
+    t.add_argument("--here", action="store_true", help="run in the repository itself, not a "
+                   "scratch copy (for the commands that remake the committed reports; use "
+                   "with --match)")
     t.add_argument("--timeout", type=float, default=7200, help="seconds before a command "
                    "is stopped and recorded as 'timeout' (default: %(default)s)")
     args = p.parse_args(argv)

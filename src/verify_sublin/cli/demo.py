@@ -11,7 +11,8 @@ from .options import Option
 NAME = "demo"
 HELP = "train a network and print the residual per step"
 EXAMPLES = ("verify-sublin demo --m 2^14 --methods ggn,sublinear_gn",
-            "verify-sublin demo --backend array_api_strict   # needs the test extra")
+            "verify-sublin demo --backend array_api_strict --m 4096 --methods ggn,sublinear_gn"
+            "   # needs the test extra")
 
 OPTIONS = [
     Option(("--m",), "2^14", o.positive, "width m"),

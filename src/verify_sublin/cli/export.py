@@ -12,7 +12,7 @@ HELP = ("export a store as tidy tables: measurements (one row per run and quanti
         "verdicts, as CSV and JSON (Parquet with pyarrow)")
 EXAMPLES = ("verify-sublin export --store reports/full/results.sqlite --out /tmp/export",
             "verify-sublin export --store reports/full/results.sqlite --out /tmp/export "
-            "--format csv,json,parquet")
+            "--format csv,json")
 
 OPTIONS = [
     Option(("--store",), None, o.existing_store, "results database (required)", required=True),

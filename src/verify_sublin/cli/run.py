@@ -9,8 +9,8 @@ from .options import Option
 
 NAME = "run"
 HELP = "check the claims: make the runs, write the report"
-EXAMPLES = ("verify-sublin run --profile quick --out reports/latest",
-            "verify-sublin run --profile full --fail-on fails,inconclusive --jobs 2")
+EXAMPLES = ("verify-sublin run --profile quick",
+            "verify-sublin run --profile quick --claims tree.correctness --fail-on fails,inconclusive")
 
 OPTIONS = [
     Option(("--profile",), "quick", o.profile,

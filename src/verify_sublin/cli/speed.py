@@ -19,10 +19,10 @@ NAME = "speed"
 HELP = ("per-step and end-to-end (construction included) speed of methods and presets "
         "by name (ggn, the textbook Gram-Gauss-Newton, the papers' methods, this project's "
         "variants), measured in one process")
-EXAMPLES = ("verify-sublin speed --m 2^18 --c 0.4",
+EXAMPLES = ("verify-sublin speed --m 2^18 --c 0.4 --repeats 1",
             "verify-sublin speed --m 2^20 --c 0.85 --presets 'ggn,paper sublinear,"
             "sublinear cache implicit' --repeats 5",
-            "verify-sublin speed --m 2^16 --slopes 2^12,2^14,2^16 --sketched")
+            "verify-sublin speed --m 2^16 --slopes 2^12,2^14,2^16 --sketched --tree")
 
 OPTIONS = [
     Option(("--m",), "2^20", o.width, "width m"),

@@ -11,7 +11,8 @@ from .progress import step_printer
 NAME = "speed-deep"
 HELP = "per-step speed of the multi-layer trainers (deep_dense, deep_sublinear), one process"
 EXAMPLES = ("verify-sublin speed-deep --m 2^12 --depth 3",
-            "verify-sublin speed-deep --m 2^12 --slopes 2^10,2^11,2^12 --periods 1,2,4")
+            "verify-sublin speed-deep --m 2^13 --c 0.4,0.85 --slopes 2^10,2^11,2^12,2^13 "
+            "--periods 1,2,4")
 
 OPTIONS = [
     Option(("--m",), "2^14", o.width, "width m"),
