@@ -16,6 +16,7 @@ from scipy.stats import norm
 from verify_sublin.bench.experiments import EXPERIMENTS, typed_result
 from verify_sublin.bench.spec import RunRecord, RunSpec, run_key
 from verify_sublin.core.model import shift_for
+from verify_sublin.ledger.entries import cpi_sublinear_gn as csg
 from verify_sublin.ledger.entries import iterations_count as ic
 from verify_sublin.ledger.entry import KINDS, PROFILES
 from verify_sublin.ledger.fitting import LogLogFit, loglog_fit
@@ -574,3 +575,22 @@ def test_a_run_the_backend_cannot_make_is_recorded_as_skipped_with_the_reason(tm
     assert counts["failed"] == 1
     row = store.get(key)
     assert row["status"] == "failed" and row["error"] == f"skipped: {reason}"
+
+
+@pytest.mark.parametrize(("bad_paper", "bad_variant", "want"), [
+    (False, True, "holds"), (True, False, "fails"), (True, True, "fails")])
+def test_cpi_sublinear_gn_is_decided_on_the_papers_method(bad_paper, bad_variant, want):
+    """cpi.sublinear_gn decides on the preset "paper sublinear" (c = 0.4) alone: its
+    variant's rows (tree-free cache, exact solve; c = 0.4 and 0.85) are shown, labelled,
+    and never decide."""
+    entry = ENTRIES["cpi.sublinear_gn"]
+    records = [RunRecord(i + 1, f"k{i}", s, "done", typed_result(
+        EXPERIMENTS[s.experiment], _fake(s, bad_paper if csg.is_paper(s) else bad_variant)),
+        None, "abc", 0.1) for i, s in enumerate(entry.planned("tiny"))]
+    assert {r.params["c"] for r in records if csg.is_paper(r)} == {0.4}
+    v = entry.evaluate(records, "tiny")
+    assert v.verdict == want, v.measured
+    assert "preset \"paper sublinear\"" in v.measured
+    rows = [row for d in v.details if hasattr(d, "rows") for row in d.rows]
+    assert any(row[0] == csg.VARIANT_ROW and row[1] == "0.85" for row in rows)
+    assert all(row[-1].endswith("(not deciding)") for row in rows if row[0] == csg.VARIANT_ROW)

@@ -31,9 +31,11 @@ sketch.conditioning         clustered inputs at c = 1.2 (alpha = 0.6, within the
 cpi.sketched_gn             n = 4, 8 at m = 2^9, d = 8 (tiny profile, n axis): counted
                             operations grow as n^1.9 where m n d + n^3 grows as n^1.0,
                             because conjugate gradients take about n iterations (fails)
-cpi.sublinear_gn            n = 4, 8 at m = 2^9, d = 8, c = 0.4 (tiny profile, n axis):
-                            counted operations grow about as n^2 (every changed neuron's
-                            n inner products), claimed n^1.2 (fails)
+cpi.sublinear_gn            the paper's method (preset "paper sublinear", which decides)
+                            at n = 4, 8, m = 2^9, d = 8, c = 0.4 (tiny profile, n axis):
+                            counted operations grow as n^2.4 where the claim allows
+                            n^1.06: CG takes about n iterations at these n (4, then 7.6;
+                            nnz d each) and the sketch and QR grow as n^3 log n (fails)
 tree.benefit                m = 2^18, n = 64, d = 32, c = 0.85: the tree's step is about 7x
                             the tree-free cache's (its 16 n M bytes of nodes against the
                             cache's |U| n: a memory-traffic margin, not the tiny sizes'
@@ -89,7 +91,7 @@ import pytest
 
 from verify_sublin.bench.experiments import EXPERIMENTS
 from verify_sublin.bench.spec import RunRecord, RunSpec
-from verify_sublin.ledger.entries import iterations_count, sparsity_training
+from verify_sublin.ledger.entries import cpi_sublinear_gn, iterations_count, sparsity_training
 from verify_sublin.ledger.registry import ENTRIES
 
 #: claims no experiment tests: untestable (width.requirement, lower_bound.dsws) or not tested
@@ -124,7 +126,7 @@ REAL_FAILURES = {
         {"fails"}),
     "cpi.sublinear_gn": (lambda: _changed(
         "cpi.sublinear_gn", keep=lambda s: s.params["m"] == 2**9 and s.params["d"] == 8
-        and s.params["c"] == 0.4), {"fails"}),
+        and s.params["c"] == 0.4 and cpi_sublinear_gn.is_paper(s)), {"fails"}),
     "tree.benefit": (lambda: _changed("tree.benefit", keep=lambda s: s.params["c"] == 0.85,
                                       m=2**18, n=64, d=32), {"fails", "holds-with-caveat"}),
     "cpi.multilayer": (lambda: _changed(

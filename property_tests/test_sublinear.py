@@ -203,6 +203,35 @@ def test_paper_sublinear_takes_the_variants_iterates_to_the_cg_tolerance(problem
                 top * 2 * (bound + rounding) + 1e-13
 
 
+def test_paper_sublinear_counts_its_sketched_solve():
+    """The counted operations of "paper sublinear" (which decide cpi.sublinear_gn) include
+    the sketched solve, against an independent count from the step's fire sets, sketch
+    size and CG iterations T: the sparse J J^T products (2 a CG iteration, nnz d each) in
+    jacobian_nnz; the tensor sketch (nnz + n d + 3 n s ceil(log2 s)), the QR of [S J^T;
+    sqrt(mu) I] (2 (s + n) n^2), CG's vector work (2 n^2 + T (2 n^2 + 6 n)) and the
+    implicit update (nnz n) in dense_flops."""
+    import math
+
+    for m, n, d, seed in ((512, 8, 4, 2), (2048, 16, 8, 3), (1024, 12, 6, 5)):
+        X, y = sphere_data(n, d, seed=seed)
+        net = ShiftedReLUNet.init(m, d, shift_for(m, 0.4), seed=seed)
+        t = make_trainer("paper sublinear", net, X, y, mu=1e-6, seed=seed)
+        s = math.ceil(4.0 * n * math.log(n))
+        for _ in range(2):
+            res = t.step()
+            c, nnz, T = res.counts, int(res.fire_set_sizes.sum()), res.solver.iterations
+            assert res.solver.sketch == "tensor" and res.solver.sketch_size == s
+            assert c["solver_products"] == 2 * T
+            assert c["jacobian_nnz"] == 2 * T * nnz * d
+            assert c["dense_flops"] == (nnz + n * d + 3 * n * s * math.ceil(math.log2(s))
+                                        + 2 * (s + n) * n * n + 2 * n * n
+                                        + T * (2 * n * n + 6 * n) + nnz * n)
+            assert c["inner_products"] == 0 and c["tree_nodes_visited"] > 0
+            assert c["preactivation_updates"] == res.union_size * n
+            assert res.total_ops(d) == (c["tree_nodes_visited"] + c["jacobian_nnz"]
+                                        + c["dense_flops"] + c["preactivation_updates"])
+
+
 # ------------------------------------------------------ speed measurements by name
 def test_speed_tables_name_the_presets_and_spare_the_textbook_gram_the_clock():
     """compare_methods and end_to_end take methods and presets by name, label each row

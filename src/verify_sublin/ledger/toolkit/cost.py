@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
-from ..entry import Shown, Table
+from ..entry import Results, Shown, SizesAt, Table
 from ..fitting import LogLogFit, loglog_fit
 from ..plot import Plot, Series, Text
 from ..rules import exponent_at_most, worst
@@ -36,6 +36,8 @@ __all__ = [
     "cpi_shown",
     "cpi_values",
     "on_axis",
+    "results_where",
+    "sizes_with",
     "speed_runs",
 ]
 
@@ -92,6 +94,19 @@ def count_runs(method: str, options: dict, s, cs) -> list[RunSpec]:
             specs += [RunSpec("step_counts", {"method": method, "options": options, "steps": 3,
                                               "c": c, **params}, seed=seed) for seed in COUNT_SEEDS]
     return specs
+
+
+def sizes_with(s, **rows) -> SizesAt:
+    """The profile's sizes `s` with some rows replaced (e.g. a method's own m axis)."""
+    return SizesAt(s.profile, {**{k: s[k] for k in ("m", "n", "d", "base", "steps", "paths")},
+                               **rows})
+
+
+def results_where(results, keep, sizes=None) -> Results:
+    """The finished runs of `results` that `keep` accepts, with `sizes` (default: the
+    same) as the sizes they were planned at."""
+    return Results([r for r in results if keep(r)], results.failed,
+                   results.sizes if sizes is None else sizes, results.profile)
 
 
 def on_axis(params: dict, axis: str, base: dict) -> bool:
@@ -163,19 +178,27 @@ def cpi_decide(v: CpiValues) -> tuple[str, str]:
     return (worst([axis_verdict(f) for f in v.fits]) if v.fits else "inconclusive"), ""
 
 
-def cpi_shown(v: CpiValues, claimed: str, notes: list) -> Shown:
-    """Claimed and measured exponents, the table of fits followed by `notes`, the named
-    figures (ops_exp_<axis>_c<c>, time_exp_<axis>_c<c>) and the figure."""
-    table = Table(["c", "axis", "exponent of counted ops", "exponent of time", "claimed",
-                   "ops / claimed cost", "verdict"])
+def cpi_shown(v: CpiValues, claimed: str, notes: list, prefix: str = "", others=()) -> Shown:
+    """Claimed and measured exponents (of `v`, which decides), the table of fits followed
+    by `notes`, the named figures (<prefix>ops_exp_<axis>_c<c>, <prefix>time_exp_<axis>_c<c>)
+    and the figure. `others`: (label, prefix, CpiValues, tag) shown beside `v` but not
+    deciding; with them the table gains a first column "measured on" (`v`'s: "the paper's
+    method") and the figure their curves, named by `tag` (`v`'s by "paper")."""
+    groups = [("the paper's method", prefix, v, "paper"), *others]
+    table = Table(["measured on"] * bool(others) + [
+        "c", "axis", "exponent of counted ops", "exponent of time", "claimed",
+        "ops / claimed cost", "verdict"])
     figures = {}
-    for f in v.fits:
-        figures[f"ops_exp_{f.label.replace(' ', '_')}_c{f.c:g}"] = f.ops.exponent
-        if f.time:
-            figures[f"time_exp_{f.axis}_c{f.c:g}"] = f.time.exponent
-        table.add(f.c, f.label, f.ops, f.time or "not timed", f"{f.claimed:.3f}",
-                  f"<= {f.const:.3g}", axis_verdict(f))
-    return Shown(claimed, cpi_headline(v), CPI_RULE, [table, *notes], figures, cpi_plot(v))
+    for label, pre, g, _ in groups:
+        for f in g.fits:
+            figures[f"{pre}ops_exp_{f.label.replace(' ', '_')}_c{f.c:g}"] = f.ops.exponent
+            if f.time:
+                figures[f"{pre}time_exp_{f.axis}_c{f.c:g}"] = f.time.exponent
+            table.add(*[label] * bool(others), f.c, f.label, f.ops, f.time or "not timed",
+                      f"{f.claimed:.3f}", f"<= {f.const:.3g}",
+                      axis_verdict(f) if g is v else f"{axis_verdict(f)} (not deciding)")
+    return Shown(claimed, cpi_headline(v), CPI_RULE, [table, *notes], figures,
+                 cpi_plot(v, [(tag, g) for *_, g, tag in others]))
 
 
 _SEVERITY = {"fails": 0, "inconclusive": 1, "holds": 2}
@@ -199,21 +222,24 @@ def cpi_headline(v: CpiValues) -> str:
     return text
 
 
-def cpi_plot(v: CpiValues) -> Plot:
+def cpi_plot(v: CpiValues, others=()) -> Plot:
     """Counted operations and the paper's formula against m, n and d, one panel each,
-    with the fitted slope of every curve."""
+    with the fitted slope of every curve; `others`: (label, CpiValues) drawn beside."""
     panels = []
     for axis in "mnd":
-        series, texts = [], []
-        for j, (c, rows) in enumerate(v.curves[axis]):
-            if not rows:
-                continue
-            xs, ops = [x[0] for x in rows], [x[1] for x in rows]
-            series += [Series(xs, ops, f"ops c={c}", "o-", color(j)),
-                       Series(xs, [x[2] for x in rows], f"claimed c={c}", "--", color(j))]
-            if len(set(xs)) >= 2:
-                texts.append(Text(0.05, 0.9 - 0.08 * j, f"slope {loglog_fit(xs, ops).exponent:.2f}",
-                                  color(j)))
+        series, texts, j = [], [], -1
+        for label, g in [("paper" if others else "", v), *others]:
+            tag = f"{label} " if label else ""
+            for c, rows in g.curves[axis]:
+                j += 1
+                if not rows:
+                    continue
+                xs, ops = [x[0] for x in rows], [x[1] for x in rows]
+                series += [Series(xs, ops, f"{tag}ops c={c}", "o-", color(j)),
+                           Series(xs, [x[2] for x in rows], f"{tag}claimed c={c}", "--", color(j))]
+                if len(set(xs)) >= 2:
+                    texts.append(Text(0.05, 0.9 - 0.08 * j,
+                                      f"{tag}slope {loglog_fit(xs, ops).exponent:.2f}", color(j)))
         panels.append(loglog(series, axis, "operations per step", texts=texts))
     return Plot(panels, "Counted operations per step against m, n and d (dashed: the paper's "
                         "cost formula).")
