@@ -278,6 +278,11 @@ def test_what_was_learned_is_built_from_the_entries_figures(full_report):
     figures["union.size"]["fraction_c0.4"] = 0.125
     union = next(s for s in findings(figures) if "(union.size)" in s)
     assert "|U| = 0.12 m" in union and "m / |U| = 8.0x" in union and union not in said
+    figures["cpi.sublinear_gn"].update({"paper_ops_exp_m_c0.4": 0.625,
+                                        "paper_ops_exp_n_c0.4": 2.125})
+    work = next(s for s in findings(figures) if "(cpi.sublinear_gn)" in s)
+    assert "as m^0.62 (sublinear in m) but n^2.12 (about quadratic in n) at c = 0.4" in work
+    assert work not in said
     figures["tree.benefit"]["tree_over_cache_min"] = 7.25
     assert any("7.2-" in s or "7.3-" in s for s in findings(figures))
     del figures["cost.end_to_end"]
