@@ -362,18 +362,26 @@ class _ColumnCacheState:
     def write(self, rows, new_cols, rec) -> None:
         raise NotImplementedError
 
+    def _changes(self, W, pat, row_coef, v) -> np.ndarray:
+        """The n x |U| input-major changes (implicit) or new values (explicit, after
+        writing the neurons' new weights into W) of U's pre-activations. Cost O(|U| n d)
+        explicit, O(nnz + |U| n) implicit."""
+        ops, k = self.ops, pat.size
+        nm, new = self._nm[:k], self._new[:, :k]
+        if self.implicit:
+            ops.implicit_delta(pat, row_coef, v, nm)
+        else:
+            GK.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, ops.X)
+            CK.inner_products_rows(W, pat.union, ops.XT, nm)
+        FK.transpose_into(nm, new)
+        return new
+
     def apply(self, W, f, pat, row_coef, v, rec, timer):
         ops = self.ops
-        k = pat.size
-        nm, old, new = self._nm[:k], self._old[:, :k], self._new[:, :k]
+        old = self._old[:, :pat.size]
         with timer("update"):
             CK.gather_columns_t(self.values(), self.offset, pat.union, old)
-            if self.implicit:
-                ops.implicit_delta(pat, row_coef, v, nm)
-            else:
-                GK.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, ops.X)
-                CK.inner_products_rows(W, pat.union, ops.XT, nm)
-            FK.transpose_into(nm, new)
+            new = self._changes(W, pat, row_coef, v)
             flips, df = CK.advance_columns(old, new, self.implicit, ops.shift, self.a[pat.union],
                                            ops.scale)
             f = f + df
@@ -418,15 +426,8 @@ class _TreeState(_ColumnCacheState):
 
     def apply(self, W, f, pat, row_coef, v, rec, timer):
         ops = self.ops
-        k = pat.size
-        nm, new = self._nm[:k], self._new[:, :k]
         with timer("update"):
-            if self.implicit:
-                ops.implicit_delta(pat, row_coef, v, nm)
-            else:
-                GK.add_jt_rows(W, pat.union, pat.nptr, pat.ninputs, row_coef, v, ops.X)
-                CK.inner_products_rows(W, pat.union, ops.XT, nm)
-            FK.transpose_into(nm, new)
+            new = self._changes(W, pat, row_coef, v)
         with timer("tree"):
             before = self.tree.counts["tree_nodes_visited"]
             flips, df = self.tree.advance_sorted(pat.union, new, self.implicit,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ...bench.spec import RunSpec
 from ..entry import SOURCE_RECONSTRUCTED, Entry, Shown, Sizes
-from ..toolkit import CITE, deep, pow2, worst
+from ..toolkit import CITE, deep, pow2
 from ..toolkit import deep_cost as dc
 from ..toolkit.deep import DECIDING, SCALING_NOTE, SHIFTS, SILENT_MEAN, below
 from ..toolkit.spread import bootstrap_note
@@ -80,11 +80,7 @@ def scale_verdicts(v: Values, sc: str) -> dict:
 
 
 def decide(v: Values) -> tuple[str, str]:
-    per = scale_verdicts(v, DECIDING)
-    if not per:
-        return "inconclusive", "the fixed scale has no c with two widths"
-    return worst(x for x, _ in per.values()), "; ".join(
-        f"c = {c:g}: {x}" + (f" ({note})" if note else "") for c, (x, note) in per.items())
+    return deep.decide_per_c(scale_verdicts(v, DECIDING))
 
 
 def _headline(v: Values) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..fitting import LogLogFit, loglog_fit
+from ..rules import worst
 from .base import group, pow2
 
 __all__ = ["DECIDING", "METHODS", "SCALE_WORDS", "SCALING_NOTE", "SHIFTS", "SILENT_MEAN", "MethodFits",
@@ -95,6 +96,19 @@ def worst_first(per: dict) -> dict:
     """
     rank = ("fails", "inconclusive", "holds-with-caveat", "holds")
     return dict(sorted(per.items(), key=lambda kv: rank.index(kv[1][0])))
+
+
+def decide_per_c(per: dict) -> tuple[str, str]:
+    """The multi-layer entries' decision from {c: (verdict, note)} at the deciding
+    scale (`worst_first` order): the worst verdict, and each c's verdict as the reason.
+
+    >>> decide_per_c({0.85: ("fails", "a silent layer"), 0.4: ("holds", "")})
+    ('fails', 'c = 0.85: fails (a silent layer); c = 0.4: holds')
+    """
+    if not per:
+        return "inconclusive", "the fixed scale has no c with two widths"
+    return worst(x for x, _ in per.values()), "; ".join(
+        f"c = {c:g}: {x}" + (f" ({note})" if note else "") for c, (x, note) in per.items())
 
 
 def scaling(params: dict) -> str:
