@@ -19,7 +19,8 @@ E2E_NOTE = (
     "order turned by one each repeat), construction included; medians with their IQR and count "
     "(repeats; steps for the median step). The floor is one X W^T product timed in the same "
     "process. The cap is (C_ggn + T S_ggn) / C_this with ggn's median T: the end-to-end gain a "
-    "method whose steps were free could reach. \"ggn\" (fire-set Gram) and \"sublinear cache "
+    "method whose steps were free could reach (a bound on medians: a measured gain may pass it by the "
+    "spread of the constructions). \"ggn\" (fire-set Gram) and \"sublinear cache "
     "implicit\" are this project's; the presets \"paper sublinear\", \"paper near-linear\" and "
     "\"textbook ggn\" are the papers' methods as specified.")
 
