@@ -41,7 +41,7 @@ SIZES = Sizes(
     seed=(21, SAME, SAME, SAME),
     #: the largest m each name is timed at (others: every m), for memory (the tree: 9 n M
     #: bytes, 2.3 GiB at 2^22, 9 GiB at 2^24) or time (to eps under load, one repeat:
-    #: textbook ggn 4.6 s at 2^16, the near-linear method's dense products 16 s at 2^16)
+    #: textbook ggn 4-22 s at 2^16, the near-linear method's dense products 16 s at 2^16)
     tree_max=(2**10, 2**14, 2**20, 2**22),
     textbook_max=(2**10, 0, 2**16, SAME),
     near_linear_max=(0, 0, 0, 2**16),
@@ -138,9 +138,8 @@ ENTRY = Entry(
                "tree to 2^22 in the large profile), sublinear cache implicit (ours), paper "
                "near-linear (large profile, 2^16 only), at c = 0.4 and 0.85 over m (quick: 2^14, "
                "three methods); one network per (c, m), 5 repeats in turns in one process. "
-               "Budget: full ~140 s (one repeat at 2^20, c = 0.4, on 2 shared loaded cores: ggn "
-               "1.5 s, paper sublinear 5.0 s, cache 0.4 s; textbook ggn 4.6 s at 2^16), quick "
-               "~10 s, large ~15 min.",
+               "Budget: full ~300 s (measured: 6 runs on 2 shared, loaded cores; textbook ggn "
+               "at 2^16, c = 0.4, 112 s of it), quick ~10 s (8 s measured), large ~15 min.",
     rule=answer_words(f"the paper's preset's G_e2e at the largest m: holds if >= {E2E_BREAK_EVEN:g} "
                       "at both c, fails if below at both, holds-with-caveat otherwise."),
     sizes=SIZES, runs=runs, values=e2e_rows, decide=decide, show=show,
