@@ -252,12 +252,14 @@ def _fake(spec, bad: bool) -> dict:
                                   "median": 0.01, "merges": 1, "total_ops": 1e6,
                                   "phases": {"tree": 0.001}}
                          for k in p["periods"]}, "best": 1}
-    if e == "time_to_eps":
-        # good: ggn 5 s to eps, the sublinear method 1 s; bad: the sublinear method 8 s
-        name = p["name"]
-        total = {"ggn": 5.0, "sublinear cache": 8.0 if bad else 1.0}.get(name, 3.0)
-        return {"construct": 0.5, "steps": [(total - 0.5) / 5] * 5, "T": 5, "total": total,
-                "reached": True, "residual": 1e-12, "floor": 0.4, "b": 1.0, "peak_rss": 2**30}
+    if e == "end_to_end":
+        # good ("yes"): ggn 5 s to eps, the paper's preset 1 s; bad ("no"): the preset 8 s
+        def row(total):
+            return {"method": "x", "construct": [0.5] * 5, "steps": [(total - 0.5) / 5] * 25,
+                    "total": [total] * 5, "T": [5] * 5, "reached": True}
+        totals = {"ggn": 5.0, "paper sublinear": 8.0 if bad else 1.0}
+        return {"b": 1.0, "floor": 0.4, "skipped": {},
+                "rows": {name: row(totals.get(name, 3.0)) for name in p["names"]}}
     if e == "theorem_width":
         return {"log2m": 180.0, "lambda": 1e-12}
     if e == "shift_generalisation":
@@ -323,7 +325,7 @@ EXPECTED = {
     "rq.shift_generalisation": ("answer", "answer"),
     "rq.tree_minibatch": ("answer", "answer"),
     "cpi.multilayer": ("holds", "fails"),
-    "cost.end_to_end": ("holds", "fails"),
+    "cost.end_to_end": ("answer", "answer"),
     "union.size": ("consistent", "inconsistent"),
     "iterations.count": ("holds", "fails"),
     "convergence.multilayer": ("holds", "fails"),
@@ -594,3 +596,26 @@ def test_cpi_sublinear_gn_is_decided_on_the_papers_method(bad_paper, bad_variant
     rows = [row for d in v.details if hasattr(d, "rows") for row in d.rows]
     assert any(row[0] == csg.VARIANT_ROW and row[1] == "0.85" for row in rows)
     assert all(row[-1].endswith("(not deciding)") for row in rows if row[0] == csg.VARIANT_ROW)
+def test_end_to_end_partly_and_cap_on_synthetic_runs():
+    """cost.end_to_end: "partly" when the paper's preset beats ggn end to end at one c only;
+    the cap is (C_ggn + T S_ggn) / C_this, the gain if the preset's steps were free."""
+    from types import SimpleNamespace
+
+    from verify_sublin.bench.results import EndToEnd
+    from verify_sublin.ledger.entries.cost_end_to_end import DECIDING, premise
+    from verify_sublin.ledger.toolkit.end_to_end import e2e_rows
+
+    def row(construct, step):
+        return {"method": "x", "construct": [construct] * 5, "steps": [step] * 25,
+                "total": [construct + 5 * step] * 5, "T": [5] * 5, "reached": True}
+
+    def run(c, step):
+        return SimpleNamespace(params={"c": c, "m": 8}, result=EndToEnd.from_dict(
+            {"b": 1.0, "floor": 0.1, "skipped": {},
+             "rows": {"ggn": row(1.0, 0.5), DECIDING: row(0.5, step)}}))
+
+    rows = e2e_rows([run(0.4, 1.3), run(0.85, 0.25)])
+    assert premise(rows) == "holds-with-caveat"
+    x = rows[(0.85, 8, DECIDING)]
+    assert (x.e2e, x.step_gain, x.cap) == (2.0, 2.0, 7.0)
+    assert rows[(0.4, 8, DECIDING)].e2e < 1

@@ -285,6 +285,12 @@ def test_what_was_learned_is_built_from_the_entries_figures(full_report):
     assert work not in said
     figures["tree.benefit"]["tree_over_cache_min"] = 7.25
     assert any("7.2-" in s or "7.3-" in s for s in findings(figures))
+    figures["cost.end_to_end"] = {"e2e_gain_c0.4": 0.5, "step_gain_c0.4": 0.25, "cap_c0.4": 4.0,
+                                  "e2e_gain_c0.85": 2.0, "step_gain_c0.85": 3.0, "cap_c0.85": 2.5,
+                                  "e2e_gain_variant_c0.85": 4.0}
+    e2e = next(s for s in findings(figures) if "(cost.end_to_end)" in s)
+    assert "0.25x ggn's speed per step and 0.50x end to end at c = 0.4 (at most 4.0x" in e2e
+    assert "at c = 0.85 (at most 2.5x were its steps free), this project's cache variant 4.00x" in e2e
     del figures["cost.end_to_end"]
     assert not any("(cost.end_to_end)" in s for s in findings(figures))
     figures["rq.shift_generalisation"] = {"cost": {"a": [0.5, 0.2, 0.8], "b": [-0.1, -0.3, 0.1]}}

@@ -18,7 +18,8 @@ from .schema import Result, absent_if_none, measured_fields, memory, timed
 
 __all__ = [
     "DeepLayer", "DeepLayers", "DeepMerge", "DeepRow", "DeepStepSpeed", "DeepTraining",
-    "DuplicateInputs", "ExactVsSketch", "FailureRow", "FireSetsInit", "FitPath", "FitSummary",
+    "DuplicateInputs", "EndToEnd", "EndToEndRow", "ExactVsSketch", "FailureRow", "FireSetsInit",
+    "FitPath", "FitSummary",
     "HsrCost", "ImplicitBias", "KrrCompare", "LambdaRow", "LawTrial", "LawWidth", "MergeRow",
     "MinibatchStrategy", "Movement", "NtkLambda", "PhaseCell", "RefreshDrift", "Result",
     "ShiftGeneralisation", "ShiftSweep", "SketchConditioning", "SketchFailure", "SketchRow",
@@ -591,3 +592,27 @@ class TreeMinibatch(Result):
     predicted_rescan: float             #: n m d
     checked: int                        #: batch fire sets compared per strategy
     strategies: Mapping[str, MinibatchStrategy]   #: rescan, tree, cache
+
+
+# ------------------------------------------------------------------ end to end
+@dataclass(frozen=True, kw_only=True)
+class EndToEndRow(Result):
+    """One method of ``end_to_end``: each repeat's construction, steps and total."""
+
+    method: str                           #: the method a name resolves to
+    construct: tuple[float, ...] = timed()  #: seconds of construction, per repeat
+    steps: tuple[float, ...] = timed()      #: seconds of every step of every repeat
+    total: tuple[float, ...] = timed()      #: construction + steps, per repeat
+    T: tuple[int, ...]                    #: steps to eps, per repeat
+    reached: bool                         #: every repeat reached eps
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndToEnd(Result):
+    """``end_to_end``: methods and presets by name, each constructed and stepped to eps
+    `repeats` times on one network, in turns, in one process."""
+
+    b: float
+    floor: float = timed()
+    rows: Mapping[str, EndToEndRow]
+    skipped: Mapping[str, str]            #: name -> why it was not timed

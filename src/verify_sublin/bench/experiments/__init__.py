@@ -31,6 +31,7 @@ from .. import results as R
 from ..results import Result
 from .common import clustered_sphere
 from .deep import deep_layers, deep_merge, deep_step_speed, deep_training
+from .end_to_end import end_to_end
 from .generalisation import shift_generalisation
 from .kernel import duplicate_inputs, krr_compare, ntk_lambda, theorem_width
 from .minibatch import tree_minibatch
@@ -121,6 +122,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("shift_generalisation", shift_generalisation, R.ShiftGeneralisation),
     Experiment("width_law", width_law, R.WidthLaw),
     Experiment("tree_minibatch", tree_minibatch, R.TreeMinibatch, timing=True),
+    Experiment("end_to_end", end_to_end, R.EndToEnd, timing=True),
 )
 
 #: name -> Experiment: the built-in list and what plugins add.
