@@ -288,6 +288,17 @@ def _fake(spec, bad: bool) -> dict:
                 "predicted_tree": [1.0] * 5, "predicted_rescan": 1.0, "checked": 6 * p["n"],
                 "strategies": {"tree": strategy(tree), "rescan": strategy(2.0),
                                "cache": strategy(3.0)}}
+    if e == "sketch_vs_exact":     # good: sketched below exact; bad: 10x above, same n^3
+        n, s = p["n"], 8 * p["n"]
+        exact = 100 * n**3
+        ops = 10 * exact if bad else exact // 2
+        return {"b": 1.0, "s": s, "tols": sorted(p["tols"], reverse=True),
+                "exact_contraction": 0.2, "exact_ops": exact, "exact_seconds": [1e-3] * 5,
+                "textbook_ops": 50 * exact, "textbook_seconds": [1e-2] * 5,
+                "sketches": [{"kind": k, "s": s, "tols": [1e-2, 1e-10], "contraction": [0.2, 0.2],
+                              "ops": [ops, 2 * ops], "iterations": [5, 20], "qualifying_tol": 1e-2,
+                              "seconds": [1e-3] * 5 if k in p["timed_kinds"] else []}
+                             for k in p["kinds"]]}
     raise AssertionError(f"no synthetic result for {e}")
 
 
@@ -327,6 +338,7 @@ EXPECTED = {
     "iterations.count": ("holds", "fails"),
     "convergence.multilayer": ("holds", "fails"),
     "init.multilayer": ("holds", "fails"),
+    "sketch.vs_exact": ("holds", "fails"),
 }
 
 
@@ -574,3 +586,23 @@ def test_a_run_the_backend_cannot_make_is_recorded_as_skipped_with_the_reason(tm
     assert counts["failed"] == 1
     row = store.get(key)
     assert row["status"] == "failed" and row["error"] == f"skipped: {reason}"
+
+
+def test_sketch_rule_synthetic_cases():
+    """sketch.vs_exact: below at some n holds; above everywhere with the power laws
+    crossing beyond n = 4096 (m = n^2 <= 2^24) or never fails; above everywhere with a
+    crossover within reach, or no qualifying tolerance, is inconclusive."""
+    from verify_sublin.ledger.entries.sketch_vs_exact import N_REACHABLE, sketch_rule
+
+    def rows(exact, sketch, ns=(16, 32, 64), m=lambda n: n * n):
+        return [{"n": n, "m": m(n), "kind": "tensor", "ops": sketch(n), "exact_ops": exact(n)}
+                for n in ns]
+    assert sketch_rule(rows(lambda n: 10 * n**3, lambda n: 40 * n**2))[0] == "holds"
+    assert sketch_rule(rows(lambda n: n**3, lambda n: 9 * n**3))[0] == "fails"
+    assert sketch_rule(rows(lambda n: n**3, lambda n: 9 * n**2.9))[0] == "fails"   # n* = 9^10
+    near = sketch_rule(rows(lambda n: n**3, lambda n: 200 * n**2))                 # n* = 200
+    assert near[0] == "inconclusive" and near[2]["tensor"][1] < N_REACHABLE
+    # runs outside m >= n^2 do not count, even where the sketch is below
+    assert sketch_rule(rows(lambda n: n**3, lambda n: n**2, m=lambda n: n))[0] == "inconclusive"
+    none = rows(lambda n: n**3, lambda n: None)
+    assert sketch_rule(none)[0] == "inconclusive"
