@@ -14,7 +14,7 @@ from .base import color, pow2
 from .spread import Spread
 
 __all__ = ["cost_plot", "cost_table", "crossover", "crossover_key", "crossover_table", "crossover_words",
-           "crossovers", "power_law", "sketch_rows"]
+           "crossovers", "headline", "power_law", "sketch_rows"]
 
 
 def power_law(ns, ys) -> tuple[float, float]:
@@ -93,6 +93,23 @@ def crossover_table(cross: dict, textbook: dict) -> Table:
     return table
 
 
+def headline(rows: list[dict], cross: dict) -> str:
+    """The measured sentence of ``sketch.vs_exact``: the deciding ratio at the largest n
+    (best type at its qualifying tolerance), the earliest crossover, the textbook ratio."""
+    ok = [r for r in rows if r["ops"] is not None]
+    if not ok:
+        return "no sketch type reached the exact step's contraction"
+    big = max(r["n"] for r in ok)
+    best = min((r for r in ok if r["n"] == big), key=lambda r: (r["ops"] / r["exact_ops"], r["m"]))
+    first = min(cross, key=lambda k: (isinstance(cross[k], tuple), crossover_key(cross[k])))
+    where = ("none for any type (extrapolated: power laws in n on m = n^2)"
+             if cross[first] == ("extrapolated", None) else f"{crossover_words(cross[first])} ({first})")
+    return (f"the sketched step counts {best['ops'] / best['exact_ops']:.1f}x the exact step's "
+            f"operations (bit-parallel Gram) at n = {big} (m = {pow2(best['m'])}, best type "
+            f"{best['kind']}, CG tol {best['tol']:g}); crossover {where}; against the textbook Gram "
+            f"{best['ops'] / best['textbook_ops']:.2f}x (not deciding)")
+
+
 def crossover_words(c) -> str:
     """A crossover of `sketch.vs_exact`'s rule in words: an observed n, or an
     extrapolated one ("extrapolated", n, None for never, or "no fit")."""
@@ -119,7 +136,7 @@ def cost_table(rows: list[dict]) -> Table:
                    "sketched ops", "at 1e-10", "exact ops (bit Gram)", "sketched / exact",
                    "textbook Gram ops", "sketched / textbook", "sketched step", "exact step",
                    "textbook step"])
-    for r in sorted(rows, key=lambda r: (r["n"], r["kind"])):
+    for r in sorted(rows, key=lambda r: (r["n"], r["m"], r["kind"])):
         ok = r["ops"] is not None
         table.add(r["n"], pow2(r["m"]), r["s"] / r["n"], r["kind"], r["error"] or r["tol"],
                   f"{r['iterations']} / {r['tight_iterations']}" if ok else "-",
@@ -132,7 +149,8 @@ def cost_table(rows: list[dict]) -> Table:
 
 def cost_plot(rows: list[dict], kinds, timed) -> Plot:
     """Counted operations and seconds per step against n: the exact step (bit-parallel
-    and textbook Gram) and each sketch type at its qualifying tolerance."""
+    and textbook Gram) and each sketch type at its qualifying tolerance, on m = n^2."""
+    rows = [r for r in rows if r["m"] == r["n"] ** 2]
     ns = sorted({r["n"] for r in rows})
     ex = {r["n"]: r for r in rows}
     ops = [Series(ns, [ex[n]["exact_ops"] for n in ns], "exact, bit Gram", "o-", "k"),
