@@ -56,7 +56,7 @@ def sketch_rule(rows: list[dict], key: str = "exact_ops") -> tuple[str, str, dic
     >>> sketch_rule([r(16, 100, 10), r(32, 800, 80)])[0]           # both n^3: never
     'fails'
     >>> sketch_rule([r(16, 1000, 10), r(32, 1414, 20)])[:2]        # n^0.5 vs n: far
-    ('fails', 'above at every n run; extrapolated crossover n = 1.59e+05 (tensor), beyond 4096')
+    ('fails', 'above at every n run; extrapolated crossover at n = 1.59e+05 (tensor), beyond 4096')
     >>> sketch_rule([r(16, 20, 10), r(32, 80, 80)])[0]             # n^2 vs n^3: at n = 32
     'inconclusive'
     """
@@ -99,7 +99,7 @@ def show(rows: list[dict], verdict: str, reason: str) -> Shown:
              "bit-parallel Gram; the textbook Gram is the second line, shown, not deciding: "
              + tb_reason + ". Crossovers not seen are extrapolated from power laws in n fitted "
              "on m = n^2. Timings: medians of 5 first steps (1 seed, 1 data set); the "
-             "Gaussian and SRHT are counted, not timed.")
+             "Gaussian and SRHT are counted, not timed." + sc.model_note(rows, N_REACHABLE))
     return Shown(
         "a sketch-preconditioned solver avoids the 'daunting slowdown' of second-order "
         "methods: cheaper per iteration than exact Gauss-Newton",
@@ -135,7 +135,7 @@ ENTRY = Entry(
                "(verify_sublin.core.bitgram, this project's) and with the textbook Gram "
                "(preset 'textbook ggn'), c = 0.4, m = n^2 and 4 n^2. Full: d = 8, n in {16, 32, "
                "64, 128} at m = n^2, {16, 32, 64} at 4 n^2; quick: d = 8, n in {16, 32}, 16 "
-               "at 4 n^2. Budget: full ~110 s (the m = n^2 runs 49 s), quick ~3 s.",
+               "at 4 n^2. Budget: full ~85 s (measured 81 s), quick ~3 s.",
     rule="Sketched ops (qualifying tol) below exact ops (bit Gram) at some n with m >= n^2: "
          "holds; above everywhere and crossover beyond n = 4096 (or none): fails.",
     sizes=SIZES, runs=runs, values=values, decide=decide, show=show)

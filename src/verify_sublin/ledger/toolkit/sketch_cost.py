@@ -14,7 +14,9 @@ from .base import color, pow2
 from .spread import Spread
 
 __all__ = ["cost_plot", "cost_table", "crossover", "crossover_key", "crossover_table", "crossover_words",
-           "crossovers", "headline", "power_law", "sketch_rows"]
+           "crossovers", "headline", "model_crossover", "model_note",
+           "power_law",
+           "sketch_rows"]
 
 
 def power_law(ns, ys) -> tuple[float, float]:
@@ -108,6 +110,36 @@ def headline(rows: list[dict], cross: dict) -> str:
             f"operations (bit-parallel Gram) at n = {big} (m = {pow2(best['m'])}, best type "
             f"{best['kind']}, CG tol {best['tol']:g}); crossover {where}; against the textbook Gram "
             f"{best['ops'] / best['textbook_ops']:.2f}x (not deciding)")
+
+
+def model_crossover(rows: list[dict]) -> tuple[float, int, str] | None:
+    """A cost-model check of the fitted extrapolation (not the rule): on m = n^2 the exact
+    step counts about n^3 (d + 1/3) + n^4 / 64 (forward, Cholesky, bit-parallel Gram),
+    whose n^4 term a power law fitted over small n barely sees; a sketched step at fixed
+    CG iterations counts about K n^3. With K from the best type at the largest n run,
+    they meet at n = 64 (K - d - 1/3). Returns (that n, the n it was read at, the type).
+
+    >>> round(model_crossover([{"n": 128, "m": 2**14, "d": 8, "kind": "tensor",
+    ...                         "ops": 90 * 128**3}])[0])
+    5227
+    """
+    diag = [r for r in rows if r["m"] == r["n"] ** 2 and r["ops"] is not None]
+    if not diag:
+        return None
+    big = max(r["n"] for r in diag)
+    best = min((r for r in diag if r["n"] == big), key=lambda r: r["ops"])
+    return 64 * (best["ops"] / big**3 - best["d"] - 1 / 3), big, best["kind"]
+
+
+def model_note(rows: list[dict], n_reachable: int) -> str:
+    """`model_crossover` in a sentence ("" without rows on m = n^2)."""
+    mc = model_crossover(rows)
+    return "" if mc is None else (
+        " A cost-model check (not the rule): on m = n^2 the exact step's Gram term m n^2 / 64 "
+        "grows as n^4, which the power laws fitted here barely see; with the sketched step "
+        f"at K n^3 (K from {mc[2]} at n = {mc[1]}, fixed CG iterations) they meet near n = "
+        f"{mc[0]:.3g}, {'beyond' if mc[0] > n_reachable else 'within'} n = {n_reachable}; "
+        "the crossover grows with d and with the CG iterations.")
 
 
 def crossover_words(c) -> str:
