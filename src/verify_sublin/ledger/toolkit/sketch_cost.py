@@ -114,31 +114,33 @@ def headline(rows: list[dict], cross: dict) -> str:
 
 def model_crossover(rows: list[dict]) -> tuple[float, int, str] | None:
     """A cost-model check of the fitted extrapolation (not the rule): on m = n^2 the exact
-    step counts about n^3 (d + 1/3) + n^4 / 64 (forward, Cholesky, bit-parallel Gram),
+    step counts about n^3 (d + 1/3) + n^4 / 128 (forward, Cholesky, and the bit-parallel
+    Gram's n (n + 1) / 2 pairs of m / 64 words),
     whose n^4 term a power law fitted over small n barely sees; a sketched step at fixed
     CG iterations counts about K n^3. With K from the best type at the largest n run,
-    they meet at n = 64 (K - d - 1/3). Returns (that n, the n it was read at, the type).
+    they meet at n = 128 (K - d - 1/3). Returns (that n, the n it was read at, the type).
 
     >>> round(model_crossover([{"n": 128, "m": 2**14, "d": 8, "kind": "tensor",
     ...                         "ops": 90 * 128**3}])[0])
-    5227
+    10453
     """
     diag = [r for r in rows if r["m"] == r["n"] ** 2 and r["ops"] is not None]
     if not diag:
         return None
     big = max(r["n"] for r in diag)
     best = min((r for r in diag if r["n"] == big), key=lambda r: r["ops"])
-    return 64 * (best["ops"] / big**3 - best["d"] - 1 / 3), big, best["kind"]
+    return 128 * (best["ops"] / big**3 - best["d"] - 1 / 3), big, best["kind"]
 
 
 def model_note(rows: list[dict], n_reachable: int) -> str:
     """`model_crossover` in a sentence ("" without rows on m = n^2)."""
     mc = model_crossover(rows)
     return "" if mc is None else (
-        " A cost-model check (not the rule): on m = n^2 the exact step's Gram term m n^2 / 64 "
-        "grows as n^4, which the power laws fitted here barely see; with the sketched step "
-        f"at K n^3 (K from {mc[2]} at n = {mc[1]}, fixed CG iterations) they meet near n = "
-        f"{mc[0]:.3g}, {'beyond' if mc[0] > n_reachable else 'within'} n = {n_reachable}; "
+        " A cost-model check (not the rule): on m = n^2 the exact step's Gram term (n^2 / 2 "
+        "pairs of m / 64 words) grows as n^4, which the power laws fitted here barely see; "
+        f"with the sketched step at K n^3 (K from {mc[2]} at n = {mc[1]}, fixed CG "
+        f"iterations) they meet near n = {mc[0]:.3g}, "
+        f"{'beyond' if mc[0] > n_reachable else 'within'} n = {n_reachable}; "
         "the crossover grows with d and with the CG iterations.")
 
 
