@@ -291,6 +291,17 @@ def _fake(spec, bad: bool) -> dict:
                 "predicted_tree": [1.0] * 5, "predicted_rescan": 1.0, "checked": 6 * p["n"],
                 "strategies": {"tree": strategy(tree), "rescan": strategy(2.0),
                                "cache": strategy(3.0)}}
+    if e == "sketch_vs_exact":     # good: sketched below exact; bad: 10x above, same n^3
+        n, s = p["n"], 8 * p["n"]
+        exact = 100 * n**3
+        ops = 10 * exact if bad else exact // 2
+        return {"b": 1.0, "s": s, "tols": sorted(p["tols"], reverse=True),
+                "exact_contraction": 0.2, "exact_ops": exact, "exact_seconds": [1e-3] * 5,
+                "textbook_ops": 50 * exact, "textbook_seconds": [1e-2] * 5,
+                "sketches": [{"kind": k, "s": s, "tols": [1e-2, 1e-10], "contraction": [0.2, 0.2],
+                              "ops": [ops, 2 * ops], "iterations": [5, 20], "qualifying_tol": 1e-2,
+                              "seconds": [1e-3] * 5 if k in p["timed_kinds"] else []}
+                             for k in p["kinds"]]}
     raise AssertionError(f"no synthetic result for {e}")
 
 
@@ -330,6 +341,7 @@ EXPECTED = {
     "iterations.count": ("holds", "fails"),
     "convergence.multilayer": ("holds", "fails"),
     "init.multilayer": ("holds", "fails"),
+    "sketch.vs_exact": ("holds", "fails"),
 }
 
 
@@ -596,6 +608,8 @@ def test_cpi_sublinear_gn_is_decided_on_the_papers_method(bad_paper, bad_variant
     rows = [row for d in v.details if hasattr(d, "rows") for row in d.rows]
     assert any(row[0] == csg.VARIANT_ROW and row[1] == "0.85" for row in rows)
     assert all(row[-1].endswith("(not deciding)") for row in rows if row[0] == csg.VARIANT_ROW)
+
+
 def test_end_to_end_partly_and_cap_on_synthetic_runs():
     """cost.end_to_end: "partly" when the paper's preset beats ggn end to end at one c only;
     the cap is (C_ggn + T S_ggn) / C_this, the gain if the preset's steps were free."""
@@ -619,3 +633,23 @@ def test_end_to_end_partly_and_cap_on_synthetic_runs():
     x = rows[(0.85, 8, DECIDING)]
     assert (x.e2e, x.step_gain, x.cap) == (2.0, 2.0, 7.0)
     assert rows[(0.4, 8, DECIDING)].e2e < 1
+
+
+def test_sketch_rule_synthetic_cases():
+    """sketch.vs_exact: below at some n holds; above everywhere with the power laws
+    crossing beyond n = 4096 (m = n^2 <= 2^24) or never fails; above everywhere with a
+    crossover within reach, or no qualifying tolerance, is inconclusive."""
+    from verify_sublin.ledger.entries.sketch_vs_exact import N_REACHABLE, sketch_rule
+
+    def rows(exact, sketch, ns=(16, 32, 64), m=lambda n: n * n):
+        return [{"n": n, "m": m(n), "kind": "tensor", "ops": sketch(n), "exact_ops": exact(n)}
+                for n in ns]
+    assert sketch_rule(rows(lambda n: 10 * n**3, lambda n: 40 * n**2))[0] == "holds"
+    assert sketch_rule(rows(lambda n: n**3, lambda n: 9 * n**3))[0] == "fails"
+    assert sketch_rule(rows(lambda n: n**3, lambda n: 9 * n**2.9))[0] == "fails"   # n* = 9^10
+    near = sketch_rule(rows(lambda n: n**3, lambda n: 200 * n**2))                 # n* = 200
+    assert near[0] == "inconclusive" and near[2]["tensor"][1] < N_REACHABLE
+    # runs outside m >= n^2 do not count, even where the sketch is below
+    assert sketch_rule(rows(lambda n: n**3, lambda n: n**2, m=lambda n: n))[0] == "inconclusive"
+    none = rows(lambda n: n**3, lambda n: None)
+    assert sketch_rule(none)[0] == "inconclusive"

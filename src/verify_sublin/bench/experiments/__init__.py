@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import results as R
+from .. import results_sketch as RS
 from ..results import Result
 from .common import clustered_sphere
 from .deep import deep_layers, deep_merge, deep_step_speed, deep_training
@@ -36,6 +37,7 @@ from .generalisation import shift_generalisation
 from .kernel import duplicate_inputs, krr_compare, ntk_lambda, theorem_width
 from .minibatch import tree_minibatch
 from .sketch import sketch_conditioning, sketch_failure
+from .sketch_cost import sketch_vs_exact
 from .sparsity import (
     fire_sets_init,
     refresh_drift,
@@ -123,6 +125,7 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("width_law", width_law, R.WidthLaw),
     Experiment("tree_minibatch", tree_minibatch, R.TreeMinibatch, timing=True),
     Experiment("end_to_end", end_to_end, R.EndToEnd, timing=True),
+    Experiment("sketch_vs_exact", sketch_vs_exact, RS.SketchVsExact, timing=True),
 )
 
 #: name -> Experiment: the built-in list and what plugins add.
