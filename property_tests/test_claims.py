@@ -615,7 +615,7 @@ def test_end_to_end_partly_and_cap_on_synthetic_runs():
     the cap is (C_ggn + T S_ggn) / C_this, the gain if the preset's steps were free."""
     from types import SimpleNamespace
 
-    from verify_sublin.bench.results import EndToEnd
+    from verify_sublin.bench.results_speed import EndToEnd
     from verify_sublin.ledger.entries.cost_end_to_end import DECIDING, premise
     from verify_sublin.ledger.toolkit.end_to_end import e2e_rows
 

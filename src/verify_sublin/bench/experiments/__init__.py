@@ -29,6 +29,7 @@ from typing import Any
 
 from .. import results as R
 from .. import results_sketch as RS
+from .. import results_speed as RT
 from ..results import Result
 from .common import clustered_sphere
 from .deep import deep_layers, deep_merge, deep_step_speed, deep_training
@@ -123,8 +124,8 @@ BUILTIN: tuple[Experiment, ...] = (
     Experiment("union_probability", union_probability, R.UnionProbability),
     Experiment("shift_generalisation", shift_generalisation, R.ShiftGeneralisation),
     Experiment("width_law", width_law, R.WidthLaw),
-    Experiment("tree_minibatch", tree_minibatch, R.TreeMinibatch, timing=True),
-    Experiment("end_to_end", end_to_end, R.EndToEnd, timing=True),
+    Experiment("tree_minibatch", tree_minibatch, RT.TreeMinibatch, timing=True),
+    Experiment("end_to_end", end_to_end, RT.EndToEnd, timing=True),
     Experiment("sketch_vs_exact", sketch_vs_exact, RS.SketchVsExact, timing=True),
 )
 
