@@ -163,6 +163,8 @@ def test_run_summary_and_fail_on(tiny_run, capsys):
     if absent:                      # the same verdicts, gated on words none of them has
         assert summarise(current, None, set(absent)) == 0
     assert summarise(current, None, {present[-1]}) == 1
+    other = next(e["claim"] for e in saved if e["verdict"] != present[-1])
+    assert summarise(current, None, {present[-1]}, only={other}) == 0   # a subset's own gate
     assert main(["run", "--profile", "tiny", "--out", str(tiny_run), "--fail-on", "nope"]) == 2
 
 

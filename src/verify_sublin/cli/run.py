@@ -54,7 +54,8 @@ def main(args) -> int:
     print(f"\n{c['done']} runs made, {c['skipped']} already stored, {c['failed']} failed, in "
           f"{outcome.seconds:.1f} s", file=sys.stderr)
     print(f"report: {outcome.report_md}\n        {outcome.report_html}")
-    return summarise(outcome.verdicts, outcome.previous, args.fail_on)
+    return summarise(outcome.verdicts, outcome.previous, args.fail_on,
+                     set(args.claims) if args.claims else None)
 
 
 __all__ = ["EXAMPLES", "HELP", "NAME", "OPTIONS", "main"]

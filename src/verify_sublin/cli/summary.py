@@ -14,13 +14,17 @@ def warn_malformed(malformed: dict) -> None:
               f"{column}", file=sys.stderr)
 
 
-def summarise(current: dict, previous: dict | None, fail_on: set[str]) -> int:
-    """Print the verdict summary; 1 if any verdict is in `fail_on`, else 0."""
+def summarise(current: dict, previous: dict | None, fail_on: set[str],
+              only: set[str] | None = None) -> int:
+    """Print the verdict summary; 1 if any verdict is in `fail_on`, else 0. `only`: the
+    entries asked for (`run --claims`): a subset run merged into a fuller report is
+    gated on its own entries, not on the others the report still shows."""
     from ..render.compare import summary_lines
 
     for line in summary_lines(current, previous):
         print(line)
-    hit = [e["claim"] for e in current["verdicts"] if e["verdict"] in fail_on]
+    hit = [e["claim"] for e in current["verdicts"] if e["verdict"] in fail_on
+           and (only is None or e["claim"] in only)]
     if hit:
         print(f"--fail-on {','.join(sorted(fail_on))}: {len(hit)} entries: {', '.join(hit)}",
               file=sys.stderr)
