@@ -67,3 +67,21 @@ def test_a_legend_too_wide_for_the_figure_widens_it_instead_of_being_clipped():
         assert fig.get_size_inches()[0] > plot.size[0]
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("shape", [(8, 1), (1, 5), (3, 4)])
+def test_a_heat_map_of_one_row_or_column_draws_without_its_level_lines(shape):
+    """matplotlib draws level lines only on a grid of 2 x 2 or more: a heat map of one
+    row or one column (an entry with a single width run) is drawn without them rather
+    than failing the report; a larger grid keeps them."""
+    from verify_sublin.ledger.plot import Contour, Heatmap, Panel
+    ny, nx = shape
+    Z = [[float(i + j) for j in range(nx)] for i in range(ny)]
+    heat = Heatmap(Z=Z, x_labels=[str(j) for j in range(nx)],
+                   y_labels=[str(i) for i in range(ny)], vmax=float(nx + ny),
+                   contours=(Contour(Z=Z, levels=(1.5,)),))
+    fig = draw(Plot(panels=[Panel(heatmap=heat)], caption="c"))
+    lines = [c for c in fig.axes[0].collections if type(c).__name__ == "QuadContourSet"
+             or hasattr(c, "levels")]
+    assert bool(lines) == (min(shape) >= 2)
+    plt.close(fig)

@@ -821,6 +821,38 @@ def test_an_interrupt_stops_the_sweep_cleanly(tmp_path, how):
         assert con.execute("SELECT COUNT(*) FROM runs WHERE status != 'done'").fetchone()[0] == 0
 
 
+def test_sigterm_while_the_report_is_written_keeps_the_old_report(tmp_path, monkeypatch,
+                                                                  capsys):
+    """SIGTERM after the sweep, while `report.md` is being written: status 143 and the one
+    line (not a silent death by the signal), the report folder still holds the previous
+    report.md whole, and no temporary file is left beside it."""
+    import os
+
+    from verify_sublin.render import atomic
+    out = tmp_path / "out"
+    assert main(["run", "--profile", "tiny", "--claims", "width.requirement", "--out",
+                 str(out)]) == 0
+    (out / "report.md").write_text("the previous report\n")
+    real = os.replace
+
+    def replace_after_sigterm(src, dst):
+        if Path(dst).name == "report.md":
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)                 # the handler raises before the sleep ends
+        real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace_after_sigterm)
+    capsys.readouterr()
+    status = main(["report", "--store", str(out / "results.sqlite"), "--out", str(out),
+                   "--profile", "tiny"])
+    err = capsys.readouterr().err
+    assert status == 143, err
+    assert err.strip().splitlines()[-1].startswith("verify-sublin: interrupted (SIGTERM)")
+    assert (out / "report.md").read_text() == "the previous report\n"
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 # -------------------------------------------- a failed step, owned inputs
 def _small_problem(n=16, d=8, m=512, c=0.3, seed=0):
     X, y = vs.sphere_data(n, d, seed=seed, labels="teacher")

@@ -44,7 +44,7 @@ from ..core.errors import InputError, check_int
 
 __all__ = ["DaskExecutor", "InProcessExecutor", "Interrupted", "LocalProcessExecutor",
            "check_interrupted", "interrupt_status", "interrupts_stop_the_sweep", "make_executor",
-           "run_isolated"]
+           "run_isolated", "sigterm_interrupts"]
 
 #: Set by the coordinator's signal handler; cleared when a sweep starts.
 _INTERRUPTED = threading.Event()
@@ -68,6 +68,26 @@ def check_interrupted() -> None:
     """Raise `Interrupted` if an interrupt arrived (even one swallowed on its way)."""
     if _INTERRUPTED.is_set():
         raise Interrupted(_SIGNUM[0])
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """For a whole command: SIGTERM raises `Interrupted(SIGTERM)`, as Ctrl-C raises
+    KeyboardInterrupt, so that a command terminated outside a sweep (while it renders its
+    report, say) ends with its one line and status 143 instead of dying silently. Only on
+    the main thread (elsewhere a no-op); the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

@@ -90,13 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0)
     mod = args.module
+    from ..bench.executors import sigterm_interrupts
     try:
-        options.check(args, mod.OPTIONS, late=False)
-        if args.plugin or args.command in _LOADS_PLUGINS:
-            from ..plugins import load_plugins
-            load_plugins(args.plugin)
-        options.check(args, mod.OPTIONS, late=True)
-        return mod.main(args)
+        with sigterm_interrupts():
+            options.check(args, mod.OPTIONS, late=False)
+            if args.plugin or args.command in _LOADS_PLUGINS:
+                from ..plugins import load_plugins
+                load_plugins(args.plugin)
+            options.check(args, mod.OPTIONS, late=True)
+            return mod.main(args)
     except VerifySublinError as exc:
         print(f"verify-sublin: error: {exc}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..ledger.plot import Panel, Plot
+from .atomic import replacing, write_text
 
 __all__ = ["FigureCache", "draw", "fit", "legend_outside", "overflow", "plot_key", "squeeze"]
 
@@ -51,7 +52,7 @@ def _heatmap(fig, ax, panel: Panel) -> None:
     ny, nx = Z.shape
     im = ax.imshow(Z, origin="lower", aspect="auto", vmin=h.vmin, vmax=h.vmax, cmap=h.cmap,
                    extent=(-0.5, nx - 0.5, -0.5, ny - 0.5))
-    for c in h.contours:
+    for c in h.contours if min(nx, ny) >= 2 else ():   # a line needs a 2 x 2 grid at least
         cl = ax.contour(np.arange(nx), np.arange(ny), np.array(c.Z, dtype=float),
                         levels=list(c.levels), colors=c.colors, linestyles=c.style,
                         linewidths=c.linewidth)
@@ -202,7 +203,8 @@ class FigureCache:
     def put(self, name: str, key: str, fig, caption: str) -> tuple[str, str]:
         self.misses += 1
         fit(fig)                        # makes room for legends outside the axes too
-        fig.savefig(self.outdir / name, dpi=90)
+        with replacing(self.outdir / name) as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
         plt.close(fig)
         self.entries[name] = {"key": key, "caption": caption}
         self.used.add(name)
@@ -220,4 +222,4 @@ class FigureCache:
         for name in set(self.entries) - self.used:
             (self.outdir / name).unlink(missing_ok=True)
             del self.entries[name]
-        self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
+        write_text(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")

@@ -23,6 +23,7 @@ from ..ledger.notation import METHOD_ROWS, NOTATION
 from ..ledger.outcome import ReportModel
 from ..ledger.papers import REFERENCES
 from ..ledger.plot import Plot
+from .atomic import write_text
 from .figures import FigureCache
 from .markdown import anchor, to_html, to_markdown
 
@@ -337,13 +338,13 @@ def write_report(model: ReportModel, outdir: str | Path) -> tuple[Path, Path]:
     cache.save()
     md, page = outdir / "report.md", outdir / "report.html"
     text = to_markdown(blocks)
-    md.write_text(text)
-    page.write_text(to_html(text, outdir, f"verify_sublin report ({model.profile})"))
+    write_text(md, text)
+    write_text(page, to_html(text, outdir, f"verify_sublin report ({model.profile})"))
     try:
         store = os.path.relpath(Path(model.store_path).resolve(), outdir.resolve())
     except ValueError:                                  # another drive
         store = str(Path(model.store_path).resolve())
-    (outdir / "verdicts.json").write_text(json.dumps(
+    write_text(outdir / "verdicts.json", json.dumps(
         {"profile": model.profile, "backend": model.backend, "commit": model.commit,
          "rendered": model.rendered, "store": str(store),
          "verdicts": [{"claim": o.verdict.claim_id, "paper": o.entry.paper,
