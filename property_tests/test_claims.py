@@ -19,7 +19,7 @@ from verify_sublin.core.model import shift_for
 from verify_sublin.ledger.entries import cpi_sublinear_gn as csg
 from verify_sublin.ledger.entries import iterations_count as ic
 from verify_sublin.ledger.entry import KINDS, PROFILES
-from verify_sublin.ledger.fitting import LogLogFit, loglog_fit
+from verify_sublin.ledger.fitting import LogLogFit, loglog_fit, plane_fit
 from verify_sublin.ledger.registry import ENTRIES
 from verify_sublin.ledger.rules import (
     VERDICTS_BY_KIND,
@@ -81,6 +81,41 @@ def test_bootstrap_interval_covers_the_true_exponent_at_about_95_percent():
         fit = loglog_fit(x, y, n_boot=400, seed=t)
         hits += fit.low <= 0.8 <= fit.high
     assert 0.8 <= hits / 200 <= 1.0
+
+
+@given(bm=st.floats(-1.0, 2.0), bn=st.floats(-1.0, 3.0), c=st.floats(0.01, 100.0))
+@settings(max_examples=25, deadline=None)
+def test_plane_fit_recovers_an_exact_two_size_power_law(bm, bn, c):
+    """On y = c m^bm n^bn exactly, over a grid with one cell missing and a repeat, the fit
+    and every bootstrap resample recover both exponents (zero-width intervals)."""
+    cells = [(2.0**a, 2.0**b) for a in (10, 12, 14) for b in (3, 4, 6)][1:] + [(2.0**12, 8.0)]
+    m, n = map(np.array, zip(*cells))
+    f = plane_fit(m, n, c * m**bm * n**bn, n_boot=200)
+    assert (f.beta_m, f.beta_n) == (pytest.approx(bm, abs=1e-9), pytest.approx(bn, abs=1e-9))
+    assert f.constant == pytest.approx(c, rel=1e-6) and f.cells == 8 and f.points == 9
+    assert f.m_high - f.m_low < 1e-9 and f.n_high - f.n_low < 1e-9
+
+
+def test_plane_fit_matches_separate_fits_on_a_product_grid_and_covers_with_noise():
+    """On a full product grid the joint least squares separates into the two one-size
+    fits of the row and column means (an independent computation); with lognormal noise
+    the intervals cover the true exponents."""
+    rng = np.random.default_rng(3)
+    ms, ns = 2.0 ** np.arange(10, 20, 2), 2.0 ** np.arange(3, 8)
+    m, n = (a.ravel() for a in np.meshgrid(ms, ns, indexing="ij"))
+    y = 5.0 * m**0.7 * n**1.6 * np.exp(0.05 * rng.standard_normal(m.size))
+    f = plane_fit(m, n, y)
+    ly = np.log(y).reshape(ms.size, ns.size)
+    assert f.beta_m == pytest.approx(loglog_fit(ms, np.exp(ly.mean(axis=1))).exponent, abs=1e-9)
+    assert f.beta_n == pytest.approx(loglog_fit(ns, np.exp(ly.mean(axis=0))).exponent, abs=1e-9)
+    assert f.m_low <= 0.7 <= f.m_high and f.n_low <= 1.6 <= f.n_high
+
+
+def test_plane_fit_refuses_sizes_that_cannot_separate_m_from_n():
+    from verify_sublin import InputError
+    for m, n in [([4, 8, 16], [2, 2, 2]), ([8, 64, 512], [2, 4, 8]), ([4, 8], [2, 4])]:
+        with pytest.raises(InputError, match="m, n"):
+            plane_fit(m, n, [1.0] * len(m))
 
 
 def test_fit_rejects_bad_input():

@@ -3,7 +3,8 @@
 A growth claim "cost = O(m^e)" is checked by fitting log(cost) = log(C) + e log(m) by
 least squares over every measured point (repeated measurements at one size are kept
 as separate points) and a 95% percentile bootstrap interval for e obtained by
-resampling the points with replacement.
+resampling the points with replacement. `plane_fit` does the same with two sizes at
+once: log(cost) = log(C) + e_m log(m) + e_n log(n).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["LogLogFit", "local_slope", "loglog_fit"]
+__all__ = ["LogLogFit", "PlaneFit", "local_slope", "loglog_fit", "plane_fit"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,68 @@ def loglog_fit(x, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) 
 def local_slope(f, x0: float, x1: float) -> float:
     """Slope of log f between x0 and x1: (log f(x1) - log f(x0)) / (log x1 - log x0)."""
     return (math.log(f(x1)) - math.log(f(x0))) / (math.log(x1) - math.log(x0))
+
+
+@dataclass(frozen=True)
+class PlaneFit:
+    """Fitted exponents of y ~ C m^beta_m n^beta_n, each with a bootstrap interval."""
+
+    beta_m: float
+    beta_n: float
+    constant: float
+    m_low: float
+    m_high: float
+    n_low: float
+    n_high: float
+    points: int
+    cells: int          #: distinct (m, n) pairs
+
+    def m_fit(self) -> LogLogFit:
+        """The m exponent as a `LogLogFit` (for the rules written for one)."""
+        return LogLogFit(self.beta_m, self.constant, self.m_low, self.m_high, self.points, self.cells)
+
+    def n_fit(self) -> LogLogFit:
+        """The n exponent as a `LogLogFit`."""
+        return LogLogFit(self.beta_n, self.constant, self.n_low, self.n_high, self.points, self.cells)
+
+
+def plane_fit(m, n, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> PlaneFit:
+    """Fit log y = log C + beta_m log m + beta_n log n by least squares, with percentile
+    bootstrap intervals for beta_m and beta_n (points resampled with replacement;
+    resamples whose sizes do not determine both exponents are redrawn).
+
+    Parameters
+    ----------
+    m, n, y : sequences of positive numbers of one length; the (log m, log n, 1) design
+        must have rank 3 (at least two m, two n, and not all on one line m = a n^k).
+
+    >>> f = plane_fit([4, 8, 4, 8, 16], [2, 2, 4, 4, 8], [3 * m**0.5 * n**2 for m, n in
+    ...               [(4, 2), (8, 2), (4, 4), (8, 4), (16, 8)]])
+    >>> round(f.beta_m, 6), round(f.beta_n, 6), round(f.constant, 6), f.cells
+    (0.5, 2.0, 3.0, 5)
+
+    Cost: O(n_boot * points).
+    """
+    m, n, y = (np.asarray(v, dtype=np.float64) for v in (m, n, y))
+    if not (m.shape == n.shape == y.shape and m.ndim == 1):
+        raise InputError("m, n, y", f"shapes {m.shape}, {n.shape}, {y.shape}",
+                         "three 1-d sequences of one length")
+    if np.any(m <= 0) or np.any(n <= 0) or np.any(y <= 0) or not np.all(np.isfinite(m * n * y)):
+        raise InputError("m, n, y", "non-positive or non-finite values", "positive finite numbers")
+    A = np.column_stack([np.log(m), np.log(n), np.ones_like(m)])
+    ly = np.log(y)
+    if np.linalg.matrix_rank(A) < 3:
+        raise InputError("m, n", "sizes that do not determine both exponents",
+                         "at least two m, two n, not all on one line m = a n^k")
+    coef = np.linalg.lstsq(A, ly, rcond=None)[0]
+    rng = np.random.default_rng(seed)
+    k, slopes = ly.size, []
+    while len(slopes) < n_boot:
+        idx = rng.integers(0, k, size=k)
+        if np.linalg.matrix_rank(A[idx]) < 3:     # this resample cannot separate m from n
+            continue
+        slopes.append(np.linalg.lstsq(A[idx], ly[idx], rcond=None)[0][:2])
+    q = np.quantile(np.array(slopes), [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
+    cells = len({(a, b) for a, b in zip(m.tolist(), n.tolist())})
+    return PlaneFit(float(coef[0]), float(coef[1]), float(math.exp(coef[2])), float(q[0, 0]),
+                    float(q[1, 0]), float(q[0, 1]), float(q[1, 1]), int(k), cells)

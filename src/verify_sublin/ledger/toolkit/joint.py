@@ -1,0 +1,180 @@
+"""The joint (m, n) fit of a step's counted operations, for cpi.alpha_joint.
+
+The abstract of the sublinear paper says the step costs m^(1-alpha) n d "where alpha in
+(0.01, 1) is some fixed constant". Varying m and n one at a time (cpi.sublinear_gn) mixes
+two regimes of the fire sets: where n Q(b) is small the union of the n fire sets grows
+as n m Q(b), where it is large the union is nearly all m neurons. Here the counted
+operations of the paper's method over an (m, n) grid are fitted as
+log ops = beta_m log m + beta_n log n + const within each regime separately
+(`SPARSE_MAX`, `DENSE_MIN`; cells between the two are shown, not fitted), at each c,
+giving alpha_eff = 1 - beta_m and beta_n with 95% bootstrap intervals (`plane_fit`).
+Cells whose method would hold more than `MEMORY_MAX` bytes are left out before running
+and listed. Cost: one `plane_fit` (O(2000 points)) per (c, regime), O(runs) for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from ...core.model import shift_for
+from ...core.trainers import METHODS
+from ..fitting import LogLogFit, PlaneFit, loglog_fit, plane_fit
+from ..plot import Contour, Heatmap, Panel, Plot, Series
+from .base import color, pow2
+
+__all__ = ["DENSE_MIN", "MEMORY_MAX", "MIN_CELLS", "SPARSE_MAX", "Cell", "JointValues", "PathFit",
+           "RegimeFit", "fits_of", "joint_plot", "kept", "left_out", "n_q", "path_fit", "paths_of", "regime"]
+
+#: a cell is in the sparse regime when n Q(b) is at most this (|U| ~ n m Q(b))
+SPARSE_MAX = 0.2
+#: ... and in the dense regime when n Q(b) is at least this (|U| close to m)
+DENSE_MIN = 5.0
+#: cells whose method holds more than this many bytes (its own `memory_estimate`: for the
+#: paper's method the tree's 9 n M bytes, above the union cache's 8 n |U|) are not run
+MEMORY_MAX = 4 * 2**30
+#: a regime's fit needs this many distinct (m, n) cells (and two m, two n)
+MIN_CELLS = 4
+
+
+def n_q(m: int, n: int, c: float) -> float:
+    """n Q(b) at b = sqrt(c ln m): the expected number of the n inputs a neuron fires on."""
+    return n * float(norm.sf(shift_for(int(m), c)))
+
+
+def regime(m: int, n: int, c: float) -> str:
+    """"sparse" (n Q(b) <= SPARSE_MAX), "dense" (>= DENSE_MIN) or "between"."""
+    q = n_q(m, n, c)
+    return "sparse" if q <= SPARSE_MAX else "dense" if q >= DENSE_MIN else "between"
+
+
+def _bytes(preset, m: int, n: int, d: int, c: float) -> float:
+    """The bytes a preset's trainer holds at these sizes (its `memory_estimate`)."""
+    return METHODS[preset.method].memory_estimate(m, n, d, preset.options, shift_for(m, c))
+
+
+def kept(preset, cells, d: int) -> list:
+    """The (c, m, n) cells where `preset` (a `Preset`) fits in `MEMORY_MAX` bytes, in order."""
+    return [(c, m, n) for c, m, n in cells if _bytes(preset, m, n, d, c) <= MEMORY_MAX]
+
+
+def left_out(preset, cells, d: int) -> list:
+    """(c, m, n, GiB) of the cells `kept` leaves out."""
+    return [(c, m, n, b / 2**30) for c, m, n in cells
+            if (b := _bytes(preset, m, n, d, c)) > MEMORY_MAX]
+
+
+@dataclass(frozen=True)
+class Cell:
+    c: float
+    m: int
+    n: int
+    ops: tuple          #: counted operations (mean of steps 1-3) per seed
+    union: float        #: mean |U| over the seeds
+
+
+@dataclass(frozen=True)
+class RegimeFit:
+    c: float
+    regime: str
+    cells: int
+    fit: PlaneFit | None    #: None: fewer than MIN_CELLS cells, or m and n not separable
+
+    @property
+    def alpha(self) -> tuple[float, float, float]:
+        """alpha_eff = 1 - beta_m and its interval (low, high)."""
+        f = self.fit
+        return 1 - f.beta_m, 1 - f.m_high, 1 - f.m_low
+
+
+@dataclass(frozen=True)
+class PathFit:
+    c: float
+    k: int
+    ops: LogLogFit          #: counted operations against n along m = n^k
+    dense: float            #: slope of the dense step's m n^2 d + n^3 over the same sizes
+    claimed: float          #: slope of the claim's m^(1-c/2) n d + n^3 over the same sizes
+
+
+@dataclass(frozen=True)
+class JointValues:
+    d: int
+    grid: tuple             #: (the m, the n) of the cells run on the grid (not on a path only)
+    cells: list             #: `Cell` per cell run, on the grid or on a path m = n^k
+    fits: list             #: `RegimeFit` per (c, regime), regimes "sparse" then "dense"
+    paths: list             #: `PathFit` per (c, k) with two sizes or more
+    left_out: list          #: (c, m, n, GiB)
+
+
+def fits_of(cells: list, grid: tuple) -> list:
+    """`RegimeFit` per (c, regime): the plane fit of every seed's counted operations over
+    the cells of the `grid` (m, n) in that regime."""
+    out = []
+    for c in sorted({x.c for x in cells}):
+        for name in ("sparse", "dense"):
+            mine = [x for x in cells if x.c == c and regime(x.m, x.n, c) == name
+                    and x.m in grid[0] and x.n in grid[1]]
+            ms, ns = {x.m for x in mine}, {x.n for x in mine}
+            pts = [(x.m, x.n, o) for x in mine for o in x.ops]
+            A = np.array([[math.log(a), math.log(b), 1.0] for a, b, _ in pts]).reshape(-1, 3)
+            ok = (len(mine) >= MIN_CELLS and len(ms) >= 2 and len(ns) >= 2
+                  and np.linalg.matrix_rank(A) == 3)
+            out.append(RegimeFit(c, name, len(mine), plane_fit(*zip(*pts)) if ok else None))
+    return out
+
+
+def path_fit(c: float, k: int, points: list, d: int) -> PathFit:
+    """The fit along m = n^k of (m, n, ops) `points` against the dense step's formula."""
+    ns = [n for _, n, _ in points]
+    slope = lambda cost: loglog_fit(ns, [cost(m, n) for m, n, _ in points]).exponent  # noqa: E731
+    return PathFit(c, k, loglog_fit(ns, [o for *_, o in points]),
+                   slope(lambda m, n: m * n * n * d + n**3),
+                   slope(lambda m, n: m ** (1 - c / 2) * n * d + n**3))
+
+
+def paths_of(cells: list, paths: dict, d: int) -> list:
+    """`PathFit` per (c, k) of `paths` ({k: [n, ...]}) with two n or more run on m = n^k."""
+    out = []
+    for c in sorted({x.c for x in cells}):
+        for k, ns in paths.items():
+            pts = [(x.m, x.n, o) for x in cells if x.c == c and x.n in ns and x.m == x.n**k
+                   for o in x.ops]
+            if len({n for _, n, _ in pts}) >= 2:
+                out.append(path_fit(c, k, pts, d))
+    return out
+
+
+def joint_plot(v: JointValues) -> Plot:
+    """Per c, a heat map of log10(ops / (m n d)) over (m, n), blank where not run, with the
+    contour n Q(b) = 1; then the counted operations along m = n^k against n."""
+    panels = []
+    cs = sorted({x.c for x in v.cells})
+    ms, ns = v.grid
+    at = {(x.c, x.m, x.n): float(np.mean(x.ops)) / (x.m * x.n * v.d) for x in v.cells}
+    vals = [math.log10(z) for z in at.values()]
+    for c in cs:
+        Z = [[math.log10(at[c, m, n]) if (c, m, n) in at else math.nan for m in ms] for n in ns]
+        nq = [[n_q(m, n, c) for m in ms] for n in ns]
+        panels.append(Panel(title=f"c = {c:g}: log10 ops / (m n d)", xlabel="m", ylabel="n",
+                            legend=False, heatmap=Heatmap(
+                                Z, [pow2(m) for m in ms], [str(n) for n in ns], vmin=min(vals),
+                                vmax=max(vals), colorbar="log10 ops / (m n d)",
+                                contours=(Contour(nq, [SPARSE_MAX, 1.0, DENSE_MIN], colors="w",
+                                                  style="--", label_format="n Q = {:g}"),))))
+    series = []
+    for j, p in enumerate(v.paths):
+        pts = sorted((x.n, float(np.mean(x.ops))) for x in v.cells
+                     if x.c == p.c and x.m == x.n**p.k)
+        series.append(Series([a for a, _ in pts], [b for _, b in pts],
+                             f"m = n^{p.k}, c = {p.c:g}: n^{p.ops.exponent:.2f} (dense n^{p.dense:.2f})",
+                             "o-", color(j)))
+    panels.append(Panel(series, xlabel="n (m = n^k)", ylabel="operations per step", xscale="log2",
+                        yscale="log"))
+    return Plot(panels, "Counted operations per step of the paper's method over (m, n), per c "
+                        f"(dashed: n Q(b) = {SPARSE_MAX:g}, 1 and {DENSE_MIN:g}, the sparse regime "
+                        "below the first, the dense above the last; blank: not run), and along "
+                        "m = n^k (legend: the fitted exponent and the dense step's).",
+                rows=2, size=(12.0, 8.0))
