@@ -88,7 +88,8 @@ def test_bootstrap_interval_covers_the_true_exponent_at_about_95_percent():
 def test_plane_fit_recovers_an_exact_two_size_power_law(bm, bn, c):
     """On y = c m^bm n^bn exactly, over a grid with one cell missing and a repeat, the fit
     and every bootstrap resample recover both exponents (zero-width intervals)."""
-    cells = [(2.0**a, 2.0**b) for a in (10, 12, 14) for b in (3, 4, 6)][1:] + [(2.0**12, 8.0)]
+    grid = [(2.0**a, 2.0**b) for a in (10, 12, 14) for b in (3, 4, 6)]
+    cells = [*grid[1:], (2.0**12, 8.0)]
     m, n = map(np.array, zip(*cells))
     f = plane_fit(m, n, c * m**bm * n**bn, n_boot=200)
     assert (f.beta_m, f.beta_n) == (pytest.approx(bm, abs=1e-9), pytest.approx(bn, abs=1e-9))

@@ -283,6 +283,11 @@ def test_what_was_learned_is_built_from_the_entries_figures(full_report):
     work = next(s for s in findings(figures) if "(cpi.sublinear_gn)" in s)
     assert "as m^0.62 (sublinear in m) but n^2.12 (about quadratic in n) at c = 0.4" in work
     assert work not in said
+    figures["cpi.alpha_joint"] = {"alpha_eff_sparse_c0.48": 0.25, "beta_n_sparse_c0.48": 1.75}
+    joint = next(s for s in findings(figures) if "(cpi.alpha_joint)" in s)
+    assert "m^0.75 n^1.75 at c = 0.48 (alpha_eff 0.25 against the claimed c/2 = 0.24)" in joint
+    del figures["cpi.alpha_joint"]["beta_n_sparse_c0.48"]
+    assert not any("(cpi.alpha_joint)" in s for s in findings(figures))
     figures["tree.benefit"]["tree_over_cache_min"] = 7.25
     assert any("7.2-" in s or "7.3-" in s for s in findings(figures))
     figures["cost.end_to_end"] = {"e2e_gain_c0.4": 0.5, "step_gain_c0.4": 0.25, "cap_c0.4": 4.0,

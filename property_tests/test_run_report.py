@@ -8,6 +8,7 @@ import csv
 import html.parser
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -101,10 +102,21 @@ def test_rerun_recomputes_nothing(tiny_run, capsys):
     assert [(r["id"], r["finished"]) for r in store.runs()] == before
     # re-rendering from the store alone works and recomputes nothing either
     out2 = tiny_run / "again"
+    _with_figures_of(tiny_run, out2)
     assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(out2),
                  "--profile", "tiny"]) == 0
     assert (out2 / "report.html").exists()
     assert [(r["id"], r["finished"]) for r in store.runs()] == before
+
+
+def _with_figures_of(report, out):
+    """`out` made to hold `report`'s figures (figures.json and the PNGs), so that a test of
+    what a re-rendered report says draws none of them again (the figures are tested in
+    test_figures.py); the markdown, HTML and verdicts are still written afresh."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in [report / "figures.json", *report.glob("*.png")]:
+        shutil.copy2(f, out / f.name)
+    return out
 
 
 def test_every_planned_run_is_stored(tiny_run):
@@ -273,6 +285,7 @@ def test_report_marks_the_entries_whose_runs_stale_code_computed(tiny_run, tmp_p
     monkeypatch.setenv("VERIFY_SUBLIN_COMMIT", "0" * 40)      # not the runs' commit
     monkeypatch.setattr(outcome, "stale_experiments",
                         lambda commit, experiments: {"tree_check"} & set(experiments))
+    _with_figures_of(tiny_run, tmp_path)
     assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(tmp_path),
                  "--profile", "tiny"]) == 0
     md = (tmp_path / "report.md").read_text()
@@ -304,6 +317,7 @@ def _git(repo, *args):
 
 def test_report_says_which_commits_made_the_runs(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setenv("VERIFY_SUBLIN_COMMIT", "0" * 40)
+    _with_figures_of(tiny_run, tmp_path)
     assert main(["report", "--store", str(tiny_run / "results.sqlite"), "--out", str(tmp_path),
                  "--profile", "tiny"]) == 0
     md = (tmp_path / "report.md").read_text()

@@ -65,17 +65,18 @@ def loglog_fit(x, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) 
     lx, ly = np.log(x), np.log(y)
     e, c = np.polyfit(lx, ly, 1)
     rng = np.random.default_rng(seed)
-    samples = []
     k = lx.size
+    # resamples drawn n_boot at a time (the same stream as one at a time); those with a
+    # single distinct size have no slope and are dropped, the first n_boot others kept
+    samples = np.empty((0, k), dtype=np.int64)
     while len(samples) < n_boot:
-        idx = rng.integers(0, k, size=k)
+        idx = rng.integers(0, k, size=(n_boot, k))
         sx = lx[idx]
-        if sx.min() == sx.max():          # a single distinct size: no slope
-            continue
-        samples.append(idx)
+        samples = np.concatenate([samples, idx[sx.min(axis=1) != sx.max(axis=1)]])
+    samples = samples[:n_boot]
     # the least-squares slope of every resample at once (what np.polyfit(., ., 1)[0]
     # gives one at a time, to rounding)
-    bx, by = lx[np.array(samples)], ly[np.array(samples)]
+    bx, by = lx[samples], ly[samples]
     bx = bx - bx.mean(axis=1, keepdims=True)
     slopes = np.einsum("ij,ij->i", bx, by - by.mean(axis=1, keepdims=True)) / np.einsum(
         "ij,ij->i", bx, bx)
