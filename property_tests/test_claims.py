@@ -119,6 +119,30 @@ def test_plane_fit_refuses_sizes_that_cannot_separate_m_from_n():
             plane_fit(m, n, [1.0] * len(m))
 
 
+@pytest.mark.parametrize("times_n", [False, True])
+def test_joint_fit_never_fails_the_claimed_cost_and_fails_n_times_more(times_n):
+    """cpi.alpha_joint on synthetic cells whose counted operations are the claim's
+    m^(1-c/2) n d + n^3 exactly (times a constant): the sparse regime holds, and the dense
+    one, whose n exponent is near the claim's own 3, does not fail (the formula is no
+    single power law there, so its interval may straddle); n times that fails."""
+    from verify_sublin.ledger.entries import cpi_alpha_joint as aj
+    from verify_sublin.ledger.toolkit import joint as J
+    c, d = 0.4, 16
+    cells = [J.Cell(c, m, n, (3.0 * J.claimed_cost(m, n, d, c) * (n if times_n else 1),), 1.0)
+             for m in (2**10, 2**12, 2**16, 2**18, 2**20, 2**22) for n in (8, 16, 256, 512)]
+    grid = (sorted({x.m for x in cells}), sorted({x.n for x in cells}))
+    fits = {f.regime: f for f in J.fits_of(cells, grid, d) if f.fit}
+    assert set(fits) == {"sparse", "dense"}
+    assert fits["dense"].claimed[1] > 2.5 and fits["sparse"].claimed[1] < 1.1
+    verdicts = {r: aj.joint_verdict(f.fit, f.claimed[1]) for r, f in fits.items()}
+    if times_n:
+        assert verdicts == {"sparse": "fails", "dense": "fails"}
+    else:
+        assert verdicts["sparse"] == "holds" and verdicts["dense"] != "fails"
+    decided = aj.decide(J.JointValues(d, grid, cells, list(fits.values()), [], []))[0]
+    assert (decided == "fails") == times_n
+
+
 def test_fit_rejects_bad_input():
     from verify_sublin import InputError
     for x, y in [([1, 1], [1, 2]), ([1, 2], [0, 1]), ([1, 2, 3], [1, 2])]:

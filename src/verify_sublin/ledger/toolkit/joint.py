@@ -27,7 +27,8 @@ from ..plot import Contour, Heatmap, Panel, Plot, Series
 from .base import color, pow2
 
 __all__ = ["DENSE_MIN", "MEMORY_MAX", "MIN_CELLS", "SPARSE_MAX", "Cell", "JointValues", "PathFit",
-           "RegimeFit", "fits_of", "joint_plot", "kept", "left_out", "n_q", "path_fit", "paths_of", "regime"]
+           "RegimeFit", "claimed_cost", "fits_of", "joint_plot", "joint_values", "kept", "left_out",
+           "n_q", "path_fit", "paths_of", "regime"]
 
 #: a cell is in the sparse regime when n Q(b) is at most this (|U| ~ n m Q(b))
 SPARSE_MAX = 0.2
@@ -82,6 +83,9 @@ class RegimeFit:
     regime: str
     cells: int
     fit: PlaneFit | None    #: None: fewer than MIN_CELLS cells, or m and n not separable
+    #: the claim's own (beta_m, beta_n): the plane fit of m^(1-c/2) n d + n^3 over the same
+    #: cells (beta_n is 1 where the first term dominates, 3 where n^3 does); None with `fit`
+    claimed: tuple | None = None
 
     @property
     def alpha(self) -> tuple[float, float, float]:
@@ -109,9 +113,14 @@ class JointValues:
     left_out: list          #: (c, m, n, GiB)
 
 
-def fits_of(cells: list, grid: tuple) -> list:
+def claimed_cost(m: float, n: float, d: int, c: float) -> float:
+    """The claim's cost m^(1-c/2) n d + n^3 (alpha = c/2)."""
+    return m ** (1 - c / 2) * n * d + n**3
+
+
+def fits_of(cells: list, grid: tuple, d: int) -> list:
     """`RegimeFit` per (c, regime): the plane fit of every seed's counted operations over
-    the cells of the `grid` (m, n) in that regime."""
+    the cells of the `grid` (m, n) in that regime, and the claim's own exponents there."""
     out = []
     for c in sorted({x.c for x in cells}):
         for name in ("sparse", "dense"):
@@ -122,7 +131,12 @@ def fits_of(cells: list, grid: tuple) -> list:
             A = np.array([[math.log(a), math.log(b), 1.0] for a, b, _ in pts]).reshape(-1, 3)
             ok = (len(mine) >= MIN_CELLS and len(ms) >= 2 and len(ns) >= 2
                   and np.linalg.matrix_rank(A) == 3)
-            out.append(RegimeFit(c, name, len(mine), plane_fit(*zip(*pts)) if ok else None))
+            if not ok:
+                out.append(RegimeFit(c, name, len(mine), None))
+                continue
+            claim = plane_fit(*zip(*[(m, n, claimed_cost(m, n, d, c)) for m, n, _ in pts]), n_boot=1)
+            out.append(RegimeFit(c, name, len(mine), plane_fit(*zip(*pts)),
+                                 (claim.beta_m, claim.beta_n)))
     return out
 
 
@@ -131,8 +145,7 @@ def path_fit(c: float, k: int, points: list, d: int) -> PathFit:
     ns = [n for _, n, _ in points]
     slope = lambda cost: loglog_fit(ns, [cost(m, n) for m, n, _ in points]).exponent  # noqa: E731
     return PathFit(c, k, loglog_fit(ns, [o for *_, o in points]),
-                   slope(lambda m, n: m * n * n * d + n**3),
-                   slope(lambda m, n: m ** (1 - c / 2) * n * d + n**3))
+                   slope(lambda m, n: m * n * n * d + n**3), slope(lambda m, n: claimed_cost(m, n, d, c)))
 
 
 def paths_of(cells: list, paths: dict, d: int) -> list:
@@ -145,6 +158,24 @@ def paths_of(cells: list, paths: dict, d: int) -> list:
             if len({n for _, n, _ in pts}) >= 2:
                 out.append(path_fit(c, k, pts, d))
     return out
+
+
+def joint_values(results, preset, planned: list) -> JointValues:
+    """The values of a joint-fit entry from its runs (`step_counts` of `preset` at the
+    `planned` (c, m, n) cells, sizes ``m``, ``n``, ``d``, ``paths``): a cell per (c, m, n)
+    run, the regime fits over the grid cells (those not on a path only), the path fits,
+    and the planned cells the memory bound left out."""
+    s, by = results.sizes, {}
+    for r in results:
+        by.setdefault((r.params["c"], r.params["m"], r.params["n"]), []).append(r.result)
+    found = [Cell(c, m, n, tuple(x.total_ops for x in rs), sum(x.union_size for x in rs) / len(rs))
+             for (c, m, n), rs in sorted(by.items())]
+    off = {(n**k, n) for k, ns in s.paths.items() for n in ns} - {
+        (m, n) for m in s.m for n in s.n}                 # cells on a path only
+    on = [x for x in found if (x.m, x.n) not in off]
+    grid = (sorted({x.m for x in on}), sorted({x.n for x in on}))
+    return JointValues(s.d, grid, found, fits_of(found, grid, s.d), paths_of(found, s.paths, s.d),
+                       left_out(preset, planned, s.d))
 
 
 def joint_plot(v: JointValues) -> Plot:
