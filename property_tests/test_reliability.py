@@ -168,6 +168,7 @@ CLI_BAD = [
     ["demo", "--methods", "newton"], ["demo", "--steps", "-2"], ["speed", "--c", "abc"],
     ["speed", "--m", "2^x"], ["speed", "--m", "0"], ["speed", "--n", "0"], ["bogus"], [],
     ["run", "--unknown-flag"], ["demo", "--m", "2^80"],
+    ["run", "--profile", "large", "--claims", "cpi.alpha_joint"],
 ]
 
 
@@ -190,6 +191,21 @@ def test_bad_cli_arguments_give_one_line_and_status_2(argv, extra):
     err = buf.getvalue().strip().splitlines()
     assert len(err) == 1 and err[0].startswith("verify-sublin: error:"), err
     assert "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize("command", ["run", "report"])
+def test_an_entry_asked_for_at_a_profile_it_does_not_run_is_refused(tmp_path, capsys, command):
+    """`--claims X --profile P` where X has no sizes at P: one line naming the entry and the
+    profiles it runs at, status 2, nothing written (it used to read 'evaluation failed'
+    with an AttributeError in the report)."""
+    ResultStore(tmp_path / "s.sqlite")          # an empty store
+    store = ["--store", str(tmp_path / "s.sqlite")] if command == "report" else []
+    status = main([command, "--profile", "large", "--claims", "tree.correctness", "--out",
+                   str(tmp_path / "out"), *store])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert "tree.correctness runs at tiny, quick, full" in err[0] and "profile large" in err[0]
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("argv", CLI_BAD[:20])

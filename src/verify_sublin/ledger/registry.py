@@ -46,8 +46,9 @@ def register_claim(claim: Claim) -> Claim:
 
 
 def resolve(ids: Iterable[str] | None, profile: str | None = None) -> list[str]:
-    """Validate entry ids; None or empty: every entry that runs at `profile` (every
-    entry if `profile` is None), in report order."""
+    """Validate entry ids (known, and running at `profile` when one is given: an entry
+    has no sizes at the other profiles); None or empty: every entry that runs at
+    `profile` (every entry if `profile` is None), in report order."""
     ids = list(ids or [])
     if not ids:
         return [eid for eid, e in ENTRIES.items() if profile is None or profile in e.profiles]
@@ -55,4 +56,9 @@ def resolve(ids: Iterable[str] | None, profile: str | None = None) -> list[str]:
     if unknown:
         raise InputError("claims", ", ".join(unknown),
                          "entry ids from `verify-sublin claims` (" + ", ".join(ENTRIES) + ")")
+    elsewhere = [i for i in ids if profile is not None and profile not in ENTRIES[i].profiles]
+    if elsewhere:
+        raise InputError("claims", ", ".join(elsewhere), f"entries that run at profile {profile} ("
+                         + "; ".join(f"{i} runs at {', '.join(ENTRIES[i].profiles)}" for i in elsewhere)
+                         + "; `verify-sublin claims --sizes` lists every entry's profiles)")
     return ids
