@@ -112,6 +112,19 @@ def test_plane_fit_matches_separate_fits_on_a_product_grid_and_covers_with_noise
     assert f.m_low <= 0.7 <= f.m_high and f.n_low <= 1.6 <= f.n_high
 
 
+def test_plane_fit_resamples_cells_so_repeats_do_not_narrow_its_intervals():
+    """Every point given three times (three seeds with identical counts): a bootstrap over
+    points would narrow the interval by about sqrt(3); over cells it is unchanged."""
+    rng = np.random.default_rng(4)
+    m, n = (a.ravel() for a in np.meshgrid(2.0 ** np.arange(10, 20, 2), 2.0 ** np.arange(3, 7),
+                                             indexing="ij"))
+    y = m**0.7 * n**1.3 * np.exp(0.1 * rng.standard_normal(m.size))
+    once, thrice = plane_fit(m, n, y), plane_fit(*(np.repeat(a, 3) for a in (m, n, y)))
+    assert thrice.points == 3 * once.points and thrice.cells == once.cells == 20
+    for a, b in ((once.m_low, thrice.m_low), (once.n_high, thrice.n_high)):
+        assert b == pytest.approx(a, abs=1e-9)
+
+
 def test_plane_fit_refuses_sizes_that_cannot_separate_m_from_n():
     from verify_sublin import InputError
     for m, n in [([4, 8, 16], [2, 2, 2]), ([8, 64, 512], [2, 4, 8]), ([4, 8], [2, 4])]:
@@ -120,27 +133,33 @@ def test_plane_fit_refuses_sizes_that_cannot_separate_m_from_n():
 
 
 @pytest.mark.parametrize("times_n", [False, True])
-def test_joint_fit_never_fails_the_claimed_cost_and_fails_n_times_more(times_n):
+def test_joint_fit_holds_on_the_claimed_cost_and_fails_n_times_more(times_n):
     """cpi.alpha_joint on synthetic cells whose counted operations are the claim's
-    m^(1-c/2) n d + n^3 exactly (times a constant): the sparse regime holds, and the dense
-    one, whose n exponent is near the claim's own 3, does not fail (the formula is no
-    single power law there, so its interval may straddle); n times that fails."""
+    m^(1-c/2) n d + n^3 exactly (times a constant): the sparse regime, which decides,
+    holds; n times that fails. The dense cells are fitted and shown, never deciding (the
+    claim's n^3 term is larger than its first there)."""
     from verify_sublin.ledger.entries import cpi_alpha_joint as aj
     from verify_sublin.ledger.toolkit import joint as J
     c, d = 0.4, 16
-    cells = [J.Cell(c, m, n, (3.0 * J.claimed_cost(m, n, d, c) * (n if times_n else 1),), 1.0)
+    cost = lambda m, n: (m ** (1 - c / 2) * n * d + n**3) * (n if times_n else 1)  # noqa: E731
+    cells = [J.Cell(c, m, n, (3.0 * cost(m, n),), 1.0)
              for m in (2**10, 2**12, 2**16, 2**18, 2**20, 2**22) for n in (8, 16, 256, 512)]
     grid = (sorted({x.m for x in cells}), sorted({x.n for x in cells}))
-    fits = {f.regime: f for f in J.fits_of(cells, grid, d) if f.fit}
-    assert set(fits) == {"sparse", "dense"}
-    assert fits["dense"].claimed[1] > 2.5 and fits["sparse"].claimed[1] < 1.1
-    verdicts = {r: aj.joint_verdict(f.fit, f.claimed[1]) for r, f in fits.items()}
-    if times_n:
-        assert verdicts == {"sparse": "fails", "dense": "fails"}
-    else:
-        assert verdicts["sparse"] == "holds" and verdicts["dense"] != "fails"
-    decided = aj.decide(J.JointValues(d, grid, cells, list(fits.values()), [], []))[0]
-    assert (decided == "fails") == times_n
+    fits = {f.regime: f for f in J.fits_of(cells, grid, d)}
+    assert fits["sparse"].fit and fits["sparse"].n3_share < 0.05 and fits["dense"].n3_share > 10
+    assert aj.decide(J.JointValues(d, grid, cells, list(fits.values()), [], []))[0] == (
+        "fails" if times_n else "holds")
+    assert fits["sparse"].fit.beta_n == pytest.approx(2.0 if times_n else 1.0, abs=0.02)
+
+
+def test_joint_fit_says_why_a_regime_has_no_fit():
+    from verify_sublin.ledger.toolkit import joint as J
+    cells = [J.Cell(0.48, m, 8, (1e6 * m,), 1.0) for m in (2**12, 2**14, 2**16, 2**18, 2**20, 2**22)]
+    grid = (sorted({x.m for x in cells}), [8])
+    sparse = next(f for f in J.fits_of(cells, grid, 16) if f.regime == "sparse")
+    assert sparse.fit is None and sparse.why == "cells at 6 m and 1 n"
+    assert next(f for f in J.fits_of(cells[:3], grid, 16) if f.regime == "sparse").why == \
+        f"3 cells, fewer than {J.MIN_CELLS}"
 
 
 def test_fit_rejects_bad_input():

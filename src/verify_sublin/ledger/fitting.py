@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["LogLogFit", "PlaneFit", "local_slope", "loglog_fit", "plane_fit"]
+__all__ = ["MAX_REDRAWS", "LogLogFit", "PlaneFit", "local_slope", "loglog_fit", "plane_fit"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,11 @@ def local_slope(f, x0: float, x1: float) -> float:
     return (math.log(f(x1)) - math.log(f(x0))) / (math.log(x1) - math.log(x0))
 
 
+#: `plane_fit` gives up after this many times n_boot bootstrap draws (most of them unable
+#: to separate m from n: too few cells)
+MAX_REDRAWS = 20
+
+
 @dataclass(frozen=True)
 class PlaneFit:
     """Fitted exponents of y ~ C m^beta_m n^beta_n, each with a bootstrap interval."""
@@ -115,8 +120,11 @@ class PlaneFit:
 
 def plane_fit(m, n, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> PlaneFit:
     """Fit log y = log C + beta_m log m + beta_n log n by least squares, with percentile
-    bootstrap intervals for beta_m and beta_n (points resampled with replacement;
-    resamples whose sizes do not determine both exponents are redrawn).
+    bootstrap intervals for beta_m and beta_n. The bootstrap resamples cells, the
+    distinct (m, n), with replacement, each with all its points (repeats at one size,
+    e.g. seeds, are near-copies: resampling them one by one would narrow the interval
+    without new information); resamples whose cells do not determine both exponents are
+    redrawn, at most `MAX_REDRAWS` times n_boot draws in all.
 
     Parameters
     ----------
@@ -128,7 +136,7 @@ def plane_fit(m, n, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
     >>> round(f.beta_m, 6), round(f.beta_n, 6), round(f.constant, 6), f.cells
     (0.5, 2.0, 3.0, 5)
 
-    Cost: O(n_boot * points).
+    Cost: O(n_boot * points + cells * points).
     """
     m, n, y = (np.asarray(v, dtype=np.float64) for v in (m, n, y))
     if not (m.shape == n.shape == y.shape and m.ndim == 1):
@@ -142,14 +150,19 @@ def plane_fit(m, n, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
         raise InputError("m, n", "sizes that do not determine both exponents",
                          "at least two m, two n, not all on one line m = a n^k")
     coef = np.linalg.lstsq(A, ly, rcond=None)[0]
+    keys = list(zip(m.tolist(), n.tolist()))
+    members = [np.flatnonzero([key == cell for key in keys]) for cell in dict.fromkeys(keys)]
     rng = np.random.default_rng(seed)
-    k, slopes = ly.size, []
+    slopes, draws = [], 0
     while len(slopes) < n_boot:
-        idx = rng.integers(0, k, size=k)
+        draws += 1
+        if draws > MAX_REDRAWS * n_boot:
+            raise InputError("m, n", f"{len(members)} cells of which too few resamples separate m "
+                             "from n", "more cells, at two m and two n or more")
+        idx = np.concatenate([members[j] for j in rng.integers(0, len(members), size=len(members))])
         if np.linalg.matrix_rank(A[idx]) < 3:     # this resample cannot separate m from n
             continue
         slopes.append(np.linalg.lstsq(A[idx], ly[idx], rcond=None)[0][:2])
     q = np.quantile(np.array(slopes), [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
-    cells = len({(a, b) for a, b in zip(m.tolist(), n.tolist())})
     return PlaneFit(float(coef[0]), float(coef[1]), float(math.exp(coef[2])), float(q[0, 0]),
-                    float(q[1, 0]), float(q[0, 1]), float(q[1, 1]), int(k), cells)
+                    float(q[1, 0]), float(q[0, 1]), float(q[1, 1]), int(ly.size), len(members))

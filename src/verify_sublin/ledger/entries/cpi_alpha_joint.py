@@ -15,13 +15,18 @@ from .cpi_sublinear_gn import PAPER_OPTIONS, SOURCE
 
 #: the abstract's lower end of alpha: "alpha in (0.01, 1)"
 ALPHA_MIN = 0.01
+#: the claimed exponent of n where the claim's m^(1-alpha) n d term dominates
+BETA_N_CLAIMED = 1.0
+#: the regime that decides: there |U| ~ n m Q(b) and the claim's first term dominates (its
+#: n^3 is at most n3_share of it); in the dense regime the n^3 term hides the first
+DECIDING = "sparse"
 
 SIZES = Sizes(
     profiles=("tiny", "quick", "full", "study"),
-    m=([2**8, 2**10], [2**10, 2**12, 2**14], [2**k for k in range(10, 19, 2)],
+    m=([2**12, 2**14, 2**16], [2**10, 2**12, 2**14], [2**k for k in range(10, 19, 2)],
        [2**k for k in range(10, 23, 2)]),
     n=([4, 8], [8, 16, 32], [8, 16, 32, 64], [2**k for k in range(3, 10)]),
-    c=((0.4,), (0.4, 0.48), (0.2, 0.4, 0.48), SAME),
+    c=((0.48,), (0.4, 0.48), (0.2, 0.4, 0.48), SAME),
     d=(8, 16, SAME, SAME),
     seeds=((COUNT_SEEDS[0],), COUNT_SEEDS[:2], SAME, COUNT_SEEDS),
     #: the n of the paths m = n^k, by k (cells off the grid; fitted along n only)
@@ -47,86 +52,80 @@ def values(results) -> J.JointValues:
     return J.joint_values(results, PRESETS[PAPER_SUBLINEAR], cells(results.sizes))
 
 
-def joint_verdict(f: PlaneFit, claimed_n: float) -> str:
-    """The rule on one regime's fit, `claimed_n` the claim's own n exponent over the same
-    cells: fails if beta_n's 95% interval lies above claimed_n + the slack; holds if
-    alpha_eff = 1 - beta_m has its interval above ALPHA_MIN and beta_n's is at or below
-    claimed_n + the slack; inconclusive otherwise.
+def joint_verdict(f: PlaneFit) -> str:
+    """The rule on the deciding regime's fit: fails if beta_n's 95% interval lies above
+    BETA_N_CLAIMED + the slack; holds if alpha_eff = 1 - beta_m has its interval above
+    ALPHA_MIN and beta_n's is at or below BETA_N_CLAIMED + the slack; else inconclusive.
 
     >>> F = lambda m, n: PlaneFit(m[0], n[0], 1.0, m[1], m[2], n[1], n[2], 9, 9)
-    >>> joint_verdict(F((0.8, 0.78, 0.82), (1.0, 0.95, 1.05)), 1.0)
+    >>> joint_verdict(F((0.8, 0.78, 0.82), (1.0, 0.95, 1.05)))
     'holds'
-    >>> joint_verdict(F((0.8, 0.78, 0.82), (2.0, 1.9, 2.1)), 1.0)
+    >>> joint_verdict(F((0.8, 0.78, 0.82), (2.0, 1.9, 2.1)))
     'fails'
-    >>> joint_verdict(F((0.8, 0.78, 0.82), (2.0, 1.9, 2.1)), 2.95)      # where n^3 dominates
-    'holds'
-    >>> joint_verdict(F((1.0, 0.98, 1.02), (1.0, 0.95, 1.05)), 1.0)      # alpha_eff not above 0.01
+    >>> joint_verdict(F((1.0, 0.98, 1.02), (1.0, 0.95, 1.05)))      # alpha_eff not above 0.01
     'inconclusive'
     """
-    limit = claimed_n + CPI_EXPONENT_TOL
+    limit = BETA_N_CLAIMED + CPI_EXPONENT_TOL
     if f.n_low > limit:
         return "fails"
     return "holds" if 1 - f.m_high > ALPHA_MIN and f.n_high <= limit else "inconclusive"
 
 
-def _verdict(f: J.RegimeFit) -> str:
-    return joint_verdict(f.fit, f.claimed[1])
-
-
 def decide(v: J.JointValues) -> tuple[str, str]:
-    fitted = [f for f in v.fits if f.fit]
+    fitted = [f for f in v.fits if f.fit and f.regime == DECIDING]
     if not fitted:
-        return "inconclusive", "no regime has enough cells for a joint fit"
-    return worst(_verdict(f) for f in fitted), ""
+        return "inconclusive", f"no c has a fit in the {DECIDING} regime"
+    return worst(joint_verdict(f.fit) for f in fitted), ""
 
 
 RULE = (f"On the paper's method (preset \"paper sublinear\"), per c and per regime (sparse: "
         f"n Q(b) <= {J.SPARSE_MAX:g}; dense: n Q(b) >= {J.DENSE_MIN:g}; never across): fit log ops = "
-        f"beta_m log m + beta_n log n + const with 95% bootstrap intervals, and the claim's own "
-        f"exponents by the same fit of m^(1-c/2) n d + n^3 over the same cells (its beta_n is 1 "
-        f"where the first term dominates, 3 where n^3 does); holds if alpha_eff = 1 - beta_m lies "
-        f"above {ALPHA_MIN:g} and beta_n at or below the claim's + {CPI_EXPONENT_TOL:g}; fails if "
-        f"beta_n lies above it; the least favourable over the fits.")
+        f"beta_m log m + beta_n log n + const, 95% bootstrap intervals over cells. Decided in the "
+        f"{DECIDING} regime, where the claim's m^(1-alpha) n d term dominates its n^3: holds if "
+        f"alpha_eff = 1 - beta_m lies above {ALPHA_MIN:g} and beta_n at or below "
+        f"{BETA_N_CLAIMED:g} + {CPI_EXPONENT_TOL:g}; fails if beta_n lies above it; the least "
+        "favourable over c. The dense regime's fits are shown, not deciding: there the claim's "
+        "n^3 term is larger than its first, so the fit cannot test the first.")
 
 
 def _words(f: J.RegimeFit) -> str:
     a, lo, hi = f.alpha
-    return (f"in the {f.regime} regime at c = {f.c:g} the counted work grows as m^{f.fit.beta_m:.2f} "
-            f"n^{f.fit.beta_n:.2f}: beta_n [{f.fit.n_low:.2f}, {f.fit.n_high:.2f}] where the claim "
-            f"allows n^{f.claimed[1]:.2f} (+ {CPI_EXPONENT_TOL:g}), alpha_eff {a:.2f} [{lo:.2f}, "
-            f"{hi:.2f}] (c/2 = {f.c / 2:g})")
+    return (f"in the {f.regime} regime at c = {f.c:g} (n = {', '.join(map(str, f.ns))}) the counted "
+            f"work grows as m^{f.fit.beta_m:.2f} n^{f.fit.beta_n:.2f} over the sizes run: beta_n "
+            f"[{f.fit.n_low:.2f}, {f.fit.n_high:.2f}] where the claim allows n^{BETA_N_CLAIMED:g} "
+            f"(+ {CPI_EXPONENT_TOL:g}), alpha_eff {a:.2f} [{lo:.2f}, {hi:.2f}] (reconstructed "
+            f"alpha = c/2 = {f.c / 2:g})")
 
 
 def show(v: J.JointValues, verdict: str, reason: str) -> Shown:
-    fitted = sorted((f for f in v.fits if f.fit), key=lambda f: (  # failures, sparse regime first
-        {"fails": 0, "inconclusive": 1}.get(_verdict(f), 2), f.regime != "sparse",
-        f.claimed[1] - f.fit.beta_n))
-    measured = reason if not fitted else "; ".join(_words(f) for f in fitted)
-    table = Table(["c", "regime", "cells", "alpha_eff = 1 - beta_m", "the claim's (c/2 = alpha)",
-                   "beta_n", "the claim's", "verdict"])
+    fitted = [f for f in v.fits if f.fit and f.regime == DECIDING]
+    measured = reason if not fitted else "; ".join(_words(f) for f in sorted(
+        fitted, key=lambda f: {"fails": 0, "inconclusive": 1}.get(joint_verdict(f.fit), 2)))
+    table = Table(["c", "regime", "cells (n run)", "alpha_eff = 1 - beta_m", "beta_n",
+                   "claim's n^3 / first term (max)", "verdict"])
     figures = {}
     for f in v.fits:
+        cells = f"{f.cells} ({', '.join(map(str, f.ns))})" if f.ns else "0"
         if not f.fit:
-            table.add(f.c, f.regime, f.cells, f"fewer than {J.MIN_CELLS} separable cells", "", "", "",
-                      "not fitted")
+            table.add(f.c, f.regime, cells, f"no fit: {f.why}", "", "", "")
             continue
         a, lo, hi = f.alpha
-        table.add(f.c, f.regime, f.cells, f"{a:.3f} [{lo:.3f}, {hi:.3f}]", f"{1 - f.claimed[0]:.3f}",
-                  f"{f.fit.beta_n:.3f} [{f.fit.n_low:.3f}, {f.fit.n_high:.3f}]", f"{f.claimed[1]:.3f}",
-                  _verdict(f))
+        table.add(f.c, f.regime, cells, f"{a:.3f} [{lo:.3f}, {hi:.3f}]",
+                  f"{f.fit.beta_n:.3f} [{f.fit.n_low:.3f}, {f.fit.n_high:.3f}]", f"{f.n3_share:.3g}",
+                  joint_verdict(f.fit) if f.regime == DECIDING else "shown, not deciding")
         figures[f"alpha_eff_{f.regime}_c{f.c:g}"] = a
         figures[f"beta_n_{f.regime}_c{f.c:g}"] = f.fit.beta_n
-    paths = Table(["c", "path", "exponent of counted ops in n", "claimed (m^(1-c/2) n d + n^3)",
+    paths = Table(["c", "path", "exponent of counted ops in n", "the claim's (m^(1-c/2) n d + n^3)",
                    "the dense step's (m n^2 d + n^3)"])
     for p in v.paths:
         paths.add(p.c, f"m = n^{p.k}", p.ops, f"{p.claimed:.2f}", f"{p.dense:.2f}")
         figures[f"path_n{p.k}_c{p.c:g}"] = p.ops.exponent
     left = ", ".join(f"(c={c:g}, m={pow2(m)}, n={n}: {gib:.1f} GiB)" for c, m, n, gib in v.left_out)
-    notes = [f"d = {v.d}; counted operations: the mean of steps 1-3 from initialisation, one "
-             "point per seed. Cells with SPARSE_MAX < n Q(b) < DENSE_MIN are run and drawn but "
-             "fitted in neither regime. In the sparse regime the claim's first term dominates (its "
-             "beta_n is 1); in the dense regime, at these sizes, its n^3 does, and the method's "
-             "sketch and QR count (s + n) n^2 with s = 4 n ln n rows: n^3 log n.", table, paths,
+    notes = [f"d = {v.d}; counted operations: the mean of steps 1-3 from initialisation, one point "
+             "per seed, the bootstrap resampling cells. Cells between the regimes are run and drawn, "
+             "not fitted. The exponents are local to the sizes run. alpha = c/2 is reconstructed, "
+             "and m Q(b) <= m^(1-c/2) is a bound, so alpha_eff above c/2 is expected at finite m. "
+             "The formulas' exponents (paths) take their terms' constants as 1.", table, paths,
              f"Left out (the paper's method would hold more than {J.MEMORY_MAX / 2**30:g} GiB): "
              + (left or "none") + "."]
     return Shown("O(m^(1-alpha) n d + n^3) per iteration, alpha in (0.01, 1) a fixed constant",
@@ -146,4 +145,4 @@ ENTRY = Entry(
     measured_on="the paper's method as specified: preset \"paper sublinear\" (correlation "
                 "tree, tensor-sketch-preconditioned CG, implicit weights)")
 
-__all__ = ["ALPHA_MIN", "ENTRY", "RULE", "SIZES", "cells", "joint_verdict"]
+__all__ = ["ALPHA_MIN", "BETA_N_CLAIMED", "DECIDING", "ENTRY", "RULE", "SIZES", "cells", "joint_verdict"]

@@ -1,15 +1,17 @@
 """The joint (m, n) fit of a step's counted operations, for cpi.alpha_joint.
 
-The abstract of the sublinear paper says the step costs m^(1-alpha) n d "where alpha in
-(0.01, 1) is some fixed constant". Varying m and n one at a time (cpi.sublinear_gn) mixes
-two regimes of the fire sets: where n Q(b) is small the union of the n fire sets grows
-as n m Q(b), where it is large the union is nearly all m neurons. Here the counted
+The abstract of the sublinear paper says the step costs m^(1-alpha) n d + n^3 "where alpha
+in (0.01, 1) is some fixed constant". Varying m and n one at a time (cpi.sublinear_gn)
+mixes two regimes of the fire sets: where n Q(b) is small the union of the n fire sets
+grows as n m Q(b), where it is large the union is nearly all m neurons. Here the counted
 operations of the paper's method over an (m, n) grid are fitted as
 log ops = beta_m log m + beta_n log n + const within each regime separately
 (`SPARSE_MAX`, `DENSE_MIN`; cells between the two are shown, not fitted), at each c,
-giving alpha_eff = 1 - beta_m and beta_n with 95% bootstrap intervals (`plane_fit`).
-Cells whose method would hold more than `MEMORY_MAX` bytes are left out before running
-and listed. Cost: one `plane_fit` (O(2000 points)) per (c, regime), O(runs) for the rest.
+giving alpha_eff = 1 - beta_m and beta_n with 95% bootstrap intervals over cells
+(`plane_fit`), and, per regime, how large the claim's n^3 term is beside its
+m^(1-c/2) n d term there (`n3_share`). Cells whose method would hold more than
+`MEMORY_MAX` bytes are left out before running and listed. Cost: one `plane_fit`
+(O(2000 x points)) per (c, regime), O(runs) for the rest.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .base import color, pow2
 
 __all__ = ["DENSE_MIN", "MEMORY_MAX", "MIN_CELLS", "SPARSE_MAX", "Cell", "JointValues", "PathFit",
            "RegimeFit", "claimed_cost", "fits_of", "joint_plot", "joint_values", "kept", "left_out",
-           "n_q", "path_fit", "paths_of", "regime"]
+           "n3_share", "n_q", "path_fit", "paths_of", "regime"]
 
 #: a cell is in the sparse regime when n Q(b) is at most this (|U| ~ n m Q(b))
 SPARSE_MAX = 0.2
@@ -37,8 +39,9 @@ DENSE_MIN = 5.0
 #: cells whose method holds more than this many bytes (its own `memory_estimate`: for the
 #: paper's method the tree's 9 n M bytes, above the union cache's 8 n |U|) are not run
 MEMORY_MAX = 4 * 2**30
-#: a regime's fit needs this many distinct (m, n) cells (and two m, two n)
-MIN_CELLS = 4
+#: a regime's fit needs this many distinct (m, n) cells (three residual degrees of freedom
+#: for the three parameters), at two m and two n or more
+MIN_CELLS = 6
 
 
 def n_q(m: int, n: int, c: float) -> float:
@@ -81,11 +84,14 @@ class Cell:
 class RegimeFit:
     c: float
     regime: str
+    ms: tuple               #: the distinct m of its cells
+    ns: tuple               #: the distinct n of its cells
     cells: int
-    fit: PlaneFit | None    #: None: fewer than MIN_CELLS cells, or m and n not separable
-    #: the claim's own (beta_m, beta_n): the plane fit of m^(1-c/2) n d + n^3 over the same
-    #: cells (beta_n is 1 where the first term dominates, 3 where n^3 does); None with `fit`
-    claimed: tuple | None = None
+    fit: PlaneFit | None    #: None: see `why`
+    why: str                #: why there is no fit ("" with one)
+    #: the largest n^3 / (m^(1-c/2) n d) over its cells: the claim's second term against
+    #: its first (small: the fit tests the first term; large: the n^3 term hides it)
+    n3_share: float = math.nan
 
     @property
     def alpha(self) -> tuple[float, float, float]:
@@ -118,25 +124,29 @@ def claimed_cost(m: float, n: float, d: int, c: float) -> float:
     return m ** (1 - c / 2) * n * d + n**3
 
 
+def n3_share(m: float, n: float, d: int, c: float) -> float:
+    """n^3 / (m^(1-c/2) n d): the claim's second term over its first."""
+    return n**3 / (m ** (1 - c / 2) * n * d)
+
+
 def fits_of(cells: list, grid: tuple, d: int) -> list:
     """`RegimeFit` per (c, regime): the plane fit of every seed's counted operations over
-    the cells of the `grid` (m, n) in that regime, and the claim's own exponents there."""
+    the cells of the `grid` (m, n) in that regime, or why there is none."""
     out = []
     for c in sorted({x.c for x in cells}):
         for name in ("sparse", "dense"):
             mine = [x for x in cells if x.c == c and regime(x.m, x.n, c) == name
                     and x.m in grid[0] and x.n in grid[1]]
-            ms, ns = {x.m for x in mine}, {x.n for x in mine}
+            ms, ns = tuple(sorted({x.m for x in mine})), tuple(sorted({x.n for x in mine}))
             pts = [(x.m, x.n, o) for x in mine for o in x.ops]
             A = np.array([[math.log(a), math.log(b), 1.0] for a, b, _ in pts]).reshape(-1, 3)
-            ok = (len(mine) >= MIN_CELLS and len(ms) >= 2 and len(ns) >= 2
-                  and np.linalg.matrix_rank(A) == 3)
-            if not ok:
-                out.append(RegimeFit(c, name, len(mine), None))
-                continue
-            claim = plane_fit(*zip(*[(m, n, claimed_cost(m, n, d, c)) for m, n, _ in pts]), n_boot=1)
-            out.append(RegimeFit(c, name, len(mine), plane_fit(*zip(*pts)),
-                                 (claim.beta_m, claim.beta_n)))
+            why = (f"{len(mine)} cells, fewer than {MIN_CELLS}" if len(mine) < MIN_CELLS else
+                   f"cells at {len(ms)} m and {len(ns)} n" if min(len(ms), len(ns)) < 2 else
+                   "m and n not separable (all on one line m = a n^k)"
+                   if np.linalg.matrix_rank(A) < 3 else "")
+            share = max((n3_share(x.m, x.n, d, c) for x in mine), default=math.nan)
+            out.append(RegimeFit(c, name, ms, ns, len(mine), None if why else plane_fit(*zip(*pts)),
+                                 why, share))
     return out
 
 
@@ -179,33 +189,37 @@ def joint_values(results, preset, planned: list) -> JointValues:
 
 
 def joint_plot(v: JointValues) -> Plot:
-    """Per c, a heat map of log10(ops / (m n d)) over (m, n), blank where not run, with the
-    contour n Q(b) = 1; then the counted operations along m = n^k against n."""
+    """Per c, a heat map of log10(ops / (m n d)) over the grid's (m, n), blank where not
+    run, with the level lines n Q(b) = SPARSE_MAX (dotted), 1 (dashed) and DENSE_MIN
+    (dash-dot); then, when there are paths, the counted operations along m = n^k."""
     panels = []
-    cs = sorted({x.c for x in v.cells})
     ms, ns = v.grid
-    at = {(x.c, x.m, x.n): float(np.mean(x.ops)) / (x.m * x.n * v.d) for x in v.cells}
-    vals = [math.log10(z) for z in at.values()]
-    for c in cs:
+    at = {(x.c, x.m, x.n): float(np.mean(x.ops)) / (x.m * x.n * v.d) for x in v.cells
+          if x.m in ms and x.n in ns}
+    vals = [math.log10(z) for z in at.values()] or [0.0, 1.0]
+    for c in sorted({x.c for x in v.cells}):
         Z = [[math.log10(at[c, m, n]) if (c, m, n) in at else math.nan for m in ms] for n in ns]
         nq = [[n_q(m, n, c) for m in ms] for n in ns]
+        lines = tuple(Contour(nq, [level], colors="w", style=style)
+                      for level, style in ((SPARSE_MAX, ":"), (1.0, "--"), (DENSE_MIN, "-.")))
         panels.append(Panel(title=f"c = {c:g}: log10 ops / (m n d)", xlabel="m", ylabel="n",
                             legend=False, heatmap=Heatmap(
                                 Z, [pow2(m) for m in ms], [str(n) for n in ns], vmin=min(vals),
-                                vmax=max(vals), colorbar="log10 ops / (m n d)",
-                                contours=(Contour(nq, [SPARSE_MAX, 1.0, DENSE_MIN], colors="w",
-                                                  style="--", label_format="n Q = {:g}"),))))
+                                vmax=max(vals), colorbar="log10 ops / (m n d)", contours=lines)))
     series = []
     for j, p in enumerate(v.paths):
         pts = sorted((x.n, float(np.mean(x.ops))) for x in v.cells
                      if x.c == p.c and x.m == x.n**p.k)
         series.append(Series([a for a, _ in pts], [b for _, b in pts],
-                             f"m = n^{p.k}, c = {p.c:g}: n^{p.ops.exponent:.2f} (dense n^{p.dense:.2f})",
-                             "o-", color(j)))
-    panels.append(Panel(series, xlabel="n (m = n^k)", ylabel="operations per step", xscale="log2",
-                        yscale="log"))
-    return Plot(panels, "Counted operations per step of the paper's method over (m, n), per c "
-                        f"(dashed: n Q(b) = {SPARSE_MAX:g}, 1 and {DENSE_MIN:g}, the sparse regime "
-                        "below the first, the dense above the last; blank: not run), and along "
-                        "m = n^k (legend: the fitted exponent and the dense step's).",
-                rows=2, size=(12.0, 8.0))
+                             f"m = n^{p.k}, c = {p.c:g}: n^{p.ops.exponent:.2f} (claim n^{p.claimed:.2f}, "
+                             f"dense step n^{p.dense:.2f})", "o-", color(j)))
+    if series:
+        panels.append(Panel(series, xlabel="n (m = n^k)", ylabel="operations per step",
+                            xscale="log2", yscale="log"))
+    return Plot(panels, "Counted operations per step of the paper's method over (m, n), per c, "
+                        f"with the level lines n Q(b) = {SPARSE_MAX:g} (dotted: the sparse regime "
+                        f"below it), 1 (dashed) and {DENSE_MIN:g} (dash-dot: the dense regime "
+                        "above it); blank: not run" + ("; and along m = n^k (legend: the fitted "
+                        "exponent, the claim's and the dense step's over the same sizes)."
+                        if series else "."), rows=2 if len(panels) > 2 else 1,
+                size=(12.0, 8.0) if len(panels) > 2 else (6.0 * len(panels), 4.0))
