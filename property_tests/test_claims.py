@@ -125,6 +125,37 @@ def test_plane_fit_resamples_cells_so_repeats_do_not_narrow_its_intervals():
         assert b == pytest.approx(a, abs=1e-9)
 
 
+def test_loglog_fit_draws_the_resamples_the_one_at_a_time_loop_drew():
+    """The batched bootstrap keeps the random stream of drawing one resample at a time
+    and dropping those with a single distinct size (the loop written out here)."""
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        k = int(rng.integers(2, 12))
+        x = rng.choice([1.0, 2.0, 4.0], size=k)
+        x[:2] = 1.0, 2.0
+        y = np.exp(rng.standard_normal(k))
+        lx, ly, draw, slopes = np.log(x), np.log(y), np.random.default_rng(trial), []
+        while len(slopes) < 300:
+            idx = draw.integers(0, k, size=k)
+            if lx[idx].min() != lx[idx].max():
+                slopes.append(np.polyfit(lx[idx], ly[idx], 1)[0])
+        fit = loglog_fit(x, y, n_boot=300, seed=trial)
+        lo, hi = np.quantile(slopes, [0.025, 0.975])
+        assert (fit.low, fit.high) == (pytest.approx(lo, abs=1e-9), pytest.approx(hi, abs=1e-9))
+
+
+def test_plane_fit_gives_up_on_too_few_separating_resamples(monkeypatch):
+    """Three cells: a resample separates m from n only when it draws all three (2 in 9);
+    with room for n_boot draws only, the fit says so instead of looping on."""
+    from verify_sublin import InputError
+    from verify_sublin.ledger import fitting
+    monkeypatch.setattr(fitting, "MAX_REDRAWS", 1)
+    with pytest.raises(InputError, match="too few resamples"):
+        plane_fit([4, 8, 4], [2, 2, 4], [1.0, 2.0, 3.0], n_boot=50)
+    with pytest.raises(InputError, match="n_boot"):
+        plane_fit([4, 8, 4], [2, 2, 4], [1.0, 2.0, 3.0], n_boot=0)
+
+
 def test_plane_fit_refuses_sizes_that_cannot_separate_m_from_n():
     from verify_sublin import InputError
     for m, n in [([4, 8, 16], [2, 2, 2]), ([8, 64, 512], [2, 4, 8]), ([4, 8], [2, 4])]:
@@ -142,7 +173,7 @@ def test_joint_fit_holds_on_the_claimed_cost_and_fails_n_times_more(times_n):
     from verify_sublin.ledger.toolkit import joint as J
     c, d = 0.4, 16
     cost = lambda m, n: (m ** (1 - c / 2) * n * d + n**3) * (n if times_n else 1)  # noqa: E731
-    cells = [J.Cell(c, m, n, (3.0 * cost(m, n),), 1.0)
+    cells = [J.Cell(c, m, n, (3.0 * cost(m, n),))
              for m in (2**10, 2**12, 2**16, 2**18, 2**20, 2**22) for n in (8, 16, 256, 512)]
     grid = (sorted({x.m for x in cells}), sorted({x.n for x in cells}))
     fits = {f.regime: f for f in J.fits_of(cells, grid, d)}
@@ -154,7 +185,7 @@ def test_joint_fit_holds_on_the_claimed_cost_and_fails_n_times_more(times_n):
 
 def test_joint_fit_says_why_a_regime_has_no_fit():
     from verify_sublin.ledger.toolkit import joint as J
-    cells = [J.Cell(0.48, m, 8, (1e6 * m,), 1.0) for m in (2**12, 2**14, 2**16, 2**18, 2**20, 2**22)]
+    cells = [J.Cell(0.48, m, 8, (1e6 * m,)) for m in (2**12, 2**14, 2**16, 2**18, 2**20, 2**22)]
     grid = (sorted({x.m for x in cells}), [8])
     sparse = next(f for f in J.fits_of(cells, grid, 16) if f.regime == "sparse")
     assert sparse.fit is None and sparse.why == "cells at 6 m and 1 n"

@@ -845,11 +845,12 @@ def test_sigterm_while_the_report_is_written_keeps_the_old_report(tmp_path, monk
     import os
 
     from verify_sublin.render import atomic
+    before = signal.getsignal(signal.SIGTERM)
     out = tmp_path / "out"
     assert main(["run", "--profile", "tiny", "--claims", "width.requirement", "--out",
                  str(out)]) == 0
     (out / "report.md").write_text("the previous report\n")
-    real = os.replace
+    real = atomic._replace
 
     def replace_after_sigterm(src, dst):
         if Path(dst).name == "report.md":
@@ -857,7 +858,7 @@ def test_sigterm_while_the_report_is_written_keeps_the_old_report(tmp_path, monk
             time.sleep(5)                 # the handler raises before the sleep ends
         real(src, dst)
 
-    monkeypatch.setattr(atomic.os, "replace", replace_after_sigterm)
+    monkeypatch.setattr(atomic, "_replace", replace_after_sigterm)
     capsys.readouterr()
     status = main(["report", "--store", str(out / "results.sqlite"), "--out", str(out),
                    "--profile", "tiny"])
@@ -866,7 +867,45 @@ def test_sigterm_while_the_report_is_written_keeps_the_old_report(tmp_path, monk
     assert err.strip().splitlines()[-1].startswith("verify-sublin: interrupted (SIGTERM)")
     assert (out / "report.md").read_text() == "the previous report\n"
     assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_the_sigterm_handler_is_restored_and_left_alone_where_it_should_be():
+    """Each in-process `main` call restores SIGTERM's handler; off the main thread, or
+    where the host handles SIGTERM itself, `main` installs none."""
+    from verify_sublin.bench.executors import sigterm_interrupts
+    before = signal.getsignal(signal.SIGTERM)
+    seen = []
+
+    def look():
+        with sigterm_interrupts():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    for _ in range(2):
+        look()
+        assert signal.getsignal(signal.SIGTERM) == before
+    assert callable(seen[0]) and seen[0] not in (signal.SIG_DFL, signal.SIG_IGN)
+    worker = threading.Thread(target=look)
+    worker.start()
+    worker.join()
+    assert seen[2] == before
+    host = lambda signum, frame: None  # noqa: E731
+    signal.signal(signal.SIGTERM, host)
+    try:
+        look()
+        assert seen[3] is host and signal.getsignal(signal.SIGTERM) is host
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
+    from verify_sublin.render.atomic import replacing, write_text
+    target = tmp_path / "report.md"
+    write_text(target, "old\n")
+    with pytest.raises(ValueError), replacing(target) as tmp:
+        tmp.write_text("half of the new")
+        raise ValueError("the writer failed")
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["report.md"]
 
 
 # -------------------------------------------- a failed step, owned inputs

@@ -285,7 +285,7 @@ def test_what_was_learned_is_built_from_the_entries_figures(full_report):
     assert work not in said
     figures["cpi.alpha_joint"] = {"alpha_eff_sparse_c0.48": 0.25, "beta_n_sparse_c0.48": 1.75}
     joint = next(s for s in findings(figures) if "(cpi.alpha_joint)" in s)
-    assert "m^0.75 n^1.75 at c = 0.48 (alpha_eff 0.25 against the claimed c/2 = 0.24)" in joint
+    assert "m^0.75 n^1.75 at c = 0.48 (alpha_eff 0.25; the reconstructed alpha = c/2 is 0.24)" in joint
     del figures["cpi.alpha_joint"]["beta_n_sparse_c0.48"]
     assert not any("(cpi.alpha_joint)" in s for s in findings(figures))
     figures["tree.benefit"]["tree_over_cache_min"] = 7.25

@@ -388,3 +388,14 @@ def test_a_run_of_a_few_entries_updates_them_in_the_fuller_report(tiny_run, caps
     names = {p.name for p in tiny_run.glob("fig_*.png")}
     assert names == {"fig_tree_cost.png"} | ({"fig_cost_per_iteration.png",
                                               "fig_residual_and_time_to_eps.png"} & names)
+
+
+def test_a_subset_run_keeps_only_the_previous_entries_that_still_run_at_its_profile():
+    """A run of a few entries merges the folder's earlier entries into its report, but not
+    one that no longer runs at that profile (it would be refused after the whole sweep)."""
+    from verify_sublin.api import _merged
+    previous = {"verdicts": [{"claim": "cpi.alpha_joint"}, {"claim": "union.size"},
+                             {"claim": "no.longer.an.entry"}]}
+    assert _merged(["cpi.sublinear_gn"], previous, "large") == ["union.size", "cpi.sublinear_gn"]
+    assert _merged(["cpi.sublinear_gn"], previous, "full") == [
+        "union.size", "cpi.sublinear_gn", "cpi.alpha_joint"]

@@ -101,22 +101,26 @@ def run(profile: str = "quick", entries: Sequence[str] | None = None,
         counts = execute(planned, results, profile, backend=backend, recompute=recompute,
                          progress=progress, executor=executor)
     previous = _previous_verdicts(out, store_path, profile, backend)
-    md, page = write(results, out, profile, _merged(entries, previous), backend, reference)
+    md, page = write(results, out, profile, _merged(entries, previous, profile), backend,
+                     reference)
     current = json.loads((out / "verdicts.json").read_text())
     return RunOutcome(counts, md, page, current, previous, time.perf_counter() - t0,
                       results.path, len(planned), {"malformed": dict(results.malformed)})
 
 
-def _merged(entries: Sequence[str] | None, previous: dict | None) -> list[str] | None:
+def _merged(entries: Sequence[str] | None, previous: dict | None,
+            profile: str) -> list[str] | None:
     """The entries a report shows: those asked for and, when the folder holds a report of
-    the same store and profile, every entry it showed (a run of a few entries updates
-    them in the fuller report instead of replacing it), in ledger order."""
+    the same store and profile, every entry it showed that still runs at `profile` (a
+    run of a few entries updates them in the fuller report instead of replacing it), in
+    ledger order."""
     if entries is None or previous is None:
         return None if entries is None else list(entries)
     from .ledger.registry import ENTRIES
 
-    shown = {e["claim"] for e in previous.get("verdicts", [])} | set(entries)
-    return [eid for eid in ENTRIES if eid in shown]
+    kept = {e["claim"] for e in previous.get("verdicts", [])
+            if e["claim"] in ENTRIES and profile in ENTRIES[e["claim"]].profiles}
+    return [eid for eid in ENTRIES if eid in kept | set(entries)]
 
 
 def _cores() -> int:

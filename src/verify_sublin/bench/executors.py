@@ -17,7 +17,9 @@ are sent as (experiment function, parameters, seed) and the function travels by 
 qualified name. This module knows nothing of the experiments: the caller (the claims
 runner, `reproduce`) passes the function in.
 
-Interrupts: inside `interrupts_stop_the_sweep`, SIGINT and SIGTERM raise `Interrupted` in
+Interrupts: a command runs inside `sigterm_interrupts` (SIGTERM raises `Interrupted`
+anywhere in it, as SIGINT raises KeyboardInterrupt); inside `interrupts_stop_the_sweep`,
+SIGINT and SIGTERM raise `Interrupted` in
 the coordinator and set a flag that no later code can lose: a run that fails while the
 flag is set (an interrupt surfacing from compiled code as another exception) re-raises
 `Interrupted` instead of being stored as failed, and the runner checks the flag between
@@ -72,22 +74,29 @@ def check_interrupted() -> None:
 
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """For a whole command: SIGTERM raises `Interrupted(SIGTERM)`, as Ctrl-C raises
-    KeyboardInterrupt, so that a command terminated outside a sweep (while it renders its
-    report, say) ends with its one line and status 143 instead of dying silently. Only on
-    the main thread (elsewhere a no-op); the previous handler is restored afterwards."""
-    if threading.current_thread() is not threading.main_thread():
+    """For a whole command: SIGTERM raises `Interrupted(SIGTERM)` (and sets the flag of
+    `check_interrupted`), as Ctrl-C raises KeyboardInterrupt, so that a command
+    terminated outside a sweep (while it renders its report, say) ends with its one line
+    and status 143 instead of dying silently. Only on the main thread and only where
+    SIGTERM still has its default action (a host that handles SIGTERM itself, e.g. a
+    program calling `cli.main` in-process, keeps its handler); the previous handler is
+    restored afterwards. Cost: O(1)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
         yield
         return
 
     def handler(signum, frame):
+        _SIGNUM[0] = signum
+        _INTERRUPTED.set()
         raise Interrupted(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    _INTERRUPTED.clear()
+    signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         from ..bench.executors import interrupt_status
         status = interrupt_status(exc)
-        print(f"verify-sublin: interrupted ({status.name}); finished runs are stored, rerun "
-              "to resume", file=sys.stderr)
+        resume = "; finished runs are stored, rerun to resume" if args.command == "run" else ""
+        print(f"verify-sublin: interrupted ({status.name}){resume}", file=sys.stderr)
         return 128 + status.value
     except BrokenPipeError:         # `verify-sublin claims | head`: the reader left
         sys.stderr.close()

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..core.errors import InputError, check_int
 
 __all__ = ["MAX_REDRAWS", "LogLogFit", "PlaneFit", "local_slope", "loglog_fit", "plane_fit"]
 
@@ -109,14 +109,6 @@ class PlaneFit:
     points: int
     cells: int          #: distinct (m, n) pairs
 
-    def m_fit(self) -> LogLogFit:
-        """The m exponent as a `LogLogFit` (for the rules written for one)."""
-        return LogLogFit(self.beta_m, self.constant, self.m_low, self.m_high, self.points, self.cells)
-
-    def n_fit(self) -> LogLogFit:
-        """The n exponent as a `LogLogFit`."""
-        return LogLogFit(self.beta_n, self.constant, self.n_low, self.n_high, self.points, self.cells)
-
 
 def plane_fit(m, n, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> PlaneFit:
     """Fit log y = log C + beta_m log m + beta_n log n by least squares, with percentile
@@ -138,6 +130,7 @@ def plane_fit(m, n, y, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
 
     Cost: O(n_boot * points + cells * points).
     """
+    n_boot = check_int("n_boot", n_boot, minimum=1)
     m, n, y = (np.asarray(v, dtype=np.float64) for v in (m, n, y))
     if not (m.shape == n.shape == y.shape and m.ndim == 1):
         raise InputError("m, n, y", f"shapes {m.shape}, {n.shape}, {y.shape}",

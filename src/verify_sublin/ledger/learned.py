@@ -54,15 +54,18 @@ def _work(figs: Figures) -> str | None:
 def _joint(figs: Figures) -> str | None:
     """The joint (m, n) fit where few neurons fire per input: alpha_eff against c/2 and
     the exponent of n against the claim's 1, at every c with a fit (cpi.alpha_joint)."""
-    fits = [(c, a, b) for c in ("0.2", "0.4", "0.48")
+    from .toolkit.joint import SPARSE_MAX
+    cs = sorted((k.removeprefix("alpha_eff_sparse_c") for k in figs.get("cpi.alpha_joint", {})
+                 if k.startswith("alpha_eff_sparse_c")), key=float)
+    fits = [(c, a, b) for c in cs
             if (a := _num(figs, "cpi.alpha_joint", f"alpha_eff_sparse_c{c}")) is not None
             and (b := _num(figs, "cpi.alpha_joint", f"beta_n_sparse_c{c}")) is not None]
     if not fits:
         return None
-    return ("Fitted jointly over m and n where few neurons fire per input (n Q(b) <= 0.2), the "
+    return (f"Fitted jointly over m and n where few neurons fire per input (n Q(b) <= {SPARSE_MAX:g}), the "
             "paper's method's counted work grows as " + "; ".join(
-                f"m^{1 - a:.2f} n^{b:.2f} at c = {c} (alpha_eff {a:.2f} against the claimed "
-                f"c/2 = {float(c) / 2:g})" for c, a, b in fits)
+                f"m^{1 - a:.2f} n^{b:.2f} at c = {c} (alpha_eff {a:.2f}; the reconstructed "
+                f"alpha = c/2 is {float(c) / 2:g})" for c, a, b in fits)
             + ", where the claimed m^(1-alpha) n d is linear in n (cpi.alpha_joint).")
 
 

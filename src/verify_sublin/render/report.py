@@ -335,7 +335,6 @@ def write_report(model: ReportModel, outdir: str | Path) -> tuple[Path, Path]:
     if failed:
         blocks.append(("table", ["run", "claim", "reason"],
                        [[str(i), c, err or ""] for i, c, err in failed]))
-    cache.save()
     md, page = outdir / "report.md", outdir / "report.html"
     text = to_markdown(blocks)
     write_text(md, text)
@@ -352,4 +351,5 @@ def write_report(model: ReportModel, outdir: str | Path) -> tuple[Path, Path]:
                        "measured": o.verdict.measured, "figures": o.verdict.figures,
                        "runs": o.verdict.runs} for o in model.outcomes]},
         indent=1, default=_json_default) + "\n")
+    cache.save()        # last: the figures the old report.md showed stay until it is replaced
     return md, page

@@ -84,8 +84,9 @@ RULE = (f"On the paper's method (preset \"paper sublinear\"), per c and per regi
         f"{DECIDING} regime, where the claim's m^(1-alpha) n d term dominates its n^3: holds if "
         f"alpha_eff = 1 - beta_m lies above {ALPHA_MIN:g} and beta_n at or below "
         f"{BETA_N_CLAIMED:g} + {CPI_EXPONENT_TOL:g}; fails if beta_n lies above it; the least "
-        "favourable over c. The dense regime's fits are shown, not deciding: there the claim's "
-        "n^3 term is larger than its first, so the fit cannot test the first.")
+        "favourable over the c with a sparse fit. The dense regime's fits are shown, not "
+        "deciding: there the claim's n^3 term is larger than its first, so the fit cannot test "
+        "the first.")
 
 
 def _words(f: J.RegimeFit) -> str:
@@ -105,12 +106,12 @@ def show(v: J.JointValues, verdict: str, reason: str) -> Shown:
                    "claim's n^3 / first term (max)", "verdict"])
     figures = {}
     for f in v.fits:
-        cells = f"{f.cells} ({', '.join(map(str, f.ns))})" if f.ns else "0"
+        run = f"{f.cells} ({', '.join(map(str, f.ns))})" if f.ns else "0"
         if not f.fit:
-            table.add(f.c, f.regime, cells, f"no fit: {f.why}", "", "", "")
+            table.add(f.c, f.regime, run, f"no fit: {f.why}", "", "", "")
             continue
         a, lo, hi = f.alpha
-        table.add(f.c, f.regime, cells, f"{a:.3f} [{lo:.3f}, {hi:.3f}]",
+        table.add(f.c, f.regime, run, f"{a:.3f} [{lo:.3f}, {hi:.3f}]",
                   f"{f.fit.beta_n:.3f} [{f.fit.n_low:.3f}, {f.fit.n_high:.3f}]", f"{f.n3_share:.3g}",
                   joint_verdict(f.fit) if f.regime == DECIDING else "shown, not deciding")
         figures[f"alpha_eff_{f.regime}_c{f.c:g}"] = a

@@ -60,31 +60,35 @@ def _bytes(preset, m: int, n: int, d: int, c: float) -> float:
     return METHODS[preset.method].memory_estimate(m, n, d, preset.options, shift_for(m, c))
 
 
-def kept(preset, cells, d: int) -> list:
-    """The (c, m, n) cells where `preset` (a `Preset`) fits in `MEMORY_MAX` bytes, in order."""
-    return [(c, m, n) for c, m, n in cells if _bytes(preset, m, n, d, c) <= MEMORY_MAX]
-
-
 def left_out(preset, cells, d: int) -> list:
-    """(c, m, n, GiB) of the cells `kept` leaves out."""
+    """(c, m, n, GiB) of the (c, m, n) `cells` where `preset` (a `Preset`) would hold more
+    than `MEMORY_MAX` bytes. Cost: O(cells)."""
     return [(c, m, n, b / 2**30) for c, m, n in cells
             if (b := _bytes(preset, m, n, d, c)) > MEMORY_MAX]
 
 
+def kept(preset, cells, d: int) -> list:
+    """The (c, m, n) `cells` that `left_out` keeps, in order. Cost: O(cells)."""
+    out = {cell[:3] for cell in left_out(preset, cells, d)}
+    return [cell for cell in cells if cell not in out]
+
+
 @dataclass(frozen=True)
 class Cell:
+    """The runs of one (c, m, n): the counted operations of each seed."""
+
     c: float
     m: int
     n: int
     ops: tuple          #: counted operations (mean of steps 1-3) per seed
-    union: float        #: mean |U| over the seeds
 
 
 @dataclass(frozen=True)
 class RegimeFit:
+    """The plane fit of one c in one regime (or why there is none)."""
+
     c: float
     regime: str
-    ms: tuple               #: the distinct m of its cells
     ns: tuple               #: the distinct n of its cells
     cells: int
     fit: PlaneFit | None    #: None: see `why`
@@ -102,6 +106,8 @@ class RegimeFit:
 
 @dataclass(frozen=True)
 class PathFit:
+    """The fit along one path m = n^k at one c, with two formulas' exponents beside it."""
+
     c: float
     k: int
     ops: LogLogFit          #: counted operations against n along m = n^k
@@ -111,6 +117,8 @@ class PathFit:
 
 @dataclass(frozen=True)
 class JointValues:
+    """What a joint-fit entry decides and shows (`joint_values`)."""
+
     d: int
     grid: tuple             #: (the m, the n) of the cells run on the grid (not on a path only)
     cells: list             #: `Cell` per cell run, on the grid or on a path m = n^k
@@ -131,7 +139,8 @@ def n3_share(m: float, n: float, d: int, c: float) -> float:
 
 def fits_of(cells: list, grid: tuple, d: int) -> list:
     """`RegimeFit` per (c, regime): the plane fit of every seed's counted operations over
-    the cells of the `grid` (m, n) in that regime, or why there is none."""
+    the cells of the `grid` (m, n) in that regime, or why there is none. Cost: one
+    `plane_fit` per (c, regime), about 0.3 s each at the study's sizes."""
     out = []
     for c in sorted({x.c for x in cells}):
         for name in ("sparse", "dense"):
@@ -145,16 +154,17 @@ def fits_of(cells: list, grid: tuple, d: int) -> list:
                    "m and n not separable (all on one line m = a n^k)"
                    if np.linalg.matrix_rank(A) < 3 else "")
             share = max((n3_share(x.m, x.n, d, c) for x in mine), default=math.nan)
-            out.append(RegimeFit(c, name, ms, ns, len(mine), None if why else plane_fit(*zip(*pts)),
+            out.append(RegimeFit(c, name, ns, len(mine), None if why else plane_fit(*zip(*pts)),
                                  why, share))
     return out
 
 
 def path_fit(c: float, k: int, points: list, d: int) -> PathFit:
-    """The fit along m = n^k of (m, n, ops) `points` against the dense step's formula."""
-    ns = [n for _, n, _ in points]
-    slope = lambda cost: loglog_fit(ns, [cost(m, n) for m, n, _ in points]).exponent  # noqa: E731
-    return PathFit(c, k, loglog_fit(ns, [o for *_, o in points]),
+    """The fit along m = n^k of (m, n, ops) `points`, with the least-squares slopes of the
+    dense step's and the claim's formulas over the same sizes. Cost: one `loglog_fit`."""
+    ns = np.log([n for _, n, _ in points])
+    slope = lambda cost: float(np.polyfit(ns, np.log([cost(m, n) for m, n, _ in points]), 1)[0])  # noqa: E731
+    return PathFit(c, k, loglog_fit(np.exp(ns), [o for *_, o in points]),
                    slope(lambda m, n: m * n * n * d + n**3), slope(lambda m, n: claimed_cost(m, n, d, c)))
 
 
@@ -174,12 +184,11 @@ def joint_values(results, preset, planned: list) -> JointValues:
     """The values of a joint-fit entry from its runs (`step_counts` of `preset` at the
     `planned` (c, m, n) cells, sizes ``m``, ``n``, ``d``, ``paths``): a cell per (c, m, n)
     run, the regime fits over the grid cells (those not on a path only), the path fits,
-    and the planned cells the memory bound left out."""
+    and the planned cells the memory bound left out. Cost: `fits_of`, O(runs) besides."""
     s, by = results.sizes, {}
     for r in results:
         by.setdefault((r.params["c"], r.params["m"], r.params["n"]), []).append(r.result)
-    found = [Cell(c, m, n, tuple(x.total_ops for x in rs), sum(x.union_size for x in rs) / len(rs))
-             for (c, m, n), rs in sorted(by.items())]
+    found = [Cell(c, m, n, tuple(x.total_ops for x in rs)) for (c, m, n), rs in sorted(by.items())]
     off = {(n**k, n) for k, ns in s.paths.items() for n in ns} - {
         (m, n) for m in s.m for n in s.n}                 # cells on a path only
     on = [x for x in found if (x.m, x.n) not in off]
