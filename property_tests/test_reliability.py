@@ -776,12 +776,20 @@ def _alive(pids):
     return alive
 
 
+#: the sweep the interrupt tests stop: about 19 s with --jobs 2 on a warm numba cache (the
+#: tiny profile's few seconds ended before a signal 3 s after the workers started, once
+#: rendering got faster), so a signal 0.5-3 s after the workers start lands inside it;
+#: the tests stop it there and cost a few seconds each
+SWEEP = ["--profile", "quick", "--claims", "cpi.sublinear_gn,rq.vs_first_order"]
+
+
 def _start_sweep_with_workers(tmp_path, jobs=2):
-    """`run --jobs 2` in its own process group, returned once both workers exist."""
+    """`run --jobs 2` of `SWEEP` in its own process group, returned once both workers exist,
+    after a random 0.5-3 s."""
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "verify_sublin.cli", "run", "--profile", "tiny", "--claims",
-         KILL_CLAIMS, "--out", str(out), "--jobs", str(jobs)],
+        [sys.executable, "-m", "verify_sublin.cli", "run", *SWEEP, "--out", str(out), "--jobs",
+         str(jobs)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
