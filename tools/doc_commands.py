@@ -24,6 +24,7 @@ whole README and docs in about the sum of their stated times.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -154,7 +155,9 @@ def _time(args) -> int:
     times = load_times()
     todo = [s for s in commands() if not s.template
             and (args.match is None or args.match in s.command)]
-    with tempfile.TemporaryDirectory(prefix="doc-commands-") as tmp:
+    scratch = (contextlib.nullcontext() if args.here
+               else tempfile.TemporaryDirectory(prefix="doc-commands-"))
+    with scratch as tmp:
         work = ROOT if args.here else Path(tmp) / "repo"
         if not args.here:
             shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(
