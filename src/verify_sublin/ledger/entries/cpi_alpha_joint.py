@@ -10,7 +10,7 @@ from ..fitting import PlaneFit
 from ..rules import worst
 from ..toolkit import SAME, Entry, Shown, Sizes, Table, pow2
 from ..toolkit import joint as J
-from ..toolkit.cost import COUNT_SEEDS, CPI_EXPONENT_TOL
+from ..toolkit.cost import COUNT_SEEDS, CPI_EXPONENT_TOL, count_spec
 from .cpi_sublinear_gn import PAPER_OPTIONS, SOURCE
 
 #: the abstract's lower end of alpha: "alpha in (0.01, 1)"
@@ -43,8 +43,7 @@ def cells(s) -> list:
 
 
 def runs(s) -> list[RunSpec]:
-    return [RunSpec("step_counts", {"method": "sublinear_gn", "options": PAPER_OPTIONS, "steps": 3,
-                                    "c": c, "m": m, "n": n, "d": s.d}, seed=seed)
+    return [count_spec("sublinear_gn", PAPER_OPTIONS, c, seed, m=m, n=n, d=s.d)
             for c, m, n in J.kept(PRESETS[PAPER_SUBLINEAR], cells(s), s.d) for seed in s.seeds]
 
 

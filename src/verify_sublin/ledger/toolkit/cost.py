@@ -30,6 +30,7 @@ __all__ = [
     "CpiValues",
     "axis_verdict",
     "count_runs",
+    "count_spec",
     "cpi_decide",
     "cpi_headline",
     "cpi_plot",
@@ -91,9 +92,15 @@ def count_runs(method: str, options: dict, s, cs) -> list[RunSpec]:
             if key in seen:
                 continue
             seen.add(key)
-            specs += [RunSpec("step_counts", {"method": method, "options": options, "steps": 3,
-                                              "c": c, **params}, seed=seed) for seed in COUNT_SEEDS]
+            specs += [count_spec(method, options, c, seed, **params) for seed in COUNT_SEEDS]
     return specs
+
+
+def count_spec(method: str, options: dict, c: float, seed: int, **sizes) -> RunSpec:
+    """One `step_counts` run: the counted operations of steps 1-3 from initialisation of
+    `method` with `options` at shift c, sizes m, n, d (and a ``path`` label if any)."""
+    return RunSpec("step_counts", {"method": method, "options": options, "steps": 3, "c": c,
+                                   **sizes}, seed=seed)
 
 
 def sizes_with(s, **rows) -> SizesAt:
