@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ...bench.spec import RunSpec
 from ...core.trainers.presets import PAPER_SUBLINEAR, PRESETS
-from ..fitting import PlaneFit
-from ..rules import worst
+from ..fitting import LogLogFit, PlaneFit
+from ..rules import exponent_at_most, worst
 from ..toolkit import SAME, Entry, Shown, Sizes, Table, pow2
 from ..toolkit import joint as J
 from ..toolkit.cost import COUNT_SEEDS, CPI_EXPONENT_TOL, count_spec
@@ -52,9 +52,10 @@ def values(results) -> J.JointValues:
 
 
 def joint_verdict(f: PlaneFit) -> str:
-    """The rule on the deciding regime's fit: fails if beta_n's 95% interval lies above
-    BETA_N_CLAIMED + the slack; holds if alpha_eff = 1 - beta_m has its interval above
-    ALPHA_MIN and beta_n's is at or below BETA_N_CLAIMED + the slack; else inconclusive.
+    """The rule on the deciding regime's fit: the cost-per-iteration rule
+    (`rules.exponent_at_most`) on beta_n against BETA_N_CLAIMED + the slack (fails if its
+    95% interval lies above, holds if at or below), except that holding also needs
+    alpha_eff = 1 - beta_m to have its interval above ALPHA_MIN (else inconclusive).
 
     >>> F = lambda m, n: PlaneFit(m[0], n[0], 1.0, m[1], m[2], n[1], n[2], 9, 9)
     >>> joint_verdict(F((0.8, 0.78, 0.82), (1.0, 0.95, 1.05)))
@@ -64,10 +65,9 @@ def joint_verdict(f: PlaneFit) -> str:
     >>> joint_verdict(F((1.0, 0.98, 1.02), (1.0, 0.95, 1.05)))      # alpha_eff not above 0.01
     'inconclusive'
     """
-    limit = BETA_N_CLAIMED + CPI_EXPONENT_TOL
-    if f.n_low > limit:
-        return "fails"
-    return "holds" if 1 - f.m_high > ALPHA_MIN and f.n_high <= limit else "inconclusive"
+    n_exponent = LogLogFit(f.beta_n, f.constant, f.n_low, f.n_high, f.points, f.cells)
+    verdict = exponent_at_most(n_exponent, BETA_N_CLAIMED, CPI_EXPONENT_TOL)[0]
+    return "inconclusive" if verdict == "holds" and 1 - f.m_high <= ALPHA_MIN else verdict
 
 
 def decide(v: J.JointValues) -> tuple[str, str]:

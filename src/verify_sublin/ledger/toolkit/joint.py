@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from ...core.errors import InputError
 from ...core.model import shift_for
 from ...core.trainers import METHODS
 from ..fitting import LogLogFit, PlaneFit, loglog_fit, plane_fit
@@ -113,6 +114,7 @@ class PathFit:
     ops: LogLogFit          #: counted operations against n along m = n^k
     dense: float            #: slope of the dense step's m n^2 d + n^3 over the same sizes
     claimed: float          #: slope of the claim's m^(1-c/2) n d + n^3 over the same sizes
+    points: tuple           #: (n, mean counted operations over the seeds), by n
 
 
 @dataclass(frozen=True)
@@ -147,25 +149,31 @@ def fits_of(cells: list, grid: tuple, d: int) -> list:
             mine = [x for x in cells if x.c == c and regime(x.m, x.n, c) == name
                     and x.m in grid[0] and x.n in grid[1]]
             ms, ns = tuple(sorted({x.m for x in mine})), tuple(sorted({x.n for x in mine}))
-            pts = [(x.m, x.n, o) for x in mine for o in x.ops]
-            A = np.array([[math.log(a), math.log(b), 1.0] for a, b, _ in pts]).reshape(-1, 3)
-            why = (f"{len(mine)} cells, fewer than {MIN_CELLS}" if len(mine) < MIN_CELLS else
-                   f"cells at {len(ms)} m and {len(ns)} n" if min(len(ms), len(ns)) < 2 else
-                   "m and n not separable (all on one line m = a n^k)"
-                   if np.linalg.matrix_rank(A) < 3 else "")
+            why, fit = (f"{len(mine)} cells, fewer than {MIN_CELLS}" if len(mine) < MIN_CELLS else
+                        f"cells at {len(ms)} m and {len(ns)} n" if min(len(ms), len(ns)) < 2
+                        else ""), None
+            if not why:
+                try:        # plane_fit refuses cells that cannot separate m from n, and says why
+                    fit = plane_fit(*zip(*[(x.m, x.n, o) for x in mine for o in x.ops]))
+                except InputError as exc:
+                    why = str(exc)
             share = max((n3_share(x.m, x.n, d, c) for x in mine), default=math.nan)
-            out.append(RegimeFit(c, name, ns, len(mine), None if why else plane_fit(*zip(*pts)),
-                                 why, share))
+            out.append(RegimeFit(c, name, ns, len(mine), fit, why, share))
     return out
 
 
 def path_fit(c: float, k: int, points: list, d: int) -> PathFit:
     """The fit along m = n^k of (m, n, ops) `points`, with the least-squares slopes of the
     dense step's and the claim's formulas over the same sizes. Cost: one `loglog_fit`."""
-    ns = np.log([n for _, n, _ in points])
-    slope = lambda cost: float(np.polyfit(ns, np.log([cost(m, n) for m, n, _ in points]), 1)[0])  # noqa: E731
-    return PathFit(c, k, loglog_fit(np.exp(ns), [o for *_, o in points]),
-                   slope(lambda m, n: m * n * n * d + n**3), slope(lambda m, n: claimed_cost(m, n, d, c)))
+    ns = [n for _, n, _ in points]
+    slope = lambda cost: float(np.polyfit(np.log(ns), np.log([cost(m, n) for m, n, _ in points]),  # noqa: E731
+                                          1)[0])
+    by_n = {}
+    for _, n, o in points:
+        by_n.setdefault(n, []).append(o)
+    return PathFit(c, k, loglog_fit(ns, [o for *_, o in points]),
+                   slope(lambda m, n: m * n * n * d + n**3), slope(lambda m, n: claimed_cost(m, n, d, c)),
+                   tuple((n, float(np.mean(os))) for n, os in sorted(by_n.items())))
 
 
 def paths_of(cells: list, paths: dict, d: int) -> list:
@@ -217,9 +225,7 @@ def joint_plot(v: JointValues) -> Plot:
                                 vmax=max(vals), colorbar="log10 ops / (m n d)", contours=lines)))
     series = []
     for j, p in enumerate(v.paths):
-        pts = sorted((x.n, float(np.mean(x.ops))) for x in v.cells
-                     if x.c == p.c and x.m == x.n**p.k)
-        series.append(Series([a for a, _ in pts], [b for _, b in pts],
+        series.append(Series([a for a, _ in p.points], [b for _, b in p.points],
                              f"m = n^{p.k}, c = {p.c:g}: n^{p.ops.exponent:.2f} (claim n^{p.claimed:.2f}, "
                              f"dense step n^{p.dense:.2f})", "o-", color(j)))
     if series:
