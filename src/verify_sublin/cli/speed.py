@@ -45,6 +45,8 @@ OPTIONS = [
            "also fit slopes of time and counted operations over these m "
            "(e.g. 2^12,2^14,2^16,2^18,2^20)", metavar="M,M,..."),
 ]
+
+
 def main(args: argparse.Namespace) -> int:
     from ..bench.speed import compare_methods, end_to_end, log2_label, scaling, tree_timings
 

@@ -35,6 +35,8 @@ OPTIONS = [
     Option(("--window",), "12", o.positive,
            "timed steps per merge period (a multiple of every K)"),
 ]
+
+
 def main(args: argparse.Namespace) -> int:
     from ..bench.speed_deep import compare_deep, deep_scaling, log2_label, merge_threshold_effect
 
