@@ -25,7 +25,7 @@ from scipy.stats import norm
 from ...core.errors import InputError
 from ...core.model import shift_for
 from ...core.trainers import METHODS
-from ..fitting import LogLogFit, PlaneFit, loglog_fit, plane_fit
+from ..fitting import LogLogFit, PlaneFit, loglog_fit, plane_fit, power_law
 from ..plot import Contour, Heatmap, Panel, Plot, Series
 from .base import color, pow2
 
@@ -166,8 +166,7 @@ def path_fit(c: float, k: int, points: list, d: int) -> PathFit:
     """The fit along m = n^k of (m, n, ops) `points`, with the least-squares slopes of the
     dense step's and the claim's formulas over the same sizes. Cost: one `loglog_fit`."""
     ns = [n for _, n, _ in points]
-    slope = lambda cost: float(np.polyfit(np.log(ns), np.log([cost(m, n) for m, n, _ in points]),  # noqa: E731
-                                          1)[0])
+    slope = lambda cost: power_law(ns, [cost(m, n) for m, n, _ in points])[0]  # noqa: E731
     by_n = {}
     for _, n, o in points:
         by_n.setdefault(n, []).append(o)

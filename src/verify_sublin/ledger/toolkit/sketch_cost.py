@@ -6,28 +6,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..entry import Table
+from ..fitting import power_law
 from ..plot import Panel, Plot, Series
 from .base import color, pow2
 from .spread import Spread
 
 __all__ = ["cost_plot", "cost_table", "crossover", "crossover_key", "crossover_table", "crossover_words",
-           "crossovers", "headline", "model_crossover", "model_note",
-           "power_law",
-           "sketch_rows"]
-
-
-def power_law(ns, ys) -> tuple[float, float]:
-    """(exponent, prefactor) of the least-squares line through log ys against log ns.
-
-    >>> e, a = power_law([2, 4, 8], [12, 48, 192])
-    >>> round(e, 6), round(a, 6)
-    (2.0, 3.0)
-    """
-    e, log_a = np.polyfit(np.log(np.asarray(ns, float)), np.log(np.asarray(ys, float)), 1)
-    return float(e), float(math.exp(log_a))
+           "crossovers", "headline", "model_crossover", "model_note", "sketch_rows"]
 
 
 def crossover(ns, exact, sketch) -> float | None:
